@@ -1,0 +1,310 @@
+//! The commands behind the binary. They return the text to print; the binary prints it
+//! and turns errors into exit statuses ([`crate::error`]).
+
+use crate::error::{Error, InputError};
+use crate::report::{self, files, plot, text, Bundle};
+use crate::scenario::{self, overlay, Overrides, Scenario, ScenarioFile};
+use crate::sim::{self, RunResult};
+use crate::theory;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// How `run` prints its results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// A table for people.
+    #[default]
+    Text,
+    /// The summary JSON (one object, or an array with one per variant).
+    Json,
+}
+
+/// Arguments of `queuelab run`.
+#[derive(Debug, Clone, Default)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: String,
+    /// Output folder (default `output/<name>/`).
+    pub out: Option<PathBuf>,
+    /// Overrides the file's seed.
+    pub seed: Option<u64>,
+    /// Runs only this variant, into the out folder itself.
+    pub variant: Option<String>,
+    /// `KEY=VALUE` overrides.
+    pub sets: Vec<String>,
+    /// Overrides the file's duration.
+    pub duration: Option<String>,
+    /// Skips the pictures.
+    pub no_plots: bool,
+    /// Text or JSON on standard output.
+    pub format: Format,
+    /// Prints nothing on success.
+    pub quiet: bool,
+}
+
+/// Turns the command-line overrides into [`Overrides`], checking them.
+pub fn overrides(
+    sets: &[String],
+    seed: Option<u64>,
+    duration: Option<&str>,
+) -> Result<Overrides, Error> {
+    let mut o = Overrides::default();
+    for s in sets {
+        let (k, v) = overlay::split_assignment(s, "--set")?;
+        o.sets.push((k, v));
+    }
+    if let Some(seed) = seed {
+        o.set("seed", seed.to_string());
+    }
+    if let Some(d) = duration {
+        crate::time::parse_duration(d).map_err(|m| {
+            InputError::new(m)
+                .in_file("--duration")
+                .allowed("a duration such as 90s, 15m, 2h")
+        })?;
+        o.set("duration", format!("\"{d}\""));
+    }
+    Ok(o)
+}
+
+/// Loads the scenario with the run's overrides and variant choice.
+pub fn load(args: &RunArgs) -> Result<ScenarioFile, Error> {
+    let o = overrides(&args.sets, args.seed, args.duration.as_deref())?;
+    let mut file = scenario::load(&args.scenario, &o)?;
+    if let Some(v) = &args.variant {
+        file.select_variant(v)?;
+    }
+    Ok(file)
+}
+
+/// What `run` did, for the binary and for tests.
+pub struct RunReport {
+    /// Text for standard output.
+    pub stdout: String,
+    /// Where files went.
+    pub out_dir: PathBuf,
+    /// One result per run, in file order.
+    pub results: Vec<(Scenario, RunResult)>,
+}
+
+/// `queuelab run`.
+pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
+    let file = load(args)?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&file.base.name));
+    let scenarios: Vec<Scenario> = file.runs().into_iter().cloned().collect();
+    let results: Vec<RunResult> = scenarios.par_iter().map(sim::run).collect();
+    let side_by_side = !file.variants.is_empty() && args.variant.is_none();
+
+    let mut bundle = Bundle::default();
+    let mut listed = Vec::new();
+    for (s, r) in scenarios.iter().zip(&results) {
+        let dir = if side_by_side {
+            out_dir.join(s.variant.as_deref().unwrap_or("base"))
+        } else {
+            out_dir.clone()
+        };
+        bundle.add(dir.join("summary.json"), files::summary_json(&r.summary)?);
+        bundle.add(dir.join("timeseries.csv"), files::timeseries_csv(&r.rows)?);
+        if !args.no_plots {
+            let (png, svg) = plot::dashboard(s, &r.rows)?;
+            bundle.add(dir.join("dashboard.png"), png);
+            bundle.add(dir.join("dashboard.svg"), svg);
+        }
+        listed.push(dir.display().to_string());
+    }
+    let summaries: Vec<&crate::metrics::Summary> = results.iter().map(|r| &r.summary).collect();
+    if side_by_side {
+        bundle.add(
+            out_dir.join("comparison.csv"),
+            files::comparison_csv(&summaries)?,
+        );
+        bundle.add(
+            out_dir.join("comparison.json"),
+            files::summaries_json(&summaries)?,
+        );
+        if !args.no_plots {
+            let runs: Vec<(&Scenario, &[crate::metrics::Row])> = scenarios
+                .iter()
+                .zip(&results)
+                .map(|(s, r)| (s, r.rows.as_slice()))
+                .collect();
+            let (png, svg) = plot::compare(&file.base, &runs)?;
+            bundle.add(out_dir.join("compare.png"), png);
+            bundle.add(out_dir.join("compare.svg"), svg);
+        }
+    }
+    if !args.no_plots {
+        let mut curves = Vec::new();
+        for (s, r) in scenarios.iter().zip(&results) {
+            let name = s.variant.clone().unwrap_or_else(|| s.name.clone());
+            curves.push((format!("{name} end-to-end"), r.e2e_cdf.clone()));
+            curves.push((format!("{name} caller"), r.client_cdf.clone()));
+        }
+        let (png, svg) = plot::latency_cdf(
+            &format!("{}: latency distribution", file.base.name),
+            &curves,
+        )?;
+        bundle.add(out_dir.join("latency_cdf.png"), png);
+        bundle.add(out_dir.join("latency_cdf.svg"), svg);
+    }
+    bundle.write()?;
+
+    let stdout = if args.quiet {
+        String::new()
+    } else {
+        match args.format {
+            Format::Json => {
+                let bytes = if summaries.len() == 1 && !side_by_side {
+                    files::summary_json(summaries[0])?
+                } else {
+                    files::summaries_json(&summaries)?
+                };
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            Format::Text => {
+                let mut o = String::new();
+                for (s, r) in scenarios.iter().zip(&results) {
+                    let prediction = theory::params_of(s).and_then(|p| theory::predict(&p));
+                    let dir = if side_by_side {
+                        out_dir.join(s.variant.as_deref().unwrap_or("base"))
+                    } else {
+                        out_dir.clone()
+                    };
+                    o.push_str(&text::summary(
+                        &r.summary,
+                        prediction.as_ref(),
+                        &[dir.display().to_string()],
+                    ));
+                    o.push('\n');
+                }
+                if side_by_side {
+                    o.push_str(&format!("{}: variants side by side\n", file.base.name));
+                    o.push_str(&text::comparison(&summaries));
+                    o.push_str(&format!("  comparison files in {}\n", out_dir.display()));
+                }
+                o
+            }
+        }
+    };
+    let _ = listed;
+    Ok(RunReport {
+        stdout,
+        out_dir,
+        results: scenarios.into_iter().zip(results).collect(),
+    })
+}
+
+/// `queuelab check`: parse and validate only.
+pub fn check(path: &str, sets: &[String]) -> Result<String, Error> {
+    let o = overrides(sets, None, None)?;
+    let file = scenario::load(path, &o)?;
+    let mut out = format!(
+        "{path}: ok — scenario `{}`, {} producer(s), {} consumer(s), {}",
+        file.base.name,
+        file.base.producers.len(),
+        file.base.consumers.count,
+        crate::time::human(crate::time::ns_to_secs(file.base.duration))
+    );
+    if !file.variants.is_empty() {
+        let names: Vec<&str> = file
+            .variants
+            .iter()
+            .filter_map(|v| v.variant.as_deref())
+            .collect();
+        out.push_str(&format!(", variants: {}", names.join(", ")));
+    }
+    out.push('\n');
+    Ok(out)
+}
+
+/// Arguments of `queuelab theory`.
+#[derive(Debug, Clone)]
+pub struct TheoryArgs {
+    /// A scenario to take the model from (instead of the numbers below).
+    pub scenario: Option<String>,
+    /// Arrivals per second.
+    pub arrival_rate: Option<f64>,
+    /// Mean service time (a duration).
+    pub service_mean: Option<String>,
+    /// Squared coefficient of variation of the service time.
+    pub service_scv: f64,
+    /// Consumers.
+    pub consumers: u32,
+    /// Waiting places (omit for unbounded).
+    pub capacity: Option<u64>,
+    /// JSON instead of text.
+    pub json: bool,
+}
+
+/// `queuelab theory`.
+pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
+    let params = if let Some(path) = &a.scenario {
+        let file = scenario::load(path, &Overrides::default())?;
+        theory::params_of(&file.base).ok_or_else(|| {
+            InputError::new("this scenario is not a textbook queue (it has failures, retries, a schedule, several producers, sync callers or an enqueue latency)")
+                .in_file(path.clone())
+        })?
+    } else {
+        let rate = a.arrival_rate.ok_or_else(|| {
+            InputError::new("give --arrival-rate and --service-mean, or a scenario file")
+                .in_file("theory")
+        })?;
+        let mean = a.service_mean.as_deref().ok_or_else(|| {
+            InputError::new("give --service-mean (e.g. 40ms)").in_file("--service-mean")
+        })?;
+        let mean = crate::time::parse_duration(mean).map_err(|m| {
+            InputError::new(m)
+                .in_file("--service-mean")
+                .allowed("a duration such as 40ms")
+        })?;
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(InputError::new("must be a positive number")
+                .in_file("--arrival-rate")
+                .into());
+        }
+        if a.consumers == 0 {
+            return Err(InputError::new("must be at least 1")
+                .in_file("--consumers")
+                .into());
+        }
+        theory::Params {
+            arrival_rate: rate,
+            service_mean: mean,
+            service_scv: a.service_scv,
+            consumers: a.consumers,
+            capacity: a.capacity,
+        }
+    };
+    let p = theory::predict(&params).ok_or_else(|| {
+        InputError::new("no closed form for this combination: finite capacity needs exponential service (scv 1), and several consumers need exponential service")
+            .in_file("theory")
+    })?;
+    if a.json {
+        let mut s = serde_json::to_string_pretty(&p).map_err(|e| Error::Other(e.to_string()))?;
+        s.push('\n');
+        return Ok(s);
+    }
+    let f = |x: Option<f64>| {
+        x.map(|v| format!("{v:.6}"))
+            .unwrap_or("- (no steady state)".into())
+    };
+    Ok(format!(
+        "{} at rho = {:.4}{}\n  rejected fraction      {:.6}\n  throughput             {:.4}/s\n  utilization            {:.6}\n  P(wait > 0)            {}\n  mean queue wait        {} s\n  mean time in system    {} s\n  mean queue depth       {}\n",
+        p.model,
+        p.rho,
+        if p.stable { "" } else { " (unstable: the queue grows without bound)" },
+        p.p_block,
+        p.throughput,
+        p.utilization,
+        f(p.p_wait),
+        f(p.wq_mean),
+        f(p.w_mean),
+        f(p.lq_mean)
+    ))
+}
+
+/// The report module's atomic writer, re-exported for other commands.
+pub use report::write_atomic;

@@ -1,0 +1,73 @@
+//! The fate counters of SPEC §4 and the conservation identity.
+
+use serde::Serialize;
+
+/// What happened to the messages of a run. Every produced message is in exactly one fate
+/// (rejected, dropped, completed, dead_lettered, failed) or one end-of-run state
+/// (`*_at_end`); the other fields count events, not messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Messages created by producers.
+    pub produced: u64,
+    /// Admitted to the queue (async) or the server backlog (sync), each message once.
+    pub accepted: u64,
+    /// Refused because the queue or backlog was full (sync: the caller's last call was).
+    pub rejected: u64,
+    /// Evicted by `drop-oldest`.
+    pub dropped: u64,
+    /// Processed successfully (each message once).
+    pub completed: u64,
+    /// Moved to the DLQ.
+    pub dead_lettered: u64,
+    /// Given up without a DLQ (sync: the caller's last call timed out or failed).
+    pub failed: u64,
+    /// Waiting in the queue at the end.
+    pub in_queue_at_end: u64,
+    /// Being processed (or invisible after a consumer crash) at the end.
+    pub in_flight_at_end: u64,
+    /// Waiting out a retry backoff at the end.
+    pub retry_waiting_at_end: u64,
+    /// Callers still blocked by `overflow = "block"` at the end (a term of the identity).
+    pub blocked_at_end: u64,
+    /// Processing attempts started.
+    pub attempts: u64,
+    /// Attempts that failed (including timeouts).
+    pub failed_attempts: u64,
+    /// Attempts cut short by `downstream.timeout`.
+    pub attempt_timeouts: u64,
+    /// Retries scheduled.
+    pub retries: u64,
+    /// Retries or redeliveries that found the queue full and were dead-lettered (or failed).
+    pub retry_refused: u64,
+    /// Deliveries of a message again after a consumer died before its ack.
+    pub redeliveries: u64,
+    /// Consumers that died after the side effect, before the ack.
+    pub crashes: u64,
+    /// Side effects performed more than once.
+    pub duplicates: u64,
+    /// Sync: server work finished for calls whose caller had already given up or moved on.
+    pub abandoned_work: u64,
+}
+
+impl Counts {
+    /// The terms on the right of the conservation identity, by name.
+    pub fn fates(&self) -> [(&'static str, u64); 9] {
+        [
+            ("rejected", self.rejected),
+            ("dropped", self.dropped),
+            ("completed", self.completed),
+            ("dead_lettered", self.dead_lettered),
+            ("failed", self.failed),
+            ("in_queue_at_end", self.in_queue_at_end),
+            ("in_flight_at_end", self.in_flight_at_end),
+            ("retry_waiting_at_end", self.retry_waiting_at_end),
+            ("blocked_at_end", self.blocked_at_end),
+        ]
+    }
+
+    /// `produced - (sum of fates)`: 0 when every message is accounted for.
+    pub fn conservation_gap(&self) -> i128 {
+        let fates: u64 = self.fates().iter().map(|(_, v)| v).sum();
+        i128::from(self.produced) - i128::from(fates)
+    }
+}

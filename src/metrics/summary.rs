@@ -1,0 +1,114 @@
+//! summary.json: the figures of one run (SPEC §4), with extras documented in README.
+
+use super::counts::Counts;
+use super::latency::LatencyStats;
+use super::recovery::Disturbance;
+use serde::Serialize;
+
+/// Everything a run reports in summary.json. All times in seconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Variant name (`null` without variants).
+    pub variant: Option<String>,
+    /// The seed used.
+    pub seed: u64,
+    /// Simulated time.
+    pub simulated_seconds: f64,
+    /// Events processed by the engine.
+    pub events: u64,
+    /// Wall-clock time of the simulation (the one field that differs between equal runs).
+    pub wall_seconds: f64,
+    /// Fate counters.
+    pub counts: Counts,
+    /// Latency distributions.
+    pub latency: Latencies,
+    /// Queue (async) or server backlog (sync) figures.
+    pub queue: QueueStats,
+    /// Consumer figures.
+    pub consumers: ConsumerStats,
+    /// What callers saw.
+    pub client: ClientStats,
+    /// Rates over the measured window.
+    pub rates: Rates,
+    /// One entry per disturbance (schedule step up, outage).
+    pub recovery: Vec<Disturbance>,
+    /// The conservation identity.
+    pub conservation: Conservation,
+}
+
+/// `latency.*`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latencies {
+    /// Produced -> processed successfully.
+    pub end_to_end: LatencyStats,
+    /// Produced -> first processing attempt starts.
+    pub queue_wait: LatencyStats,
+    /// What the caller waited.
+    pub client: LatencyStats,
+}
+
+/// `queue.*`.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueStats {
+    /// Capacity (`null` = unbounded).
+    pub capacity: Option<u64>,
+    /// Time-weighted mean of messages waiting (after warm-up).
+    pub mean_depth: f64,
+    /// Largest number waiting at any instant.
+    pub max_depth: u64,
+    /// Largest age of the oldest waiting message at any instant.
+    pub max_oldest_age: f64,
+    /// Time-weighted mean of messages waiting or being processed.
+    pub mean_in_system: f64,
+    /// Fraction of first attempts that waited at all (queue_wait > 0).
+    pub p_wait: Option<f64>,
+}
+
+/// `consumers.*`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsumerStats {
+    /// Number of consumers.
+    pub count: u32,
+    /// Busy fraction of consumer time (processing, or sleeping out an inline backoff).
+    pub utilization: f64,
+    /// Part of that fraction spent sleeping out inline backoffs (`retry.in = "consumer"`).
+    pub backoff_fraction: f64,
+}
+
+/// `client.*`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientStats {
+    /// `async` or `sync`.
+    pub mode: String,
+    /// Async: messages stored. Sync: callers with a successful answer.
+    pub ok: u64,
+    /// Async: messages refused. Sync: callers whose last call was refused or failed.
+    pub errors: u64,
+    /// Sync: callers whose last call timed out.
+    pub timeouts: u64,
+}
+
+/// `rates.*`: per second over the measured window (after warm-up).
+#[derive(Debug, Clone, Serialize)]
+pub struct Rates {
+    /// Messages produced per second.
+    pub offered: f64,
+    /// Successful processing per second (sync: including work for callers who left).
+    pub throughput: f64,
+    /// Completions whose caller still waited, or that were async, per second.
+    pub goodput: f64,
+    /// Processing attempts per produced message.
+    pub retry_amplification: f64,
+}
+
+/// The identity `produced = rejected + dropped + completed + dead_lettered + failed +
+/// in_queue_at_end + in_flight_at_end + retry_waiting_at_end + blocked_at_end`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conservation {
+    /// True when the identity holds.
+    pub holds: bool,
+    /// produced minus the sum of the terms.
+    pub gap: i64,
+}

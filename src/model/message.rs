@@ -1,0 +1,151 @@
+//! Messages (and, in sync mode, requests) and the slab that stores them.
+//!
+//! A message lives in one slab slot from its production until its fate is decided; slots
+//! are recycled through a free list, so the hot path allocates nothing once the slab has
+//! grown to the largest number of messages alive at once.
+
+use crate::time::Nanos;
+
+/// Where a sync request's current call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Async: somewhere in the broker. Sync: the caller waits for call `call`.
+    Waiting,
+    /// Sync: the caller waits out a backoff before calling again.
+    Backoff,
+    /// Sync: the caller has its answer (or gave up); server work may still be outstanding.
+    Done,
+}
+
+/// One message.
+#[derive(Debug, Clone, Copy)]
+pub struct Msg {
+    /// When it was produced.
+    pub produced: Nanos,
+    /// First attempt's service time, drawn at production (common random numbers).
+    pub first_service: Nanos,
+    /// First attempt's failure draw in [0, 1), drawn at production.
+    pub first_fail_u: f64,
+    /// Processing attempts started.
+    pub attempts: u32,
+    /// Failed attempts (async) or failed calls (sync) so far.
+    pub failures: u32,
+    /// Previous backoff delay (for decorrelated jitter).
+    pub prev_delay: Nanos,
+    /// Side effects performed (successful attempts).
+    pub side_effects: u32,
+    /// When its current delivery was received by a consumer.
+    pub received: Nanos,
+    /// Sync: the id of the caller's current call.
+    pub call: u32,
+    /// Sync: calls made.
+    pub calls: u32,
+    /// Sync: server attempts queued or running for this request.
+    pub outstanding: u32,
+    /// Sync: where the caller is.
+    pub phase: Phase,
+    /// Sync: whether the current call is being served (else it waits in the backlog).
+    pub in_service: bool,
+    /// Admitted to the queue/backlog at least once.
+    pub accepted: bool,
+}
+
+impl Msg {
+    /// A new message produced at `produced`.
+    pub fn new(produced: Nanos, first_service: Nanos, first_fail_u: f64) -> Msg {
+        Msg {
+            produced,
+            first_service,
+            first_fail_u,
+            attempts: 0,
+            failures: 0,
+            prev_delay: 0,
+            side_effects: 0,
+            received: 0,
+            call: 0,
+            calls: 0,
+            outstanding: 0,
+            phase: Phase::Waiting,
+            in_service: false,
+            accepted: false,
+        }
+    }
+}
+
+/// Message storage with slot reuse.
+#[derive(Default)]
+pub struct Slab {
+    items: Vec<Msg>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Slab {
+    /// Stores `m` and returns its id.
+    #[inline]
+    pub fn alloc(&mut self, m: Msg) -> u32 {
+        self.live += 1;
+        if let Some(id) = self.free.pop() {
+            self.items[id as usize] = m;
+            id
+        } else {
+            self.items.push(m);
+            (self.items.len() - 1) as u32
+        }
+    }
+
+    /// Releases `id` for reuse.
+    #[inline]
+    pub fn free(&mut self, id: u32) {
+        self.live -= 1;
+        self.free.push(id);
+    }
+
+    /// The message `id`.
+    #[inline]
+    pub fn get(&self, id: u32) -> &Msg {
+        &self.items[id as usize]
+    }
+
+    /// The message `id`, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, id: u32) -> &mut Msg {
+        &mut self.items[id as usize]
+    }
+
+    /// Messages alive now.
+    pub fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Every live message (O(capacity); used once at the end of a run).
+    pub fn iter_live(&self) -> impl Iterator<Item = &Msg> {
+        let mut is_free = vec![false; self.items.len()];
+        for &f in &self.free {
+            is_free[f as usize] = true;
+        }
+        self.items
+            .iter()
+            .zip(is_free)
+            .filter(|(_, f)| !f)
+            .map(|(m, _)| m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_reused() {
+        let mut s = Slab::default();
+        let a = s.alloc(Msg::new(1, 0, 0.0));
+        let b = s.alloc(Msg::new(2, 0, 0.0));
+        s.free(a);
+        let c = s.alloc(Msg::new(3, 0, 0.0));
+        assert_eq!(c, a);
+        assert_eq!(s.get(b).produced, 2);
+        assert_eq!(s.live(), 2);
+        assert_eq!(s.iter_live().count(), 2);
+    }
+}

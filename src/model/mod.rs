@@ -1,0 +1,17 @@
+//! The parts of the system being simulated, each with one job.
+//!
+//! - [`producer`]: when messages are created (Poisson or evenly spaced, with a schedule).
+//! - [`message`]: the per-message record and the slab that recycles them.
+//! - [`queue`]: the bounded FIFO with overflow policies and oldest-age tracking.
+//! - [`consumer`]: the consumer pool (idle list, what each busy consumer holds).
+//! - [`downstream`]: what one processing attempt costs and whether it fails.
+//! - [`retry`]: backoff and jitter delays.
+//!
+//! The event loop that moves messages between these is [`crate::sim`].
+
+pub mod consumer;
+pub mod downstream;
+pub mod message;
+pub mod producer;
+pub mod queue;
+pub mod retry;

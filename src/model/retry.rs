@@ -1,0 +1,117 @@
+//! Backoff and jitter, exactly as SPEC §2 defines them.
+//!
+//! Delay before retry `n` (n = 1 for the first retry), before jitter:
+//! `none`: 0 · `fixed`: base · `exponential`: min(max, base · 2^(n-1)).
+//! Jitter on that delay d: `none`: d · `full`: uniform(0, d) · `equal`: d/2 + uniform(0, d/2) ·
+//! `decorrelated`: min(max, uniform(base, 3 · previous delay)), previous starting at base.
+
+use crate::rng::{uniform, Rng};
+use crate::scenario::{Backoff, Jitter, Retry};
+use crate::time::Nanos;
+
+/// The retry policy of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    cfg: Retry,
+}
+
+impl Policy {
+    /// From the scenario's `[retry]`.
+    pub fn new(cfg: Retry) -> Self {
+        Policy { cfg }
+    }
+
+    /// Total attempts allowed, including the first.
+    pub fn max_attempts(&self) -> u32 {
+        self.cfg.max_attempts
+    }
+
+    /// The delay before backoff jitter for retry `n` (1-based).
+    pub fn base(&self, n: u32) -> Nanos {
+        let c = &self.cfg;
+        match c.backoff {
+            Backoff::None => 0,
+            Backoff::Fixed => c.base_delay,
+            Backoff::Exponential => {
+                let shift = n.saturating_sub(1).min(63);
+                c.base_delay.saturating_mul(1u64 << shift).min(c.max_delay)
+            }
+        }
+    }
+
+    /// The delay before retry `n`; `prev` is the message's previous delay (0 before its
+    /// first retry) and is updated.
+    pub fn delay(&self, n: u32, prev: &mut Nanos, rng: &mut Rng) -> Nanos {
+        let c = &self.cfg;
+        let d = self.base(n);
+        let out = match c.jitter {
+            Jitter::None => d,
+            Jitter::Full => (uniform(rng) * d as f64) as Nanos,
+            Jitter::Equal => d / 2 + (uniform(rng) * (d / 2) as f64) as Nanos,
+            Jitter::Decorrelated => {
+                let last = if *prev == 0 { c.base_delay } else { *prev };
+                let hi = last.saturating_mul(3).max(c.base_delay);
+                let x = c.base_delay as f64 + uniform(rng) * (hi - c.base_delay) as f64;
+                (x as Nanos).min(c.max_delay)
+            }
+        };
+        *prev = out;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{stream, Stream};
+    use crate::scenario::RetryPlace;
+
+    fn policy(backoff: Backoff, jitter: Jitter) -> Policy {
+        Policy::new(Retry {
+            max_attempts: 5,
+            backoff,
+            base_delay: 100,
+            max_delay: 1000,
+            jitter,
+            place: RetryPlace::Queue,
+        })
+    }
+
+    #[test]
+    fn backoff_laws() {
+        let e = policy(Backoff::Exponential, Jitter::None);
+        assert_eq!(
+            (1..=6).map(|n| e.base(n)).collect::<Vec<_>>(),
+            vec![100, 200, 400, 800, 1000, 1000]
+        );
+        assert_eq!(policy(Backoff::Fixed, Jitter::None).base(4), 100);
+        assert_eq!(policy(Backoff::None, Jitter::None).base(4), 0);
+        assert_eq!(e.base(200), 1000, "huge n saturates at max_delay");
+    }
+
+    #[test]
+    fn jitter_stays_in_its_range() {
+        let mut rng = stream(1, Stream::Jitter);
+        for n in 1..=6 {
+            let mut prev = 0;
+            let full = policy(Backoff::Exponential, Jitter::Full);
+            let d = full.base(n);
+            for _ in 0..200 {
+                let x = full.delay(n, &mut prev, &mut rng);
+                assert!(x <= d);
+                let eq = policy(Backoff::Exponential, Jitter::Equal).delay(n, &mut prev, &mut rng);
+                assert!(eq >= d / 2 && eq <= d);
+            }
+        }
+        let dec = policy(Backoff::Exponential, Jitter::Decorrelated);
+        let mut prev = 0;
+        for n in 1..50 {
+            let before = if prev == 0 { 100 } else { prev };
+            let x = dec.delay(n, &mut prev, &mut rng);
+            assert!(
+                x >= 100 && x <= 1000 && x <= 3 * before,
+                "{x} after {before}"
+            );
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The scenario file as written: a serde mirror of SPEC §2, with unknown keys refused.
+//!
+//! Nothing here is checked beyond its TOML type; [`super::validate`] turns a [`RawScenario`]
+//! into a [`super::Scenario`] with every value checked.
+
+// Fields are named exactly as the SPEC keys they mirror; SPEC.md §2 documents them.
+#![allow(missing_docs)]
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// A duration as written: a string with a unit or a bare number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dur(pub f64);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a duration such as \"250ms\", \"1.5s\", \"2m\", \"1h\" or a number of seconds",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
+                crate::time::parse_duration(v).map(Dur).map_err(|m| {
+                    E::custom(format!(
+                        "{m}; a duration is a number with a unit (ns, us, ms, s, m, h, d), e.g. \"250ms\", or a number of seconds"
+                    ))
+                })
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
+                if v.is_finite() && v >= 0.0 {
+                    Ok(Dur(v))
+                } else {
+                    Err(E::custom(format!(
+                        "{v} is not a duration: it must be finite and >= 0"
+                    )))
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
+                self.visit_f64(v as f64)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub seed: Option<i64>,
+    pub duration: Dur,
+    pub warmup: Option<Dur>,
+    pub sample_every: Option<Dur>,
+    pub producers: Vec<RawProducer>,
+    #[serde(default)]
+    pub queue: RawQueue,
+    pub consumers: RawConsumers,
+    #[serde(default)]
+    pub downstream: RawDownstream,
+    #[serde(default)]
+    pub retry: RawRetry,
+    #[serde(default)]
+    pub dlq: RawDlq,
+    #[serde(default)]
+    pub delivery: RawDelivery,
+    #[serde(default)]
+    pub client: RawClient,
+    pub teaching: Option<RawTeaching>,
+    /// Overlays: each is a partial scenario merged over the base (see `overlay`).
+    #[serde(default)]
+    pub variants: Vec<toml::Table>,
+}
+
+/// `[[producers]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProducer {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub arrivals: ArrivalKind,
+    pub rate: f64,
+    #[serde(default)]
+    pub schedule: Vec<RawStep>,
+}
+
+/// How a producer spaces its messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArrivalKind {
+    /// Exponential gaps (a Poisson process).
+    #[default]
+    Poisson,
+    /// Evenly spaced, one every 1/rate.
+    Constant,
+}
+
+/// One entry of a producer's `schedule`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub at: Dur,
+    pub rate: f64,
+}
+
+/// `[queue]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    pub capacity: Option<i64>,
+    #[serde(default)]
+    pub overflow: Overflow,
+}
+
+/// What an arrival that finds the queue full does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overflow {
+    /// The arriving message is refused.
+    #[default]
+    Reject,
+    /// The oldest waiting message is evicted to make room.
+    DropOldest,
+    /// The caller waits until there is room.
+    Block,
+}
+
+/// `[consumers]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumers {
+    pub count: i64,
+    pub service: RawService,
+}
+
+/// A service-time law: `{ dist = "...", ... }`. Which keys apply depends on `dist`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub dist: String,
+    pub value: Option<Dur>,
+    pub mean: Option<Dur>,
+    pub stddev: Option<Dur>,
+    pub min: Option<Dur>,
+    pub max: Option<Dur>,
+}
+
+/// `[downstream]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDownstream {
+    #[serde(default)]
+    pub failure_rate: f64,
+    pub timeout: Option<Dur>,
+    #[serde(default)]
+    pub outages: Vec<RawOutage>,
+}
+
+/// One outage window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutage {
+    pub start: Dur,
+    pub end: Dur,
+    pub failure_rate: Option<f64>,
+    pub slowdown: Option<f64>,
+}
+
+/// `[retry]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    pub max_attempts: Option<i64>,
+    #[serde(default)]
+    pub backoff: Backoff,
+    pub base_delay: Option<Dur>,
+    pub max_delay: Option<Dur>,
+    #[serde(default)]
+    pub jitter: Jitter,
+    #[serde(default, rename = "in")]
+    pub place: RetryPlace,
+}
+
+/// Backoff before jitter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backoff {
+    /// No delay.
+    None,
+    /// `base_delay` every time.
+    Fixed,
+    /// `min(max_delay, base_delay * 2^(n-1))`.
+    #[default]
+    Exponential,
+}
+
+/// Randomisation of the backoff delay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Jitter {
+    /// The delay as computed.
+    #[default]
+    None,
+    /// `uniform(0, d)`.
+    Full,
+    /// `d/2 + uniform(0, d/2)`.
+    Equal,
+    /// `min(max_delay, uniform(base_delay, 3 * previous))`.
+    Decorrelated,
+}
+
+/// Where a message waits out its backoff.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryPlace {
+    /// Outside the queue, then back at its tail.
+    #[default]
+    Queue,
+    /// Inside the consumer, which sleeps and holds its slot.
+    Consumer,
+}
+
+/// `[dlq]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDlq {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for RawDlq {
+    fn default() -> Self {
+        RawDlq { enabled: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDelivery {
+    #[serde(default)]
+    pub crash_rate: f64,
+    pub visibility_timeout: Option<Dur>,
+    #[serde(default)]
+    pub idempotent: bool,
+}
+
+/// `[client]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClient {
+    #[serde(default)]
+    pub mode: ClientMode,
+    pub enqueue_latency: Option<Dur>,
+    pub timeout: Option<Dur>,
+}
+
+/// How the caller talks to the system.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientMode {
+    /// Through the queue: the caller's answer is the broker's ack.
+    #[default]
+    Async,
+    /// Directly: the caller waits for the processing to finish.
+    Sync,
+}
+
+/// `[teaching]`: text shown in reports.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTeaching {
+    #[serde(default)]
+    pub question: String,
+    #[serde(default)]
+    pub look_for: String,
+    #[serde(default)]
+    pub takeaway: String,
+}

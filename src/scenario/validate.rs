@@ -1,0 +1,435 @@
+//! Checks every value of a [`RawScenario`] and builds a [`Scenario`] in nanoseconds.
+//!
+//! Each check names the key, what was wrong and what is allowed. Locations are added by
+//! the caller with [`locate`], which finds the key in the file text.
+
+use super::locate;
+use super::raw::*;
+use super::*;
+use crate::error::{did_you_mean, InputError};
+use crate::time::{secs_to_ns, Nanos};
+
+/// The most time-series rows a run may ask for (`duration / sample_every`).
+pub const MAX_SAMPLES: u64 = 2_000_000;
+
+/// Turns a toml/serde error into an [`InputError`] with position, key and suggestion.
+pub fn from_toml_error(e: &toml::de::Error, text: &str, label: &str) -> InputError {
+    let msg = e.message().trim().to_string();
+    let mut err = InputError::new(msg.clone()).in_file(label.to_string());
+    if let Some(span) = e.span() {
+        if !text.is_empty() {
+            err = err.at_offset(text, span.start);
+            if let Some(path) = locate::path_at(text, span.start) {
+                err.key = Some(path);
+            }
+        }
+    }
+    let quoted: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
+    if msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
+        if let Some((bad, expected)) = quoted.split_first() {
+            let what = if msg.starts_with("unknown field") {
+                "key"
+            } else {
+                "value"
+            };
+            err.message = format!("unknown {what} `{bad}`");
+            if !expected.is_empty() {
+                err.allowed = Some(expected.join(", "));
+            }
+            if let Some(s) = did_you_mean(bad, expected.iter().copied()) {
+                err.hint = Some(format!("did you mean `{s}`?"));
+            }
+        }
+    } else if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        err.message = format!("missing required key `{field}`");
+        err.hint = Some(match field {
+            "producers" => "add at least one [[producers]] table with a `rate`".to_string(),
+            "consumers" => "add a [consumers] table with `count` and `service`".to_string(),
+            "service" => "e.g. service = { dist = \"exponential\", mean = \"40ms\" }".to_string(),
+            other => format!("add `{other} = ...`"),
+        });
+    }
+    err
+}
+
+/// Adds file, line and column to `e` from its key, looked up under `prefix` in `text`.
+pub fn locate(mut e: InputError, text: &str, label: &str, prefix: &[&str]) -> InputError {
+    if e.file.is_none() {
+        e.file = Some(label.to_string());
+    }
+    if e.line.is_some() {
+        return e;
+    }
+    let mut segs: Vec<&str> = prefix.to_vec();
+    let key = e.key.clone().unwrap_or_default();
+    segs.extend(key.split('.').filter(|s| !s.is_empty()));
+    // The longest leading part of the path that is in the file.
+    for n in (1..=segs.len()).rev() {
+        if let Some(span) = locate::span_of(text, &segs[..n]) {
+            return e.at_offset(text, span.start);
+        }
+    }
+    e
+}
+
+/// Names used as folder names: letters, digits, `-`, `_`, `.`; not empty, not `.`/`..`.
+pub fn folder_name(name: &str) -> Result<(), InputError> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            InputError::new(format!("`{name}` cannot name an output folder"))
+                .allowed("1 to 100 letters, digits, `-`, `_` or `.`"),
+        )
+    }
+}
+
+fn bad(key: impl Into<String>, msg: impl Into<String>) -> InputError {
+    InputError::new(msg).key(key)
+}
+
+fn ns(d: Dur) -> Nanos {
+    secs_to_ns(d.0)
+}
+
+fn rate(key: &str, r: f64) -> Result<f64, InputError> {
+    if r.is_finite() && r >= 0.0 {
+        Ok(r)
+    } else {
+        Err(bad(
+            key,
+            format!("rate must be a finite number >= 0 (messages per second), got {r}"),
+        ))
+    }
+}
+
+fn probability(key: &str, p: f64) -> Result<f64, InputError> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(bad(
+            key,
+            format!("must be a probability between 0 and 1, got {p}"),
+        )
+        .allowed("0.0 ..= 1.0"))
+    }
+}
+
+/// Checks `raw` and converts it. `variant` is the variant's name, if any.
+pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, InputError> {
+    folder_name(&raw.name).map_err(|e| e.key("name"))?;
+    let duration = ns(raw.duration);
+    if duration == 0 {
+        return Err(bad("duration", "must be longer than 0").hint("e.g. duration = \"15m\""));
+    }
+    let warmup = raw.warmup.map(ns).unwrap_or(0);
+    if warmup >= duration {
+        return Err(bad("warmup", "must be shorter than `duration`"));
+    }
+    let sample_every = raw.sample_every.map(ns).unwrap_or(1_000_000_000);
+    if sample_every == 0 {
+        return Err(bad("sample_every", "must be longer than 0"));
+    }
+    if duration / sample_every > MAX_SAMPLES {
+        return Err(bad(
+            "sample_every",
+            format!(
+                "gives {} time-series rows; at most {MAX_SAMPLES} are kept",
+                duration / sample_every
+            ),
+        )
+        .hint("use a coarser sample_every"));
+    }
+    let seed = match raw.seed {
+        None => 1,
+        Some(s) if s >= 0 => s as u64,
+        Some(s) => return Err(bad("seed", format!("must be >= 0, got {s}"))),
+    };
+
+    if raw.producers.is_empty() {
+        return Err(bad("producers", "at least one [[producers]] is needed"));
+    }
+    let mut producers = Vec::new();
+    for (i, p) in raw.producers.iter().enumerate() {
+        let key = |k: &str| format!("producers.{i}.{k}");
+        let r = rate(&key("rate"), p.rate)?;
+        let mut schedule = Vec::new();
+        let mut last: Option<Nanos> = None;
+        for (j, step) in p.schedule.iter().enumerate() {
+            let at = ns(step.at);
+            let k = format!("producers.{i}.schedule.{j}");
+            if last.is_some_and(|l| at <= l) {
+                return Err(bad(
+                    format!("{k}.at"),
+                    "schedule steps must be in increasing order of `at`",
+                ));
+            }
+            last = Some(at);
+            schedule.push((at, rate(&format!("{k}.rate"), step.rate)?));
+        }
+        producers.push(Producer {
+            name: p.name.clone().unwrap_or_else(|| format!("producer{i}")),
+            arrivals: p.arrivals,
+            rate: r,
+            schedule,
+        });
+    }
+
+    let capacity = match raw.queue.capacity {
+        None => None,
+        Some(c) if c >= 0 => Some(c as u64),
+        Some(c) => {
+            return Err(bad("queue.capacity", format!("must be >= 0, got {c}"))
+                .allowed("0 (nothing may wait) or more; omit it for an unbounded queue"))
+        }
+    };
+
+    if raw.consumers.count < 1 || raw.consumers.count > 100_000 {
+        return Err(bad(
+            "consumers.count",
+            format!("must be between 1 and 100000, got {}", raw.consumers.count),
+        ));
+    }
+    let service = service(&raw.consumers.service)?;
+
+    let d = &raw.downstream;
+    let failure_rate = probability("downstream.failure_rate", d.failure_rate)?;
+    let timeout = match d.timeout.map(ns) {
+        Some(0) => {
+            return Err(bad(
+                "downstream.timeout",
+                "must be longer than 0 (omit it for no timeout)",
+            ))
+        }
+        t => t,
+    };
+    let mut outages = Vec::new();
+    for (i, o) in d.outages.iter().enumerate() {
+        let k = |s: &str| format!("downstream.outages.{i}.{s}");
+        let (start, end) = (ns(o.start), ns(o.end));
+        if end <= start {
+            return Err(bad(k("end"), "an outage must end after it starts"));
+        }
+        let slowdown = o.slowdown.unwrap_or(1.0);
+        if !(slowdown.is_finite() && slowdown > 0.0) {
+            return Err(bad(
+                k("slowdown"),
+                format!("must be a finite number > 0, got {slowdown}"),
+            ));
+        }
+        outages.push(Outage {
+            start,
+            end,
+            failure_rate: probability(&k("failure_rate"), o.failure_rate.unwrap_or(1.0))?,
+            slowdown,
+        });
+    }
+    outages.sort_by_key(|o| o.start);
+    if let Some(w) = outages.windows(2).find(|w| w[1].start < w[0].end) {
+        let _ = w;
+        return Err(bad("downstream.outages", "outage windows must not overlap"));
+    }
+
+    let r = &raw.retry;
+    let max_attempts = match r.max_attempts {
+        None => 1,
+        Some(n) if (1..=1000).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(bad(
+                "retry.max_attempts",
+                format!("must be between 1 and 1000, got {n}"),
+            )
+            .hint("1 means no retries"))
+        }
+    };
+    let base_delay = r.base_delay.map(ns).unwrap_or(100_000_000);
+    let max_delay = r.max_delay.map(ns).unwrap_or(30_000_000_000);
+    if base_delay > max_delay {
+        return Err(bad(
+            "retry.base_delay",
+            "must not be longer than `retry.max_delay`",
+        ));
+    }
+
+    let dl = &raw.delivery;
+    let crash_rate = probability("delivery.crash_rate", dl.crash_rate)?;
+    if crash_rate >= 1.0 {
+        return Err(bad(
+            "delivery.crash_rate",
+            "must be below 1: with 1 no message is ever acknowledged",
+        )
+        .allowed("0.0 <= crash_rate < 1.0"));
+    }
+    let visibility_timeout = dl.visibility_timeout.map(ns).unwrap_or(30_000_000_000);
+
+    let c = &raw.client;
+    let client = Client {
+        mode: c.mode,
+        enqueue_latency: c.enqueue_latency.map(ns).unwrap_or(0),
+        timeout: match c.timeout.map(ns) {
+            Some(0) => {
+                return Err(bad(
+                    "client.timeout",
+                    "must be longer than 0 (omit it for no timeout)",
+                ))
+            }
+            t => t,
+        },
+    };
+    if client.mode == ClientMode::Sync {
+        if crash_rate > 0.0 {
+            return Err(bad(
+                "delivery.crash_rate",
+                "consumer crashes and redelivery need a broker: they apply to client.mode = \"async\" only",
+            )
+            .hint("set delivery.crash_rate = 0 in the sync variant"));
+        }
+        if r.place == RetryPlace::Consumer {
+            return Err(bad(
+                "retry.in",
+                "in sync mode the caller retries: retry.in = \"consumer\" applies to async only",
+            )
+            .allowed("\"queue\" (the default) in sync mode"));
+        }
+    }
+
+    Ok(Scenario {
+        name: raw.name.clone(),
+        variant: variant.map(str::to_string),
+        description: raw.description.clone(),
+        seed,
+        duration,
+        warmup,
+        sample_every,
+        producers,
+        queue: Queue {
+            capacity,
+            overflow: raw.queue.overflow,
+        },
+        consumers: Consumers {
+            count: raw.consumers.count as u32,
+            service,
+        },
+        downstream: Downstream {
+            failure_rate,
+            timeout,
+            outages,
+        },
+        retry: Retry {
+            max_attempts,
+            backoff: r.backoff,
+            base_delay,
+            max_delay,
+            jitter: r.jitter,
+            place: r.place,
+        },
+        dlq_enabled: raw.dlq.enabled,
+        delivery: Delivery {
+            crash_rate,
+            visibility_timeout,
+            idempotent: dl.idempotent,
+        },
+        client,
+        teaching: raw.teaching.clone(),
+    })
+}
+
+const DISTS: [&str; 5] = ["constant", "uniform", "exponential", "lognormal", "gamma"];
+
+fn service(s: &RawService) -> Result<Service, InputError> {
+    let key = |k: &str| format!("consumers.service.{k}");
+    let need = |v: Option<Dur>, k: &str, example: &str| {
+        v.map(|d| d.0).ok_or_else(|| {
+            bad(key(k), format!("dist = \"{}\" needs `{k}`", s.dist))
+                .hint(format!("e.g. service = {example}"))
+        })
+    };
+    let unused = |names: &[(&str, Option<Dur>)]| -> Result<(), InputError> {
+        for (n, v) in names {
+            if v.is_some() {
+                return Err(bad(
+                    key(n),
+                    format!("`{n}` does not apply to dist = \"{}\"", s.dist),
+                ));
+            }
+        }
+        Ok(())
+    };
+    let positive = |v: f64, k: &str| {
+        if v > 0.0 {
+            Ok(v)
+        } else {
+            Err(bad(key(k), "must be longer than 0"))
+        }
+    };
+    match s.dist.as_str() {
+        "constant" => {
+            unused(&[
+                ("mean", s.mean),
+                ("stddev", s.stddev),
+                ("min", s.min),
+                ("max", s.max),
+            ])?;
+            Ok(Service::Constant(need(
+                s.value,
+                "value",
+                "{ dist = \"constant\", value = \"50ms\" }",
+            )?))
+        }
+        "uniform" => {
+            unused(&[("mean", s.mean), ("stddev", s.stddev), ("value", s.value)])?;
+            let ex = "{ dist = \"uniform\", min = \"20ms\", max = \"100ms\" }";
+            let (a, b) = (need(s.min, "min", ex)?, need(s.max, "max", ex)?);
+            if a > b {
+                return Err(bad(key("min"), "`min` must not exceed `max`"));
+            }
+            Ok(Service::Uniform(a, b))
+        }
+        "exponential" => {
+            unused(&[
+                ("value", s.value),
+                ("stddev", s.stddev),
+                ("min", s.min),
+                ("max", s.max),
+            ])?;
+            let m = need(
+                s.mean,
+                "mean",
+                "{ dist = \"exponential\", mean = \"40ms\" }",
+            )?;
+            Ok(Service::Exponential(positive(m, "mean")?))
+        }
+        "lognormal" | "gamma" => {
+            unused(&[("value", s.value), ("min", s.min), ("max", s.max)])?;
+            let ex = format!(
+                "{{ dist = \"{}\", mean = \"40ms\", stddev = \"20ms\" }}",
+                s.dist
+            );
+            let m = positive(need(s.mean, "mean", &ex)?, "mean")?;
+            let sd = positive(need(s.stddev, "stddev", &ex)?, "stddev")?;
+            Ok(if s.dist == "lognormal" {
+                Service::LogNormal(m, sd)
+            } else {
+                Service::Gamma(m, sd)
+            })
+        }
+        other => {
+            let mut e = bad(key("dist"), format!("unknown distribution `{other}`"))
+                .allowed(DISTS.join(", "));
+            if let Some(s) = did_you_mean(other, DISTS) {
+                e = e.hint(format!("did you mean `{s}`?"));
+            }
+            Err(e)
+        }
+    }
+}

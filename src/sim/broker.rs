@@ -1,0 +1,159 @@
+//! The async path: a broker between the caller and the consumers.
+//!
+//! - A new message is stored if there is room (the caller's answer is the broker's ack,
+//!   `enqueue_latency` after production); a full queue rejects it, evicts the oldest
+//!   waiting message (`drop-oldest`) or makes the caller wait (`block`). With
+//!   `capacity = 0` every policy refuses a message that finds every consumer busy.
+//! - A failed attempt is retried after its backoff, waiting outside the queue and then
+//!   rejoining its tail (`retry.in = "queue"`), or inside the consumer, which sleeps and
+//!   holds its slot (`retry.in = "consumer"`). After `max_attempts` it goes to the DLQ
+//!   (or counts as failed with the DLQ disabled).
+//! - A retry or redelivery that finds the queue full under `reject` or `block` cannot be
+//!   stored: it is dead-lettered (or failed) and counted in `retry_refused`. Under
+//!   `drop-oldest` it evicts the oldest waiting message like any arrival.
+//! - A consumer that crashes after the side effect, before the ack, is replaced at once;
+//!   its message becomes visible again `visibility_timeout` after it was received and is
+//!   delivered again (a redelivery), which repeats the side effect unless idempotent.
+
+use super::{Ev, Sim};
+use crate::rng::uniform;
+use crate::scenario::{Overflow, RetryPlace};
+
+impl Sim<'_> {
+    /// A new message reaches the broker.
+    pub(super) fn arrive(&mut self, id: u32) {
+        if let Some(c) = self.idle_for_new() {
+            self.store(id);
+            self.start(c, id, 0);
+        } else if self.queue.has_room() {
+            self.store(id);
+            self.push_queue(id, 0);
+        } else {
+            let bounded_room = self.s.queue.capacity.is_some_and(|c| c > 0);
+            match self.s.queue.overflow {
+                Overflow::DropOldest if bounded_room => {
+                    self.evict_oldest();
+                    self.store(id);
+                    self.push_queue(id, 0);
+                }
+                Overflow::Block if bounded_room => self.blocked.push_back(id),
+                _ => {
+                    self.c.rejected += 1;
+                    self.client_errors += 1;
+                    let produced = self.msgs.get(id).produced;
+                    self.record_client(produced, 0);
+                    self.msgs.free(id);
+                }
+            }
+        }
+    }
+
+    /// The broker accepts message `id`: the caller gets its ack now.
+    fn store(&mut self, id: u32) {
+        self.c.accepted += 1;
+        self.client_ok += 1;
+        let produced = self.msgs.get(id).produced;
+        self.record_client(produced, self.now - produced);
+    }
+
+    fn evict_oldest(&mut self) {
+        if let Some(e) = self.pop_queue() {
+            self.c.dropped += 1;
+            self.msgs.free(e.id);
+        }
+    }
+
+    /// A slot opened in the queue: the first blocked caller's message is stored.
+    pub(super) fn unblock_one(&mut self) {
+        if self.queue.has_room() {
+            if let Some(id) = self.blocked.pop_front() {
+                self.store(id);
+                self.push_queue(id, 0);
+            }
+        }
+    }
+
+    /// A retried or redelivered message comes back to the queue.
+    pub(super) fn rejoin(&mut self, id: u32) {
+        if let Some(c) = self.idle_for_new() {
+            self.start(c, id, 0);
+        } else if self.queue.has_room() {
+            self.push_queue(id, 0);
+        } else if self.s.queue.overflow == Overflow::DropOldest
+            && self.s.queue.capacity.is_some_and(|c| c > 0)
+        {
+            self.evict_oldest();
+            self.push_queue(id, 0);
+        } else {
+            self.c.retry_refused += 1;
+            self.give_up(id);
+        }
+    }
+
+    /// Retries exhausted (or refused): DLQ, or failed without one.
+    fn give_up(&mut self, id: u32) {
+        if self.s.dlq_enabled {
+            self.c.dead_lettered += 1;
+        } else {
+            self.c.failed += 1;
+        }
+        self.msgs.free(id);
+    }
+
+    /// Consumer `c` finished an attempt (async).
+    pub(super) fn async_done(&mut self, c: u32) {
+        let slot = *self.pool.slot(c);
+        let id = slot.msg;
+        if slot.ok {
+            self.side_effect(id);
+            let crash = self.s.delivery.crash_rate;
+            if crash > 0.0 && uniform(&mut self.rng.crash) < crash {
+                self.c.crashes += 1;
+                self.invisible += 1;
+                let visible_at =
+                    (self.msgs.get(id).received + self.s.delivery.visibility_timeout).max(self.now);
+                self.events.push(visible_at, Ev::Redeliver(id));
+            } else {
+                self.record_completion(id);
+                self.msgs.free(id);
+            }
+            self.free_consumer(c);
+            return;
+        }
+        let m = self.msgs.get_mut(id);
+        m.failures += 1;
+        if m.failures >= self.policy.max_attempts() {
+            self.give_up(id);
+            self.free_consumer(c);
+            return;
+        }
+        self.c.retries += 1;
+        let n = m.failures;
+        let delay = self
+            .policy
+            .delay(n, &mut m.prev_delay, &mut self.rng.jitter);
+        match self.s.retry.place {
+            RetryPlace::Consumer => {
+                self.pool.slot(c).sleeping = true;
+                self.sleeping += 1;
+                self.asleep.set(self.now, self.sleeping);
+                self.events.push(self.now + delay, Ev::Wake(c));
+            }
+            RetryPlace::Queue => {
+                self.retry_waiting += 1;
+                self.events.push(self.now + delay, Ev::RetryReady(id));
+                self.free_consumer(c);
+            }
+        }
+    }
+
+    /// Consumer `c` wakes from an inline backoff and tries its message again.
+    pub(super) fn on_wake(&mut self, c: u32) {
+        let slot = self.pool.slot(c);
+        slot.sleeping = false;
+        let id = slot.msg;
+        self.sleeping -= 1;
+        self.asleep.set(self.now, self.sleeping);
+        self.start(c, id, 0);
+    }
+}

@@ -1,0 +1,157 @@
+//! The sync path: no broker; the caller waits for the server.
+//!
+//! Each request is one caller. A call waits in the server's accept backlog (sized by
+//! `queue.capacity`; when it is full the call is refused, whatever `overflow` says) until a
+//! consumer serves it. The caller gives up on a call after `client.timeout`, but the
+//! server keeps working on it: work finished for a call whose caller has gone is counted
+//! in `abandoned_work` (and a second success for the same request as a duplicate). A
+//! refused, failed or timed-out call is sent again after the `[retry]` backoff until
+//! `max_attempts` calls have been made; the request's fate is its last call's outcome.
+
+use super::{Ev, Sim};
+use crate::model::message::Phase;
+use crate::model::queue::Entry;
+
+#[derive(Clone, Copy)]
+enum CallEnd {
+    Refused,
+    Failed,
+    TimedOut,
+}
+
+impl Sim<'_> {
+    /// The caller of request `id` makes a call.
+    pub(super) fn call(&mut self, id: u32) {
+        self.next_call = self.next_call.wrapping_add(1);
+        let call = self.next_call;
+        let m = self.msgs.get_mut(id);
+        m.calls += 1;
+        m.call = call;
+        m.phase = Phase::Waiting;
+        m.in_service = false;
+        if let Some(c) = self.idle_for_new() {
+            self.admit_call(id);
+            self.msgs.get_mut(id).in_service = true;
+            self.start(c, id, call);
+        } else if self.queue.has_room() {
+            self.admit_call(id);
+            self.push_queue(id, call);
+        } else {
+            self.call_ended(id, CallEnd::Refused);
+            return;
+        }
+        if let Some(t) = self.s.client.timeout {
+            self.events.push(self.now + t, Ev::CallTimeout(id, call));
+        }
+    }
+
+    fn admit_call(&mut self, id: u32) {
+        let m = self.msgs.get_mut(id);
+        m.outstanding += 1;
+        if !m.accepted {
+            m.accepted = true;
+            self.c.accepted += 1;
+        }
+    }
+
+    /// A consumer takes backlog entry `e`.
+    pub(super) fn serve_call(&mut self, e: Entry) {
+        let m = self.msgs.get_mut(e.id);
+        if m.phase == Phase::Waiting && m.call == e.call {
+            m.in_service = true;
+        }
+    }
+
+    /// Consumer `c` finished serving a call (sync).
+    pub(super) fn sync_done(&mut self, c: u32) {
+        let slot = *self.pool.slot(c);
+        let id = slot.msg;
+        if slot.ok {
+            self.side_effect(id);
+        }
+        let m = self.msgs.get_mut(id);
+        m.outstanding -= 1;
+        let current = m.phase == Phase::Waiting && m.call == slot.call;
+        if current {
+            m.in_service = false;
+            if slot.ok {
+                m.phase = Phase::Done;
+                let produced = m.produced;
+                self.client_ok += 1;
+                self.record_completion(id);
+                self.record_client(produced, self.now - produced);
+            } else {
+                self.call_ended(id, CallEnd::Failed);
+            }
+        } else {
+            self.c.abandoned_work += 1;
+            if slot.ok && self.now >= self.s.warmup {
+                self.successes_measured += 1;
+            }
+        }
+        self.release_if_done(id);
+        self.free_consumer(c);
+    }
+
+    /// The caller's timer for call `call` of request `id` fires.
+    pub(super) fn on_call_timeout(&mut self, id: u32, call: u32) {
+        let m = self.msgs.get(id);
+        if m.phase == Phase::Waiting && m.call == call {
+            self.call_ended(id, CallEnd::TimedOut);
+        }
+    }
+
+    fn call_ended(&mut self, id: u32, how: CallEnd) {
+        let m = self.msgs.get_mut(id);
+        m.in_service = false;
+        m.failures += 1;
+        if m.calls < self.policy.max_attempts() {
+            self.c.retries += 1;
+            m.phase = Phase::Backoff;
+            let n = m.calls;
+            let delay = self
+                .policy
+                .delay(n, &mut m.prev_delay, &mut self.rng.jitter);
+            self.retry_waiting += 1;
+            self.events.push(self.now + delay, Ev::CallRetry(id));
+            return;
+        }
+        m.phase = Phase::Done;
+        let produced = m.produced;
+        match how {
+            CallEnd::Refused => {
+                self.c.rejected += 1;
+                self.client_errors += 1;
+            }
+            CallEnd::Failed => {
+                self.c.failed += 1;
+                self.client_errors += 1;
+            }
+            CallEnd::TimedOut => {
+                self.c.failed += 1;
+                self.client_timeouts += 1;
+            }
+        }
+        self.record_client(produced, self.now - produced);
+        self.release_if_done(id);
+    }
+
+    fn release_if_done(&mut self, id: u32) {
+        let m = self.msgs.get(id);
+        if m.phase == Phase::Done && m.outstanding == 0 {
+            self.msgs.free(id);
+        }
+    }
+
+    /// End of run: each caller still waiting is counted where its current call is.
+    pub(super) fn tally_sync_at_end(&mut self) {
+        for m in self.msgs.iter_live() {
+            match m.phase {
+                Phase::Waiting if m.in_service => self.c.in_flight_at_end += 1,
+                Phase::Waiting => self.c.in_queue_at_end += 1,
+                Phase::Backoff => self.c.retry_waiting_at_end += 1,
+                Phase::Done => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,523 @@
+//! The event loop: one loop, events ordered by (time, sequence), that moves messages
+//! between the parts of [`crate::model`] and records [`crate::metrics`].
+//!
+//! - `broker.rs`: the async path (queue, consumer retries, DLQ, crashes and redelivery).
+//! - `direct.rs`: the sync path (server backlog, caller timeouts and caller retries).
+//!
+//! Hot-path rules: no allocation per message (messages live in a recycled slab, the queue
+//! and the heap reuse their buffers), statistics are streaming, and every random draw
+//! comes from the stream of its source (see [`crate::rng`]).
+
+mod broker;
+mod direct;
+
+use crate::engine::EventQueue;
+use crate::metrics::summary::*;
+use crate::metrics::{recovery, Counts, LatencyRecorder, Row, Summary, TimeWeighted};
+use crate::model::consumer::{Pool, Slot};
+use crate::model::downstream::Downstream;
+use crate::model::message::{Msg, Slab};
+use crate::model::producer::Source;
+use crate::model::queue::{Entry, WaitQueue};
+use crate::model::retry::Policy;
+use crate::rng::{self, uniform, Rng, Sampler, Stream};
+use crate::scenario::{ClientMode, Scenario};
+use crate::time::{ns_to_secs, Nanos};
+use std::collections::VecDeque;
+
+/// What one run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// summary.json.
+    pub summary: Summary,
+    /// timeseries.csv.
+    pub rows: Vec<Row>,
+    /// End-to-end latency distribution: (seconds, fraction of completions at or below).
+    pub e2e_cdf: Vec<(f64, f64)>,
+    /// What callers waited: (seconds, fraction at or below).
+    pub client_cdf: Vec<(f64, f64)>,
+}
+
+/// Simulates `s` from an empty system to `s.duration`.
+pub fn run(s: &Scenario) -> RunResult {
+    let started = std::time::Instant::now();
+    let mut result = Sim::new(s).run();
+    result.summary.wall_seconds = started.elapsed().as_secs_f64();
+    result
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    /// Producer `p`'s next message (ignored if `generation` is stale).
+    Arrival(u32, u32),
+    /// Producer `p` moves to schedule step `j`.
+    RateStep(u32, u32),
+    /// Consumer `c` finishes its attempt.
+    Done(u32),
+    /// Consumer `c` wakes from an inline backoff and tries again.
+    Wake(u32),
+    /// Message `m` has waited out its backoff and rejoins the queue.
+    RetryReady(u32),
+    /// Message `m` becomes visible again after its consumer crashed.
+    Redeliver(u32),
+    /// Sync: the caller of request `m` gives up on call `call`.
+    CallTimeout(u32, u32),
+    /// Sync: the caller of request `m` calls again after its backoff.
+    CallRetry(u32),
+    /// Time-series row.
+    Sample,
+}
+
+struct Rngs {
+    service: Rng,
+    fail: Rng,
+    retry_service: Rng,
+    retry_fail: Rng,
+    jitter: Rng,
+    crash: Rng,
+}
+
+struct Sim<'a> {
+    s: &'a Scenario,
+    now: Nanos,
+    /// Async: messages reach the broker `enqueue_latency` after they are produced.
+    shift: Nanos,
+    sync: bool,
+    events: EventQueue<Ev>,
+    msgs: Slab,
+    queue: WaitQueue,
+    blocked: VecDeque<u32>,
+    pool: Pool,
+    sources: Vec<Source>,
+    downstream: Downstream,
+    policy: Policy,
+    sampler: Sampler,
+    rng: Rngs,
+    c: Counts,
+    client_ok: u64,
+    client_errors: u64,
+    client_timeouts: u64,
+    retry_waiting: u64,
+    invisible: u64,
+    sleeping: u64,
+    depth: TimeWeighted,
+    busy: TimeWeighted,
+    asleep: TimeWeighted,
+    e2e: LatencyRecorder,
+    wait: LatencyRecorder,
+    client: LatencyRecorder,
+    e2e_iv: LatencyRecorder,
+    client_iv: LatencyRecorder,
+    max_oldest: Nanos,
+    produced_measured: u64,
+    successes_measured: u64,
+    goodput_measured: u64,
+    events_done: u64,
+    next_call: u32,
+    rows: Vec<Row>,
+    last: (Counts, u64, u64),
+}
+
+impl<'a> Sim<'a> {
+    fn new(s: &'a Scenario) -> Self {
+        let sync = s.client.mode == ClientMode::Sync;
+        let st = |x| rng::stream(s.seed, x);
+        Sim {
+            s,
+            now: 0,
+            shift: if sync { 0 } else { s.client.enqueue_latency },
+            sync,
+            events: EventQueue::default(),
+            msgs: Slab::default(),
+            queue: WaitQueue::new(s.queue.capacity),
+            blocked: VecDeque::new(),
+            pool: Pool::new(s.consumers.count),
+            sources: s
+                .producers
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Source::new(p, st(Stream::Arrivals(i as u32))))
+                .collect(),
+            downstream: Downstream::new(&s.downstream),
+            policy: Policy::new(s.retry),
+            sampler: Sampler::new(&s.consumers.service),
+            rng: Rngs {
+                service: st(Stream::Service),
+                fail: st(Stream::Failure),
+                retry_service: st(Stream::RetryService),
+                retry_fail: st(Stream::RetryFailure),
+                jitter: st(Stream::Jitter),
+                crash: st(Stream::Crash),
+            },
+            c: Counts::default(),
+            client_ok: 0,
+            client_errors: 0,
+            client_timeouts: 0,
+            retry_waiting: 0,
+            invisible: 0,
+            sleeping: 0,
+            depth: TimeWeighted::new(s.warmup),
+            busy: TimeWeighted::new(s.warmup),
+            asleep: TimeWeighted::new(s.warmup),
+            e2e: LatencyRecorder::new(3),
+            wait: LatencyRecorder::new(3),
+            client: LatencyRecorder::new(3),
+            e2e_iv: LatencyRecorder::new(2),
+            client_iv: LatencyRecorder::new(2),
+            max_oldest: 0,
+            produced_measured: 0,
+            successes_measured: 0,
+            goodput_measured: 0,
+            events_done: 0,
+            next_call: 0,
+            rows: Vec::with_capacity((s.duration / s.sample_every).min(1 << 20) as usize),
+            last: (Counts::default(), 0, 0),
+        }
+    }
+
+    fn run(mut self) -> RunResult {
+        for (p, src) in self.sources.iter_mut().enumerate() {
+            if let Some(t) = src.first() {
+                self.events
+                    .push(t + self.shift, Ev::Arrival(p as u32, src.generation));
+            }
+            for (j, (at, _)) in self.s.producers[p].schedule.iter().enumerate() {
+                self.events
+                    .push(at + self.shift, Ev::RateStep(p as u32, j as u32));
+            }
+        }
+        self.events.push(self.s.sample_every, Ev::Sample);
+        let end = self.s.duration;
+        while let Some((t, ev)) = self.events.pop() {
+            if t > end {
+                break;
+            }
+            self.now = t;
+            self.events_done += 1;
+            match ev {
+                Ev::Arrival(p, gen) => self.on_arrival(p, gen),
+                Ev::RateStep(p, j) => self.on_rate_step(p, j),
+                Ev::Done(c) => {
+                    if self.sync {
+                        self.sync_done(c)
+                    } else {
+                        self.async_done(c)
+                    }
+                }
+                Ev::Wake(c) => self.on_wake(c),
+                Ev::RetryReady(m) => {
+                    self.retry_waiting -= 1;
+                    self.rejoin(m);
+                }
+                Ev::Redeliver(m) => {
+                    self.invisible -= 1;
+                    self.c.redeliveries += 1;
+                    self.rejoin(m);
+                }
+                Ev::CallTimeout(m, call) => self.on_call_timeout(m, call),
+                Ev::CallRetry(m) => {
+                    self.retry_waiting -= 1;
+                    self.call(m);
+                }
+                Ev::Sample => self.on_sample(),
+            }
+        }
+        self.now = end;
+        self.finish()
+    }
+
+    #[inline]
+    fn measured(&self, produced: Nanos) -> bool {
+        produced >= self.s.warmup
+    }
+
+    fn on_arrival(&mut self, p: u32, gen: u32) {
+        let src = &mut self.sources[p as usize];
+        if gen != src.generation {
+            return;
+        }
+        let produced = self.now - self.shift;
+        if let Some(t) = src.after(produced) {
+            self.events.push(t + self.shift, Ev::Arrival(p, gen));
+        }
+        self.c.produced += 1;
+        if self.measured(produced) {
+            self.produced_measured += 1;
+        }
+        let service = self.sampler.sample(&mut self.rng.service);
+        let u = uniform(&mut self.rng.fail);
+        let id = self.msgs.alloc(Msg::new(produced, service, u));
+        if self.sync {
+            self.call(id);
+        } else {
+            self.arrive(id);
+        }
+    }
+
+    fn on_rate_step(&mut self, p: u32, j: u32) {
+        let rate = self.s.producers[p as usize].schedule[j as usize].1;
+        let src = &mut self.sources[p as usize];
+        if let Some(t) = src.set_rate(self.now - self.shift, rate) {
+            self.events
+                .push(t + self.shift, Ev::Arrival(p, src.generation));
+        }
+    }
+
+    /// Starts a processing attempt of message `id` (call `call` in sync mode) on the
+    /// already-taken consumer `c`.
+    fn start(&mut self, c: u32, id: u32, call: u32) {
+        let now = self.now;
+        let m = self.msgs.get_mut(id);
+        m.attempts += 1;
+        m.received = now;
+        let first = m.attempts == 1;
+        let (produced, base, u) = (m.produced, m.first_service, m.first_fail_u);
+        self.c.attempts += 1;
+        let (base, u) = if first {
+            if produced >= self.s.warmup {
+                self.wait.record(now - produced);
+            }
+            (base, u)
+        } else {
+            (
+                self.sampler.sample(&mut self.rng.retry_service),
+                uniform(&mut self.rng.retry_fail),
+            )
+        };
+        let a = self.downstream.attempt(now, base, u);
+        if !a.ok {
+            self.c.failed_attempts += 1;
+            if a.timed_out {
+                self.c.attempt_timeouts += 1;
+            }
+        }
+        *self.pool.slot(c) = Slot {
+            msg: id,
+            call,
+            ok: a.ok,
+            sleeping: false,
+        };
+        self.busy.set(now, self.pool.busy() as u64);
+        self.events.push(now + a.duration, Ev::Done(c));
+    }
+
+    /// Consumer `c` is free: it takes the next waiting message, or goes idle.
+    fn free_consumer(&mut self, c: u32) {
+        match self.pop_queue() {
+            Some(e) => {
+                if self.sync {
+                    self.serve_call(e);
+                } else {
+                    self.unblock_one();
+                }
+                self.start(c, e.id, e.call);
+            }
+            None => {
+                self.pool.release(c);
+                self.busy.set(self.now, self.pool.busy() as u64);
+            }
+        }
+    }
+
+    fn push_queue(&mut self, id: u32, call: u32) {
+        let produced = self.msgs.get(id).produced;
+        self.queue.push(Entry { produced, id, call });
+        self.depth.set(self.now, self.queue.len() as u64);
+    }
+
+    fn pop_queue(&mut self) -> Option<Entry> {
+        let e = self.queue.pop()?;
+        self.max_oldest = self.max_oldest.max(self.now.saturating_sub(e.produced));
+        self.depth.set(self.now, self.queue.len() as u64);
+        Some(e)
+    }
+
+    /// An idle consumer, if the queue is empty and one is free (FIFO: nobody to overtake).
+    fn idle_for_new(&mut self) -> Option<u32> {
+        if self.queue.is_empty() {
+            self.pool.take_idle()
+        } else {
+            None
+        }
+    }
+
+    /// Records what a caller waited (for a message produced at `produced`).
+    fn record_client(&mut self, produced: Nanos, waited: Nanos) {
+        if self.measured(produced) {
+            self.client.record(waited);
+            self.client_iv.record(waited);
+        }
+    }
+
+    /// Side effect of a successful attempt; counts duplicates.
+    fn side_effect(&mut self, id: u32) {
+        let idempotent = self.s.delivery.idempotent;
+        let m = self.msgs.get_mut(id);
+        if idempotent && m.side_effects > 0 {
+            return;
+        }
+        m.side_effects += 1;
+        if m.side_effects > 1 {
+            self.c.duplicates += 1;
+        }
+    }
+
+    /// A successful answer for message `id`: completed, with its end-to-end latency.
+    fn record_completion(&mut self, id: u32) {
+        let produced = self.msgs.get(id).produced;
+        self.c.completed += 1;
+        if self.now >= self.s.warmup {
+            self.goodput_measured += 1;
+            self.successes_measured += 1;
+        }
+        if self.measured(produced) {
+            let l = self.now - produced;
+            self.e2e.record(l);
+            self.e2e_iv.record(l);
+        }
+    }
+
+    fn on_sample(&mut self) {
+        let now = self.now;
+        let (busy_area, _) = self.busy.take_interval(now);
+        let (_, depth_max) = self.depth.take_interval(now);
+        let span = self.s.sample_every as f64 * f64::from(self.s.consumers.count);
+        let (last, last_err, last_to) = self.last;
+        let c = &self.c;
+        self.rows.push(Row {
+            time: ns_to_secs(now),
+            arrivals: c.produced - last.produced,
+            completed: c.completed - last.completed,
+            rejected: c.rejected - last.rejected,
+            retries: c.retries - last.retries,
+            dead_lettered_total: c.dead_lettered,
+            queue_depth: self.queue.len() as u64,
+            oldest_age: self
+                .queue
+                .oldest()
+                .map(|p| ns_to_secs(now - p))
+                .unwrap_or(0.0),
+            in_flight: self.pool.busy() as u64 + self.invisible,
+            utilization: busy_area as f64 / span,
+            e2e_p50: self.e2e_iv.quantile(0.5),
+            e2e_p99: self.e2e_iv.quantile(0.99),
+            queue_depth_max: depth_max,
+            retry_waiting: self.retry_waiting,
+            blocked: self.blocked.len() as u64,
+            dropped: c.dropped - last.dropped,
+            dead_lettered: c.dead_lettered - last.dead_lettered,
+            failed: c.failed - last.failed,
+            attempts: c.attempts - last.attempts,
+            failed_attempts: c.failed_attempts - last.failed_attempts,
+            client_errors: self.client_errors - last_err,
+            client_timeouts: self.client_timeouts - last_to,
+            client_p99: self.client_iv.quantile(0.99),
+            offered_rate: self
+                .s
+                .producers
+                .iter()
+                .map(|p| p.rate_at(now.saturating_sub(self.shift)))
+                .sum(),
+        });
+        self.e2e_iv.reset();
+        self.client_iv.reset();
+        self.last = (self.c, self.client_errors, self.client_timeouts);
+        let next = now + self.s.sample_every;
+        if next <= self.s.duration {
+            self.events.push(next, Ev::Sample);
+        }
+    }
+
+    fn finish(mut self) -> RunResult {
+        let now = self.now;
+        if let Some(p) = self.queue.oldest() {
+            self.max_oldest = self.max_oldest.max(now - p);
+        }
+        if self.sync {
+            self.tally_sync_at_end();
+        } else {
+            self.c.in_queue_at_end = self.queue.len() as u64;
+            self.c.in_flight_at_end = self.pool.busy() as u64 + self.invisible;
+            self.c.retry_waiting_at_end = self.retry_waiting;
+            self.c.blocked_at_end = self.blocked.len() as u64;
+        }
+        let s = self.s;
+        let window = ns_to_secs(s.duration - s.warmup);
+        let mean_depth = self.depth.mean(now);
+        let busy_mean = self.busy.mean(now);
+        let asleep_mean = self.asleep.mean(now);
+        let n = f64::from(s.consumers.count);
+        let wait_count = self.wait.count();
+        let gap = self.c.conservation_gap();
+        let recovery = recovery::analyse(s, &self.rows);
+        let summary = Summary {
+            scenario: s.name.clone(),
+            variant: s.variant.clone(),
+            seed: s.seed,
+            simulated_seconds: ns_to_secs(s.duration),
+            events: self.events_done,
+            wall_seconds: 0.0,
+            counts: self.c,
+            latency: Latencies {
+                end_to_end: self.e2e.stats(),
+                queue_wait: self.wait.stats(),
+                client: self.client.stats(),
+            },
+            queue: QueueStats {
+                capacity: s.queue.capacity,
+                mean_depth,
+                max_depth: self.depth.max(),
+                max_oldest_age: ns_to_secs(self.max_oldest),
+                mean_in_system: mean_depth + busy_mean - asleep_mean,
+                p_wait: (wait_count > 0)
+                    .then(|| 1.0 - self.wait.zeros() as f64 / wait_count as f64),
+            },
+            consumers: ConsumerStats {
+                count: s.consumers.count,
+                utilization: busy_mean / n,
+                backoff_fraction: asleep_mean / n,
+            },
+            client: ClientStats {
+                mode: if self.sync { "sync" } else { "async" }.to_string(),
+                ok: self.client_ok,
+                errors: self.client_errors,
+                timeouts: self.client_timeouts,
+            },
+            rates: Rates {
+                offered: self.produced_measured as f64 / window,
+                throughput: self.successes_measured as f64 / window,
+                goodput: self.goodput_measured as f64 / window,
+                retry_amplification: if self.c.produced == 0 {
+                    0.0
+                } else {
+                    self.c.attempts as f64 / self.c.produced as f64
+                },
+            },
+            recovery,
+            conservation: Conservation {
+                holds: gap == 0,
+                gap: gap as i64,
+            },
+        };
+        RunResult {
+            summary,
+            rows: self.rows,
+            e2e_cdf: cdf(&self.e2e),
+            client_cdf: cdf(&self.client),
+        }
+    }
+}
+
+/// A latency distribution as (seconds, cumulative fraction) at 1000 evenly spaced levels
+/// plus the far tail.
+fn cdf(r: &LatencyRecorder) -> Vec<(f64, f64)> {
+    if r.count() == 0 {
+        return Vec::new();
+    }
+    let mut levels: Vec<f64> = (1..1000).map(|i| f64::from(i) / 1000.0).collect();
+    levels.extend([0.9995, 0.9999, 1.0]);
+    levels
+        .into_iter()
+        .filter_map(|q| r.quantile(q).map(|v| (v, q)))
+        .collect()
+}

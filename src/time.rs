@@ -1,0 +1,135 @@
+//! Simulated time: integer nanoseconds, and the duration syntax of scenario files.
+//!
+//! The engine keeps time as `u64` nanoseconds so that event times never drift and ties are
+//! exact (they are then broken by a sequence number, see [`crate::engine`]).
+
+/// Simulated time or a span of it, in nanoseconds.
+pub type Nanos = u64;
+
+/// Nanoseconds in one second.
+pub const NS_PER_SEC: f64 = 1e9;
+
+/// Seconds (as a float) to nanoseconds, rounded; negatives and NaN become 0.
+pub fn secs_to_ns(secs: f64) -> Nanos {
+    if secs.is_nan() || secs <= 0.0 {
+        0
+    } else if secs * NS_PER_SEC >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        (secs * NS_PER_SEC).round() as u64
+    }
+}
+
+/// Nanoseconds to seconds.
+pub fn ns_to_secs(ns: Nanos) -> f64 {
+    ns as f64 / NS_PER_SEC
+}
+
+/// Units accepted in duration strings, with their length in seconds.
+pub const UNITS: &[(&str, f64)] = &[
+    ("ns", 1e-9),
+    ("us", 1e-6),
+    ("µs", 1e-6),
+    ("ms", 1e-3),
+    ("s", 1.0),
+    ("m", 60.0),
+    ("min", 60.0),
+    ("h", 3600.0),
+    ("d", 86400.0),
+];
+
+/// Parses `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"2us"` or a bare number of seconds (`"30"`).
+///
+/// Returns seconds. The error says what was wrong in words meant for a person.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    let split = t
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
+        .map(|(i, _)| i)
+        .unwrap_or(t.len());
+    // "1e3s" is fine, but an 'e' directly before the unit would be eaten above: handle "5e" + "" only.
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{t}` does not start with a number"))?;
+    let unit = unit.trim();
+    let scale = if unit.is_empty() {
+        1.0
+    } else {
+        UNITS
+            .iter()
+            .find(|(u, _)| *u == unit)
+            .map(|(_, s)| *s)
+            .ok_or_else(|| format!("unknown unit `{unit}` in `{t}`"))?
+    };
+    let secs = value * scale;
+    if !secs.is_finite() {
+        return Err(format!("`{t}` is not a finite duration"));
+    }
+    if secs < 0.0 {
+        return Err(format!("`{t}` is negative"));
+    }
+    Ok(secs)
+}
+
+/// Formats seconds for people: `850ms`, `12.3s`, `4m 05s`, `2h 03m`.
+pub fn human(secs: f64) -> String {
+    if !secs.is_finite() {
+        return "-".into();
+    }
+    let a = secs.abs();
+    if a == 0.0 {
+        "0s".into()
+    } else if a < 1e-3 {
+        format!("{:.0}µs", secs * 1e6)
+    } else if a < 1.0 {
+        format!("{:.0}ms", secs * 1e3)
+    } else if a < 60.0 {
+        format!("{secs:.2}s")
+    } else if a < 3600.0 {
+        let m = (secs / 60.0).floor();
+        format!("{m:.0}m {:02.0}s", (secs - 60.0 * m).floor())
+    } else {
+        let h = (secs / 3600.0).floor();
+        format!("{h:.0}h {:02.0}m", ((secs - 3600.0 * h) / 60.0).floor())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_unit() {
+        assert_eq!(parse_duration("250ms"), Ok(0.25));
+        assert_eq!(parse_duration("1.5s"), Ok(1.5));
+        assert_eq!(parse_duration("2m"), Ok(120.0));
+        assert_eq!(parse_duration("1h"), Ok(3600.0));
+        assert!((parse_duration("2us").unwrap() - 2e-6).abs() < 1e-15);
+        assert_eq!(parse_duration("30"), Ok(30.0));
+        assert_eq!(parse_duration(" 1e3 ms "), Ok(1.0));
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("5 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(parse_duration("-1s").unwrap_err().contains("negative"));
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn ns_conversions_round_trip() {
+        assert_eq!(secs_to_ns(0.25), 250_000_000);
+        assert_eq!(secs_to_ns(-3.0), 0);
+        assert_eq!(ns_to_secs(1_500_000_000), 1.5);
+        assert_eq!(human(0.0421), "42ms");
+        assert_eq!(human(245.0), "4m 05s");
+    }
+}
