@@ -1,0 +1,8 @@
+//! Integration tests, one binary (faster to build), modules by topic.
+
+mod common;
+
+mod cli;
+mod properties;
+mod scenarios;
+mod validation;
