@@ -1,1 +1,429 @@
-//! cli
+//! The binary, driven through the names in SPEC §3: exit statuses, messages, files.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+use std::path::Path;
+
+fn queuelab() -> Command {
+    let mut c = Command::cargo_bin("queuelab").unwrap();
+    c.current_dir(crate::common::root());
+    c
+}
+
+const SMALL: &str = r#"
+name = "small"
+seed = 3
+duration = "2m"
+[[producers]]
+rate = 50.0
+[queue]
+capacity = 100
+[consumers]
+count = 2
+service = { dist = "exponential", mean = "30ms" }
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
+}
+
+#[test]
+fn run_writes_the_contract_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let out = tmp.path().join("out");
+    queuelab()
+        .args(["run", &scen, "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("small (seed 3)").and(contains("conservation holds")));
+    for f in [
+        "summary.json",
+        "timeseries.csv",
+        "dashboard.png",
+        "dashboard.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let s = read_json(&out.join("summary.json"));
+    assert_eq!(s["scenario"], "small");
+    assert!(s["variant"].is_null());
+    assert_eq!(s["seed"], 3);
+    assert_eq!(s["simulated_seconds"], 120.0);
+    for key in [
+        "produced",
+        "accepted",
+        "rejected",
+        "dropped",
+        "completed",
+        "dead_lettered",
+        "failed",
+        "in_queue_at_end",
+        "in_flight_at_end",
+        "retry_waiting_at_end",
+        "attempts",
+        "failed_attempts",
+        "retries",
+        "redeliveries",
+        "duplicates",
+    ] {
+        assert!(s["counts"][key].is_u64(), "counts.{key}");
+    }
+    for l in ["end_to_end", "queue_wait", "client"] {
+        for f in ["count", "mean", "p50", "p90", "p99", "p999", "max"] {
+            assert!(!s["latency"][l][f].is_null(), "latency.{l}.{f}");
+        }
+    }
+    for (a, b) in [
+        ("queue", "mean_depth"),
+        ("queue", "max_depth"),
+        ("queue", "max_oldest_age"),
+        ("consumers", "count"),
+        ("consumers", "utilization"),
+        ("client", "ok"),
+        ("client", "errors"),
+        ("client", "timeouts"),
+    ] {
+        assert!(s[a][b].is_number(), "{a}.{b}");
+    }
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.starts_with(
+        "time,arrivals,completed,rejected,retries,dead_lettered_total,queue_depth,oldest_age,in_flight,utilization,e2e_p50,e2e_p99"
+    ));
+    assert_eq!(csv.lines().count(), 121, "one row per second of 2 minutes");
+    let png = image::open(out.join("dashboard.png")).unwrap();
+    assert_eq!(
+        (png.width(), png.height()),
+        queuelab::report::plot::DASHBOARD_SIZE
+    );
+}
+
+#[test]
+fn variants_write_subfolders_and_comparisons() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("fs");
+    queuelab()
+        .args(["run", "scenarios/flash_sale.toml", "--no-plots", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("variants side by side"));
+    let mut produced = Vec::new();
+    for v in ["bounded-8", "scaled-16", "unbounded-8"] {
+        let s = read_json(&out.join(v).join("summary.json"));
+        assert_eq!(s["variant"], v);
+        produced.push(s["counts"]["produced"].as_u64().unwrap());
+        assert!(out.join(v).join("timeseries.csv").is_file());
+        assert!(!out.join(v).join("dashboard.png").exists(), "--no-plots");
+    }
+    assert!(
+        produced.windows(2).all(|w| w[0] == w[1]),
+        "every variant sees the same arrivals: {produced:?}"
+    );
+    assert!(out.join("comparison.csv").is_file() && out.join("comparison.json").is_file());
+}
+
+#[test]
+fn one_variant_goes_straight_into_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("one");
+    queuelab()
+        .args([
+            "run",
+            "scenarios/flash_sale.toml",
+            "--variant",
+            "scaled-16",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(read_json(&out.join("summary.json"))["variant"], "scaled-16");
+}
+
+#[test]
+fn json_format_prints_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let a = queuelab()
+        .args(["run", &scen, "--no-plots", "--format", "json", "--out"])
+        .arg(tmp.path().join("o"))
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v["scenario"], "small");
+    let a = queuelab()
+        .args([
+            "run",
+            "scenarios/flash_sale.toml",
+            "--no-plots",
+            "--format",
+            "json",
+            "--duration",
+            "5m",
+            "--out",
+        ])
+        .arg(tmp.path().join("f"))
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(v.as_array().map(|a| a.len()), Some(3));
+    assert_eq!(v[0]["simulated_seconds"], 300.0);
+}
+
+#[test]
+fn same_file_and_seed_give_identical_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let mut outs = Vec::new();
+    for name in ["a", "b"] {
+        let out = tmp.path().join(name);
+        queuelab()
+            .args(["run", &scen, "--no-plots", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        let mut s = read_json(&out.join("summary.json"));
+        s.as_object_mut().unwrap().remove("wall_seconds");
+        outs.push((s, std::fs::read(out.join("timeseries.csv")).unwrap()));
+    }
+    assert_eq!(outs[0], outs[1]);
+    // A different seed gives a different run.
+    let out = tmp.path().join("c");
+    queuelab()
+        .args(["run", &scen, "--no-plots", "--seed", "4", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_ne!(
+        read_json(&out.join("summary.json"))["counts"],
+        outs[0].0["counts"]
+    );
+}
+
+#[test]
+fn set_overrides_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let out = tmp.path().join("o");
+    queuelab()
+        .args([
+            "run",
+            &scen,
+            "--no-plots",
+            "--set",
+            "consumers.count=5",
+            "--set",
+            "queue.overflow=drop-oldest",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        read_json(&out.join("summary.json"))["consumers"]["count"],
+        5
+    );
+}
+
+/// Runs a bad invocation: exit 2, the listed fragments on stderr, nothing written.
+fn refused(args: &[&str], out: &Path, fragments: &[&str]) {
+    let mut cmd = queuelab();
+    cmd.args(args).arg("--out").arg(out);
+    let mut a = cmd.assert().code(2).stderr(contains("error:"));
+    for f in fragments {
+        a = a.stderr(contains(*f));
+    }
+    let _ = a;
+}
+
+#[test]
+fn bad_scenarios_exit_2_with_located_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("never");
+    let cases: Vec<(&str, String, Vec<&str>)> = vec![
+        (
+            "typo.toml",
+            SMALL.replace("[consumers]", "[consumer]"),
+            vec![
+                "typo.toml:9:2",
+                "unknown key `consumer`",
+                "did you mean `consumers`?",
+            ],
+        ),
+        (
+            "count.toml",
+            SMALL.replace("count = 2", "count = 0"),
+            vec!["count.toml:10:1", "consumers.count", "between 1 and"],
+        ),
+        (
+            "unit.toml",
+            SMALL.replace("\"30ms\"", "\"30 parsecs\""),
+            vec!["unit.toml:11:", "unknown unit", "ms"],
+        ),
+        (
+            "dist.toml",
+            SMALL.replace("\"exponential\"", "\"exponentail\""),
+            vec![
+                "consumers.service.dist",
+                "did you mean `exponential`?",
+                "allowed:",
+            ],
+        ),
+        (
+            "prob.toml",
+            format!("{SMALL}[downstream]\nfailure_rate = 1.5\n"),
+            vec!["downstream.failure_rate", "between 0 and 1"],
+        ),
+        (
+            "syntax.toml",
+            SMALL.replace("rate = 50.0", "rate = = 50"),
+            vec!["syntax.toml:6:8"],
+        ),
+        (
+            "overflow.toml",
+            SMALL.replace(
+                "capacity = 100",
+                "capacity = 100\noverflow = \"drop_oldest\"",
+            ),
+            vec!["unknown value `drop_oldest`", "did you mean `drop-oldest`?"],
+        ),
+        ("empty.toml", String::new(), vec!["missing required key"]),
+        (
+            "outage.toml",
+            format!("{SMALL}[downstream]\noutages = [ {{ start = \"5m\", end = \"4m\" }} ]\n"),
+            vec!["downstream.outages.0.end", "after it starts"],
+        ),
+    ];
+    for (name, text, fragments) in &cases {
+        let scen = write(tmp.path(), name, text);
+        refused(&["run", &scen], &out, fragments);
+        assert!(!out.exists(), "{name}: nothing may be written");
+        queuelab().args(["check", &scen]).assert().code(2);
+    }
+    let garbage = tmp.path().join("garbage.toml");
+    std::fs::write(&garbage, [0xffu8, 0xfe, 0, 1, 2, 3]).unwrap();
+    refused(&["run", garbage.to_str().unwrap()], &out, &["garbage.toml"]);
+    refused(
+        &["run", "no/such/file.toml"],
+        &out,
+        &["no/such/file.toml", "cannot read"],
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let out = tmp.path().join("never");
+    refused(
+        &["run", &scen, "--set", "consumers.cuont=3"],
+        &out,
+        &["--set consumers.cuont=3", "did you mean `count`?"],
+    );
+    refused(
+        &["run", &scen, "--set", "consumers.count=many"],
+        &out,
+        &["--set consumers.count=many"],
+    );
+    refused(&["run", &scen, "--set", "novalue"], &out, &["KEY=VALUE"]);
+    refused(&["run", &scen, "--duration", "soon"], &out, &["--duration"]);
+    refused(
+        &["run", "scenarios/flash_sale.toml", "--variant", "scaled16"],
+        &out,
+        &["did you mean `scaled-16`?"],
+    );
+    refused(&["run", &scen, "--format", "yaml"], &out, &["yaml"]);
+    refused(&["run", &scen, "--frobnicate"], &out, &["frobnicate"]);
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_results_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let out = tmp.path().join("keep");
+    queuelab()
+        .args(["run", &scen, "--no-plots", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let before = std::fs::read(out.join("summary.json")).unwrap();
+    let broken = write(
+        tmp.path(),
+        "small.toml",
+        &SMALL.replace("count = 2", "count = -2"),
+    );
+    queuelab()
+        .args(["run", &broken, "--out"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}
+
+#[test]
+fn check_validates_without_running() {
+    queuelab()
+        .args(["check", "scenarios/flash_sale.toml"])
+        .assert()
+        .success()
+        .stdout(contains("ok").and(contains("bounded-8")));
+}
+
+#[test]
+fn theory_answers_from_flags_and_from_a_scenario() {
+    queuelab()
+        .args([
+            "theory",
+            "--arrival-rate",
+            "72",
+            "--service-mean",
+            "200ms",
+            "--consumers",
+            "16",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("M/M/16").and(contains("0.9000")));
+    let a = queuelab()
+        .args([
+            "theory",
+            "--arrival-rate",
+            "27",
+            "--service-mean",
+            "0.1",
+            "--consumers",
+            "3",
+            "--capacity",
+            "5",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert!((v["p_block"].as_f64().unwrap() - 0.08527451109414101).abs() < 1e-9);
+    queuelab()
+        .args(["theory", "--arrival-rate", "5"])
+        .assert()
+        .code(2)
+        .stderr(contains("--service-mean"));
+}
