@@ -38,7 +38,8 @@ pub const UNITS: &[(&str, f64)] = &[
     ("d", 86400.0),
 ];
 
-/// Parses `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"2us"` or a bare number of seconds (`"30"`).
+/// Parses `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"2us"`, compounds such as `"1h30m"` or
+/// `"3m 30s"`, or a bare number of seconds (`"30"`).
 ///
 /// Returns seconds. The error says what was wrong in words meant for a person.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
@@ -46,27 +47,48 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     if t.is_empty() {
         return Err("empty duration".into());
     }
-    let split = t
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
-        .map(|(i, _)| i)
-        .unwrap_or(t.len());
-    // "1e3s" is fine, but an 'e' directly before the unit would be eaten above: handle "5e" + "" only.
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{t}` does not start with a number"))?;
-    let unit = unit.trim();
-    let scale = if unit.is_empty() {
-        1.0
-    } else {
-        UNITS
+    if let Ok(v) = t.parse::<f64>() {
+        return check(v, t);
+    }
+    let mut rest = t;
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let num_end = rest
+            .char_indices()
+            .find(|&(i, c)| {
+                !(c.is_ascii_digit()
+                    || c == '.'
+                    || ((c == '-' || c == '+') && (i == 0 || rest[..i].ends_with(['e', 'E'])))
+                    || ((c == 'e' || c == 'E')
+                        && rest[i + 1..].starts_with(|d: char| d.is_ascii_digit() || d == '-')))
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_end]
+            .parse()
+            .map_err(|_| format!("`{t}` is not a number followed by a unit"))?;
+        rest = rest[num_end..].trim_start();
+        let unit_end = rest
+            .char_indices()
+            .find(|(_, c)| c.is_ascii_digit() || c.is_whitespace() || *c == '.')
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_end];
+        if unit.is_empty() {
+            return Err(format!("`{t}` needs a unit after {value}"));
+        }
+        let scale = UNITS
             .iter()
             .find(|(u, _)| *u == unit)
             .map(|(_, s)| *s)
-            .ok_or_else(|| format!("unknown unit `{unit}` in `{t}`"))?
-    };
-    let secs = value * scale;
+            .ok_or_else(|| format!("unknown unit `{unit}` in `{t}`"))?;
+        total += value * scale;
+        rest = rest[unit_end..].trim_start();
+    }
+    check(total, t)
+}
+
+fn check(secs: f64, t: &str) -> Result<f64, String> {
     if !secs.is_finite() {
         return Err(format!("`{t}` is not a finite duration"));
     }
@@ -112,6 +134,9 @@ mod tests {
         assert!((parse_duration("2us").unwrap() - 2e-6).abs() < 1e-15);
         assert_eq!(parse_duration("30"), Ok(30.0));
         assert_eq!(parse_duration(" 1e3 ms "), Ok(1.0));
+        assert_eq!(parse_duration("3m30s"), Ok(210.0));
+        assert_eq!(parse_duration("1h 30m"), Ok(5400.0));
+        assert_eq!(parse_duration("1.5e-3s"), Ok(0.0015));
     }
 
     #[test]

@@ -99,6 +99,7 @@ struct Sim<'a> {
     client_timeouts: u64,
     retry_waiting: u64,
     invisible: u64,
+    in_transit: u64,
     sleeping: u64,
     depth: TimeWeighted,
     busy: TimeWeighted,
@@ -155,6 +156,7 @@ impl<'a> Sim<'a> {
             client_timeouts: 0,
             retry_waiting: 0,
             invisible: 0,
+            in_transit: 0,
             sleeping: 0,
             depth: TimeWeighted::new(s.warmup),
             busy: TimeWeighted::new(s.warmup),
@@ -190,6 +192,7 @@ impl<'a> Sim<'a> {
         let end = self.s.duration;
         while let Some((t, ev)) = self.events.pop() {
             if t > end {
+                self.in_transit_at_end(t, ev);
                 break;
             }
             self.now = t;
@@ -224,6 +227,35 @@ impl<'a> Sim<'a> {
         }
         self.now = end;
         self.finish()
+    }
+
+    /// Async with an enqueue latency: messages produced before the end that had not yet
+    /// reached the broker are counted as produced and in flight (in transit), so that every
+    /// variant of a scenario sees the same arrivals.
+    fn in_transit_at_end(&mut self, first_t: Nanos, first: Ev) {
+        let limit = self.s.duration + self.shift;
+        let mut next = Some((first_t, first));
+        while let Some((t, ev)) = next {
+            if t > limit {
+                break;
+            }
+            match ev {
+                Ev::Arrival(p, gen) if gen == self.sources[p as usize].generation => {
+                    let src = &mut self.sources[p as usize];
+                    if let Some(t2) = src.after(t - self.shift) {
+                        self.events.push(t2 + self.shift, Ev::Arrival(p, gen));
+                    }
+                    self.c.produced += 1;
+                    self.in_transit += 1;
+                }
+                Ev::RateStep(p, j) => {
+                    self.now = t;
+                    self.on_rate_step(p, j);
+                }
+                _ => {}
+            }
+            next = self.events.pop();
+        }
     }
 
     #[inline]
@@ -437,7 +469,7 @@ impl<'a> Sim<'a> {
             self.tally_sync_at_end();
         } else {
             self.c.in_queue_at_end = self.queue.len() as u64;
-            self.c.in_flight_at_end = self.pool.busy() as u64 + self.invisible;
+            self.c.in_flight_at_end = self.pool.busy() as u64 + self.invisible + self.in_transit;
             self.c.retry_waiting_at_end = self.retry_waiting;
             self.c.blocked_at_end = self.blocked.len() as u64;
         }
