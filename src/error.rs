@@ -13,7 +13,7 @@ use std::fmt;
 pub enum Error {
     /// The scenario file or an argument is wrong. Exit status 2.
     #[error("{0}")]
-    Input(#[from] InputError),
+    Input(Box<InputError>),
     /// Reading or writing a file failed. Exit status 1.
     #[error("{context}: {source}")]
     Io {
@@ -25,6 +25,12 @@ pub enum Error {
     /// Any other failure (exit status 1).
     #[error("{0}")]
     Other(String),
+}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Self {
+        Error::Input(Box::new(e))
+    }
 }
 
 impl Error {

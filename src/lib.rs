@@ -33,6 +33,9 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// InputError is large (it carries the source line and hints) but is only returned while
+// loading input, never inside the simulation loop.
+#![allow(clippy::result_large_err)]
 
 pub mod app;
 pub mod engine;

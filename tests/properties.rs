@@ -1,1 +1,241 @@
-//! properties
+//! Property tests over random scenarios that mix every feature.
+
+use crate::common::{assert_invariants, comparable};
+use proptest::prelude::*;
+use queuelab::scenario::{parse, Overrides};
+use queuelab::sim;
+
+#[derive(Debug, Clone)]
+struct Producer {
+    poisson: bool,
+    rate: f64,
+    step: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone)]
+struct Gen {
+    producers: Vec<Producer>,
+    capacity: Option<u64>,
+    overflow: &'static str,
+    consumers: u32,
+    service: String,
+    failure: f64,
+    timeout_ms: Option<u32>,
+    outage: Option<(f64, f64, f64, f64)>,
+    max_attempts: u32,
+    backoff: &'static str,
+    jitter: &'static str,
+    in_consumer: bool,
+    dlq: bool,
+    crash: f64,
+    idempotent: bool,
+    sync: bool,
+    enqueue_ms: u32,
+    client_timeout_ms: Option<u32>,
+    duration: f64,
+    warmup: f64,
+    seed: u64,
+}
+
+impl Gen {
+    fn toml(&self) -> String {
+        let mut s = format!(
+            "name = \"prop\"\nseed = {}\nduration = {}\nwarmup = {}\nsample_every = 0.5\n",
+            self.seed, self.duration, self.warmup
+        );
+        for p in &self.producers {
+            s.push_str(&format!(
+                "[[producers]]\narrivals = \"{}\"\nrate = {}\n",
+                if p.poisson { "poisson" } else { "constant" },
+                p.rate
+            ));
+            if let Some((at, r)) = p.step {
+                s.push_str(&format!("schedule = [ {{ at = {at}, rate = {r} }} ]\n"));
+            }
+        }
+        s.push_str("[queue]\n");
+        if let Some(c) = self.capacity {
+            s.push_str(&format!("capacity = {c}\n"));
+        }
+        s.push_str(&format!("overflow = \"{}\"\n", self.overflow));
+        s.push_str(&format!(
+            "[consumers]\ncount = {}\nservice = {}\n",
+            self.consumers, self.service
+        ));
+        s.push_str(&format!("[downstream]\nfailure_rate = {}\n", self.failure));
+        if let Some(t) = self.timeout_ms {
+            s.push_str(&format!("timeout = \"{t}ms\"\n"));
+        }
+        if let Some((a, b, f, slow)) = self.outage {
+            s.push_str(&format!(
+                "outages = [ {{ start = {a}, end = {}, failure_rate = {f}, slowdown = {slow} }} ]\n",
+                a + b
+            ));
+        }
+        s.push_str(&format!(
+            "[retry]\nmax_attempts = {}\nbackoff = \"{}\"\nbase_delay = \"50ms\"\nmax_delay = \"2s\"\njitter = \"{}\"\nin = \"{}\"\n",
+            self.max_attempts,
+            self.backoff,
+            self.jitter,
+            if self.in_consumer && !self.sync { "consumer" } else { "queue" }
+        ));
+        s.push_str(&format!("[dlq]\nenabled = {}\n", self.dlq));
+        s.push_str(&format!(
+            "[delivery]\ncrash_rate = {}\nvisibility_timeout = \"1s\"\nidempotent = {}\n",
+            if self.sync { 0.0 } else { self.crash },
+            self.idempotent
+        ));
+        s.push_str(&format!(
+            "[client]\nmode = \"{}\"\nenqueue_latency = \"{}ms\"\n",
+            if self.sync { "sync" } else { "async" },
+            self.enqueue_ms
+        ));
+        if let Some(t) = self.client_timeout_ms {
+            s.push_str(&format!("timeout = \"{t}ms\"\n"));
+        }
+        // A variant that flips the design: it must see the same arrivals.
+        s.push_str(&format!(
+            "[[variants]]\nname = \"same\"\n[[variants]]\nname = \"flipped\"\nclient.mode = \"{}\"\ndelivery.crash_rate = 0.0\nretry.in = \"queue\"\n",
+            if self.sync { "async" } else { "sync" }
+        ));
+        s
+    }
+}
+
+fn producer() -> impl Strategy<Value = Producer> {
+    (
+        any::<bool>(),
+        0.0..300.0f64,
+        proptest::option::of((0.0..20.0f64, 0.0..600.0f64)),
+    )
+        .prop_map(|(poisson, rate, step)| Producer {
+            poisson,
+            rate,
+            step,
+        })
+}
+
+fn service() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (1u32..200).prop_map(|v| format!("{{ dist = \"constant\", value = \"{v}ms\" }}")),
+        (1u32..100, 0u32..200).prop_map(|(a, w)| format!(
+            "{{ dist = \"uniform\", min = \"{a}ms\", max = \"{}ms\" }}",
+            a + w
+        )),
+        (1u32..200).prop_map(|m| format!("{{ dist = \"exponential\", mean = \"{m}ms\" }}")),
+        (1u32..200, 1u32..600).prop_map(|(m, s)| format!(
+            "{{ dist = \"lognormal\", mean = \"{m}ms\", stddev = \"{s}ms\" }}"
+        )),
+        (1u32..200, 1u32..300).prop_map(|(m, s)| format!(
+            "{{ dist = \"gamma\", mean = \"{m}ms\", stddev = \"{s}ms\" }}"
+        )),
+    ]
+}
+
+fn scenario() -> impl Strategy<Value = Gen> {
+    let a = (
+        proptest::collection::vec(producer(), 1..4),
+        proptest::option::of(0u64..60),
+        prop_oneof![Just("reject"), Just("drop-oldest"), Just("block")],
+        1u32..8,
+        service(),
+        0.0..0.6f64,
+        proptest::option::of(5u32..300),
+        proptest::option::of((0.0..20.0f64, 0.1..10.0f64, 0.0..=1.0f64, 0.2..6.0f64)),
+    );
+    let b = (
+        1u32..6,
+        prop_oneof![Just("none"), Just("fixed"), Just("exponential")],
+        prop_oneof![
+            Just("none"),
+            Just("full"),
+            Just("equal"),
+            Just("decorrelated")
+        ],
+        any::<bool>(),
+        any::<bool>(),
+        0.0..0.3f64,
+        any::<bool>(),
+        any::<bool>(),
+        0u32..20,
+        proptest::option::of(10u32..2000),
+        (2.0..30.0f64, 0.0..0.5f64),
+        any::<u64>(),
+    );
+    (a, b).prop_map(|(a, b)| Gen {
+        producers: a.0,
+        capacity: a.1,
+        overflow: a.2,
+        consumers: a.3,
+        service: a.4,
+        failure: a.5,
+        timeout_ms: a.6,
+        outage: a.7,
+        max_attempts: b.0,
+        backoff: b.1,
+        jitter: b.2,
+        in_consumer: b.3,
+        dlq: b.4,
+        crash: b.5,
+        idempotent: b.6,
+        sync: b.7,
+        enqueue_ms: b.8,
+        client_timeout_ms: b.9,
+        duration: b.10 .0,
+        warmup: b.10 .0 * b.10 .1,
+        seed: b.11 >> 1,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_random_scenario_keeps_the_invariants(g in scenario()) {
+        let text = g.toml();
+        let file = parse(&text, "prop.toml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let runs: Vec<_> = file.runs().into_iter().map(sim::run).collect();
+        for r in &runs {
+            assert_invariants(&r.summary);
+            let expected_rows = (file.base.duration / file.base.sample_every) as usize;
+            prop_assert_eq!(r.rows.len(), expected_rows);
+            for row in &r.rows {
+                prop_assert!((0.0..=1.0 + 1e-9).contains(&row.utilization), "{:?}", row);
+                prop_assert!(row.oldest_age >= 0.0);
+                if let (Some(a), Some(b)) = (row.e2e_p50, row.e2e_p99) {
+                    prop_assert!(a <= b);
+                }
+            }
+            if g.dlq && r.summary.client.mode == "async" {
+                prop_assert_eq!(r.summary.counts.failed, 0, "async with a DLQ fails nothing");
+            }
+            if g.idempotent {
+                prop_assert_eq!(r.summary.counts.duplicates, 0);
+            }
+        }
+        // "same" is the base file: identical to itself run again (determinism).
+        let again = sim::run(file.runs()[0]);
+        prop_assert_eq!(comparable(&runs[0].summary), comparable(&again.summary));
+        // Common random numbers: flipping sync/async leaves the arrivals alone.
+        prop_assert_eq!(runs[0].summary.counts.produced, runs[1].summary.counts.produced);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = parse(&text, "fuzz.toml", &Overrides::default());
+    }
+
+    #[test]
+    fn mangled_scenarios_never_panic(g in scenario(), cut in 0usize..2000, junk in "[a-z=\\[\\]\"{}., 0-9-]{0,12}") {
+        let text = g.toml();
+        let cut = cut.min(text.len());
+        let cut = (0..=cut).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let mangled = format!("{}{}{}", &text[..cut], junk, &text[cut..]);
+        if let Ok(f) = parse(&mangled, "fuzz.toml", &Overrides::default()) {
+            let mut s = f.base.clone();
+            s.duration = s.duration.min(5_000_000_000);
+            s.warmup = 0;
+            assert_invariants(&sim::run(&s).summary);
+        }
+    }
+}

@@ -12,7 +12,6 @@ use queuelab::metrics::Summary;
 use queuelab::sim;
 use queuelab::theory::{self, Params};
 use rayon::prelude::*;
-use toml::Value;
 
 fn cases_file() -> String {
     let shared = crate::common::root().join("../shared/validation/public_cases.toml");

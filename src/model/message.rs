@@ -97,6 +97,7 @@ impl Slab {
     /// Releases `id` for reuse.
     #[inline]
     pub fn free(&mut self, id: u32) {
+        debug_assert!(!self.free.contains(&id), "message {id} freed twice");
         self.live -= 1;
         self.free.push(id);
     }

@@ -109,7 +109,7 @@ mod tests {
             let before = if prev == 0 { 100 } else { prev };
             let x = dec.delay(n, &mut prev, &mut rng);
             assert!(
-                x >= 100 && x <= 1000 && x <= 3 * before,
+                (100..=1000).contains(&x) && x <= 3 * before,
                 "{x} after {before}"
             );
         }

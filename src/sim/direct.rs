@@ -38,6 +38,7 @@ impl Sim<'_> {
             self.push_queue(id, call);
         } else {
             self.call_ended(id, CallEnd::Refused);
+            self.release_if_done(id);
             return;
         }
         if let Some(t) = self.s.client.timeout {
@@ -98,9 +99,12 @@ impl Sim<'_> {
         let m = self.msgs.get(id);
         if m.phase == Phase::Waiting && m.call == call {
             self.call_ended(id, CallEnd::TimedOut);
+            self.release_if_done(id);
         }
     }
 
+    /// The caller's current call ended without success: retry it or settle the request's
+    /// fate. Does not free the request (the caller of this does, once).
     fn call_ended(&mut self, id: u32, how: CallEnd) {
         let m = self.msgs.get_mut(id);
         m.in_service = false;
@@ -133,9 +137,10 @@ impl Sim<'_> {
             }
         }
         self.record_client(produced, self.now - produced);
-        self.release_if_done(id);
     }
 
+    /// Frees request `id` once its caller is done and no server work refers to it.
+    /// Call it exactly once after each event that may finish a request.
     fn release_if_done(&mut self, id: u32) {
         let m = self.msgs.get(id);
         if m.phase == Phase::Done && m.outstanding == 0 {
