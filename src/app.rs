@@ -2,7 +2,7 @@
 //! and turns errors into exit statuses ([`crate::error`]).
 
 use crate::error::{Error, InputError};
-use crate::report::{self, files, plot, text, Bundle};
+use crate::report::{self, files, html, plot, text, Bundle};
 use crate::scenario::{self, overlay, Overrides, Scenario, ScenarioFile};
 use crate::sim::{self, RunResult};
 use crate::theory;
@@ -99,23 +99,49 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
     let side_by_side = !file.variants.is_empty() && args.variant.is_none();
 
     let mut bundle = Bundle::default();
-    let mut listed = Vec::new();
-    for (s, r) in scenarios.iter().zip(&results) {
-        let dir = if side_by_side {
+    let mut pictures: Vec<(String, String)> = Vec::new();
+    let run_dir = |s: &Scenario| {
+        if side_by_side {
             out_dir.join(s.variant.as_deref().unwrap_or("base"))
         } else {
             out_dir.clone()
-        };
+        }
+    };
+    let summaries: Vec<&crate::metrics::Summary> = results.iter().map(|r| &r.summary).collect();
+    if side_by_side && !args.no_plots {
+        let runs: Vec<(&Scenario, &[crate::metrics::Row])> = scenarios
+            .iter()
+            .zip(&results)
+            .map(|(s, r)| (s, r.rows.as_slice()))
+            .collect();
+        let (png, svg) = plot::compare(&file.base, &runs)?;
+        bundle.add(out_dir.join("compare.png"), png);
+        pictures.push((
+            "The variants compared on the dashboard's headline series (shaded: spikes and outages).".into(),
+            html::inline_svg(&svg, "variants compared"),
+        ));
+        bundle.add(out_dir.join("compare.svg"), svg);
+    }
+    for (s, r) in scenarios.iter().zip(&results) {
+        let dir = run_dir(s);
         bundle.add(dir.join("summary.json"), files::summary_json(&r.summary)?);
         bundle.add(dir.join("timeseries.csv"), files::timeseries_csv(&r.rows)?);
         if !args.no_plots {
             let (png, svg) = plot::dashboard(s, &r.rows)?;
             bundle.add(dir.join("dashboard.png"), png);
+            pictures.push((
+                format!(
+                    "Dashboard{}",
+                    s.variant
+                        .as_deref()
+                        .map(|v| format!(" of {v}"))
+                        .unwrap_or_default()
+                ),
+                html::inline_svg(&svg, "dashboard"),
+            ));
             bundle.add(dir.join("dashboard.svg"), svg);
         }
-        listed.push(dir.display().to_string());
     }
-    let summaries: Vec<&crate::metrics::Summary> = results.iter().map(|r| &r.summary).collect();
     if side_by_side {
         bundle.add(
             out_dir.join("comparison.csv"),
@@ -125,16 +151,6 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             out_dir.join("comparison.json"),
             files::summaries_json(&summaries)?,
         );
-        if !args.no_plots {
-            let runs: Vec<(&Scenario, &[crate::metrics::Row])> = scenarios
-                .iter()
-                .zip(&results)
-                .map(|(s, r)| (s, r.rows.as_slice()))
-                .collect();
-            let (png, svg) = plot::compare(&file.base, &runs)?;
-            bundle.add(out_dir.join("compare.png"), png);
-            bundle.add(out_dir.join("compare.svg"), svg);
-        }
     }
     if !args.no_plots {
         let mut curves = Vec::new();
@@ -148,8 +164,25 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             &curves,
         )?;
         bundle.add(out_dir.join("latency_cdf.png"), png);
+        pictures.push((
+            "Latency distribution: end-to-end (thick) and what callers waited (thin), log-scaled time.".into(),
+            html::inline_svg(&svg, "latency distribution"),
+        ));
         bundle.add(out_dir.join("latency_cdf.svg"), svg);
     }
+    let source = std::fs::read_to_string(&args.scenario).unwrap_or_default();
+    let page = html::render(&html::Report {
+        base: &file.base,
+        source: &source,
+        path: &args.scenario,
+        runs: scenarios
+            .iter()
+            .zip(&summaries)
+            .map(|(s, r)| (s, *r))
+            .collect(),
+        pictures,
+    });
+    bundle.add(out_dir.join("report.html"), page);
     bundle.write()?;
 
     let stdout = if args.quiet {
@@ -189,7 +222,6 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             }
         }
     };
-    let _ = listed;
     Ok(RunReport {
         stdout,
         out_dir,

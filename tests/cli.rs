@@ -427,3 +427,136 @@ fn theory_answers_from_flags_and_from_a_scenario() {
         .code(2)
         .stderr(contains("--service-mean"));
 }
+
+#[test]
+fn every_bundled_scenario_draws_its_pictures_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(crate::common::root().join("scenarios"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    for name in names {
+        let out = tmp.path().join(name.trim_end_matches(".toml"));
+        queuelab()
+            .args(["run", &format!("scenarios/{name}"), "--quiet", "--out"])
+            .arg(&out)
+            .assert()
+            .success()
+            .stdout("");
+        let file = queuelab::scenario::load(
+            crate::common::root()
+                .join("scenarios")
+                .join(&name)
+                .to_str()
+                .unwrap(),
+            &Default::default(),
+        )
+        .unwrap();
+        let dirs: Vec<std::path::PathBuf> = if file.variants.is_empty() {
+            vec![out.clone()]
+        } else {
+            for f in [
+                "compare.png",
+                "compare.svg",
+                "comparison.csv",
+                "comparison.json",
+            ] {
+                assert!(out.join(f).is_file(), "{name}: {f}");
+            }
+            let png = image::open(out.join("compare.png")).unwrap();
+            assert_eq!(
+                (png.width(), png.height()),
+                queuelab::report::plot::COMPARE_SIZE
+            );
+            file.variants
+                .iter()
+                .map(|v| out.join(v.variant.as_deref().unwrap()))
+                .collect()
+        };
+        for d in dirs {
+            let png =
+                image::open(d.join("dashboard.png")).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                (png.width(), png.height()),
+                queuelab::report::plot::DASHBOARD_SIZE
+            );
+            let svg = std::fs::read_to_string(d.join("dashboard.svg")).unwrap();
+            assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+            assert!(
+                svg.contains("Queue depth"),
+                "{name}: panel titles are drawn as text"
+            );
+        }
+        let png = image::open(out.join("latency_cdf.png")).unwrap();
+        assert_eq!(
+            (png.width(), png.height()),
+            queuelab::report::plot::CDF_SIZE
+        );
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+        for outside in [
+            "http:", "https:", "src=", "href=", "<script", "url(", "@import",
+        ] {
+            assert!(
+                !html.contains(outside),
+                "{name}: report.html references `{outside}`"
+            );
+        }
+        assert!(
+            html.contains("What happened") && html.contains("<svg"),
+            "{name}"
+        );
+        assert!(
+            html.contains(
+                &file
+                    .base
+                    .teaching
+                    .as_ref()
+                    .unwrap()
+                    .question
+                    .replace('"', "&quot;")
+            ),
+            "{name}: question shown"
+        );
+    }
+}
+
+#[test]
+fn plots_survive_degenerate_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("zero-traffic", SMALL.replace("rate = 50.0", "rate = 0.0")),
+        (
+            "one-sample",
+            SMALL.replace("duration = \"2m\"", "duration = \"1s\""),
+        ),
+        (
+            "no-samples",
+            SMALL.replace(
+                "duration = \"2m\"",
+                "duration = \"1s\"\nsample_every = \"2s\"",
+            ),
+        ),
+        (
+            "no-completions",
+            SMALL.replace(
+                "[consumers]",
+                "[downstream]\nfailure_rate = 1.0\n[consumers]",
+            ),
+        ),
+    ];
+    for (name, text) in cases {
+        let scen = write(tmp.path(), &format!("{name}.toml"), &text);
+        let out = tmp.path().join(name);
+        queuelab()
+            .args(["run", &scen, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        assert!(image::open(out.join("dashboard.png")).is_ok(), "{name}");
+        assert!(out.join("report.html").is_file(), "{name}");
+    }
+}

@@ -5,6 +5,8 @@
 //! whole or absent and a failed run leaves an earlier run's files as they were.
 
 pub mod files;
+pub mod findings;
+pub mod html;
 pub mod plot;
 pub mod text;
 

@@ -1,0 +1,149 @@
+//! Findings: what happened in a run, in sentences written from its numbers.
+
+use crate::metrics::Summary;
+use crate::report::text::thousands;
+use crate::time::human;
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "0%".into()
+    } else {
+        let p = 100.0 * part as f64 / whole as f64;
+        if p > 0.0 && p < 0.1 {
+            "<0.1%".into()
+        } else {
+            format!("{p:.1}%")
+        }
+    }
+}
+
+/// Sentences about one run, most important first.
+pub fn sentences(s: &Summary) -> Vec<String> {
+    let c = &s.counts;
+    let mut out = Vec::new();
+    for d in &s.recovery {
+        let what = if d.kind == "spike" {
+            format!(
+                "The traffic spike from {} to {}",
+                human(d.start),
+                human(d.end)
+            )
+        } else {
+            format!("The outage from {} to {}", human(d.start), human(d.end))
+        };
+        let mut line = if d.peak_backlog as f64 > d.baseline_backlog + 1.0 {
+            format!(
+                "{what} queued up to {} messages; the oldest waited {}.",
+                thousands(d.peak_backlog),
+                human(d.peak_oldest_age)
+            )
+        } else {
+            format!("{what} built no backlog.")
+        };
+        match d.drain_seconds {
+            Some(t) if d.peak_backlog as f64 > d.baseline_backlog + 1.0 => {
+                line.push_str(&format!(" The backlog drained {} after it ended.", human(t)))
+            }
+            Some(_) => {}
+            None => line.push_str(&format!(
+                " The backlog had still not drained when the run ended at {}: the system did not recover.",
+                human(s.simulated_seconds)
+            )),
+        }
+        if d.retries > 0 || d.dead_lettered > 0 {
+            line.push_str(&format!(
+                " Meanwhile {} retries were scheduled and {} messages went to the dead-letter queue.",
+                thousands(d.retries),
+                thousands(d.dead_lettered)
+            ));
+        }
+        out.push(line);
+    }
+    if s.client.mode == "async" {
+        let max = s
+            .latency
+            .client
+            .max
+            .map(human)
+            .unwrap_or_else(|| "0s".into());
+        if c.rejected == 0 && c.blocked_at_end == 0 {
+            out.push(format!("Callers never waited more than {max} and never saw an error: the queue stored every message."));
+        } else {
+            out.push(format!(
+                "Callers waited at most {max}, but {} messages ({}) were refused because the queue was full.",
+                thousands(c.rejected),
+                pct(c.rejected, c.produced)
+            ));
+        }
+    } else {
+        let bad = s.client.errors + s.client.timeouts;
+        out.push(format!(
+            "Sync callers waited up to {} (p99 {}); {} of them ({}) got an error or gave up.",
+            s.latency
+                .client
+                .max
+                .map(human)
+                .unwrap_or_else(|| "0s".into()),
+            s.latency
+                .client
+                .p99
+                .map(human)
+                .unwrap_or_else(|| "-".into()),
+            thousands(bad),
+            pct(bad, c.produced)
+        ));
+    }
+    if let (Some(p50), Some(p99), Some(max)) = (
+        s.latency.end_to_end.p50,
+        s.latency.end_to_end.p99,
+        s.latency.end_to_end.max,
+    ) {
+        out.push(format!(
+            "End to end, half the messages were processed within {}, 99% within {}; the slowest took {}.",
+            human(p50),
+            human(p99),
+            human(max)
+        ));
+    }
+    if c.dead_lettered + c.failed + c.dropped > 0 {
+        out.push(format!(
+            "{} messages went to the dead-letter queue, {} failed outright and {} were evicted by drop-oldest.",
+            thousands(c.dead_lettered),
+            thousands(c.failed),
+            thousands(c.dropped)
+        ));
+    }
+    if s.rates.retry_amplification > 1.05 {
+        out.push(format!(
+            "Retries multiplied the work: {:.2} processing attempts per message produced.",
+            s.rates.retry_amplification
+        ));
+    }
+    if c.abandoned_work > 0 {
+        out.push(format!(
+            "The servers finished {} calls for callers who had already given up: work done for nobody.",
+            thousands(c.abandoned_work)
+        ));
+    }
+    if c.duplicates > 0 || c.redeliveries > 0 {
+        out.push(format!(
+            "{} consumer crashes caused {} redeliveries and {} duplicate side effects.",
+            thousands(c.crashes),
+            thousands(c.redeliveries),
+            thousands(c.duplicates)
+        ));
+    }
+    out.push(format!(
+        "Consumers were busy {:.0}% of the time{}.",
+        100.0 * s.consumers.utilization,
+        if s.consumers.backoff_fraction > 0.0 {
+            format!(
+                ", {:.0}% of it asleep in inline backoffs",
+                100.0 * s.consumers.backoff_fraction
+            )
+        } else {
+            String::new()
+        }
+    ));
+    out
+}
