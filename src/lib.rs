@@ -42,10 +42,13 @@ pub mod engine;
 pub mod error;
 pub mod metrics;
 pub mod model;
+pub mod plan;
 pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
+pub mod sweep;
 pub mod theory;
 pub mod time;
 

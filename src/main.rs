@@ -19,6 +19,12 @@ enum FormatArg {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum SeedsArg {
+    Common,
+    Independent,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Simulate a scenario and write summary.json, timeseries.csv and plots.
@@ -58,6 +64,82 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
     },
+    /// Run a grid of settings x replications in parallel, with 95% confidence intervals.
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: String,
+        /// KEY=V1,V2,... or KEY=A..B or KEY=A..B:STEP (repeat for a grid).
+        #[arg(long, required = true)]
+        vary: Vec<String>,
+        /// Runs per point.
+        #[arg(long, default_value_t = 1)]
+        replications: u32,
+        /// Output folder [default: output/<name>-sweep/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Override a key for every run (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Sweep one variant of the file.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Seeds: common (same per replication at every point) or independent.
+        #[arg(long, value_enum, default_value = "common")]
+        seeds: SeedsArg,
+        /// Run only shard I of N (then `queuelab merge` the shard folders).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// The metric to print and plot.
+        #[arg(long, default_value = "latency.end_to_end.p99")]
+        metric: String,
+        /// Skip the plot.
+        #[arg(long)]
+        no_plots: bool,
+    },
+    /// Merge `sweep --shard` folders into what one machine would have written.
+    Merge {
+        /// The shard folders.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The metric to print and plot.
+        #[arg(long, default_value = "latency.end_to_end.p99")]
+        metric: String,
+        /// Skip the plot.
+        #[arg(long)]
+        no_plots: bool,
+    },
+    /// Find the smallest setting whose 95% interval meets every target.
+    Plan {
+        /// The scenario file (TOML).
+        scenario: String,
+        /// The key to search, e.g. consumers.count=1..64.
+        #[arg(long)]
+        vary: String,
+        /// e.g. "latency.end_to_end.p99 < 2s" (repeatable, or joined with `and`).
+        #[arg(long, required = true)]
+        target: Vec<String>,
+        /// Runs per evaluated value.
+        #[arg(long, default_value_t = 5)]
+        replications: u32,
+        /// Worker threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Override a key for every run (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Plan for one variant of the file.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Closed-form queueing results (M/M/1, M/M/c, M/M/c/K, Erlang B, M/G/1).
     Theory {
         /// Take the model from this scenario instead of the flags.
@@ -81,6 +163,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A progress bar on standard error (indicatif hides it when stderr is not a terminal).
+fn progress(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} runs, {elapsed} elapsed, ~{eta} left",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn main() -> ExitCode {
@@ -112,6 +205,73 @@ fn main() -> ExitCode {
         })
         .map(|r| r.stdout),
         Command::Check { scenario, sets } => app::check(&scenario, &sets),
+        Command::Sweep {
+            scenario,
+            vary,
+            replications,
+            out,
+            threads,
+            sets,
+            variant,
+            seeds,
+            shard,
+            metric,
+            no_plots,
+        } => app::prepare_sweep(&app::SweepArgs {
+            scenario,
+            vary,
+            replications,
+            out,
+            threads,
+            sets,
+            variant,
+            seeds: match seeds {
+                SeedsArg::Common => queuelab::sweep::Seeds::Common,
+                SeedsArg::Independent => queuelab::sweep::Seeds::Independent,
+            },
+            shard,
+            metric,
+            no_plots,
+        })
+        .and_then(|p| {
+            let bar = progress(p.runs() as u64);
+            let r = app::run_sweep(&p, &|| bar.inc(1));
+            bar.finish_and_clear();
+            r
+        }),
+        Command::Merge {
+            shards,
+            out,
+            metric,
+            no_plots,
+        } => app::merge(&shards, &out, &metric, no_plots),
+        Command::Plan {
+            scenario,
+            vary,
+            target,
+            replications,
+            threads,
+            sets,
+            variant,
+            json,
+        } => {
+            let bar = indicatif::ProgressBar::new_spinner();
+            let r = app::plan(
+                &app::PlanArgs {
+                    scenario,
+                    vary,
+                    targets: target,
+                    replications,
+                    threads,
+                    sets,
+                    variant,
+                    json,
+                },
+                &|| bar.inc(1),
+            );
+            bar.finish_and_clear();
+            r
+        }
         Command::Theory {
             scenario,
             arrival_rate,

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod capacity;
 mod cli;
 mod properties;
 mod scenarios;

@@ -437,3 +437,130 @@ fn draw_cdf<DB: DrawingBackend>(
         .map_err(draw_error)?;
     root.present().map_err(draw_error)
 }
+
+/// One line of a sweep plot: (legend, points of (x, mean, ci_low, ci_high)).
+pub type SweepLine = (String, Vec<(f64, f64, f64, f64)>);
+
+/// Sweep plot size in pixels.
+pub const SWEEP_SIZE: (u32, u32) = (1200, 750);
+
+/// `metric` against the first varied key, with 95% confidence bands.
+pub fn sweep(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x_names: Option<&[String]>,
+    lines: &[SweepLine],
+) -> Result<(Vec<u8>, String), Error> {
+    register_font();
+    let size = SWEEP_SIZE;
+    let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        draw_sweep(&root, title, x_label, y_label, x_names, lines)?;
+    }
+    let png = encode_png(rgb, size)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw_sweep(&root, title, x_label, y_label, x_names, lines)?;
+    }
+    Ok((png, svg))
+}
+
+fn draw_sweep<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x_names: Option<&[String]>,
+    lines: &[SweepLine],
+) -> Result<(), Error> {
+    root.fill(&WHITE).map_err(draw_error)?;
+    let pts = lines.iter().flat_map(|(_, p)| p.iter());
+    let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    for &(x, m, _, h) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y1 = y1.max(h.max(m));
+    }
+    if !x0.is_finite() {
+        (x0, x1) = (0.0, 1.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let pad = (x1 - x0) * 0.03;
+    let y1 = if y1 > 0.0 { y1 * 1.1 } else { 1.0 };
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 28).into_font().style(FontStyle::Bold))
+        .margin(20)
+        .x_label_area_size(56)
+        .y_label_area_size(90)
+        .build_cartesian_2d((x0 - pad)..(x1 + pad), 0.0..y1)
+        .map_err(draw_error)?;
+    let names = x_names.map(|n| n.to_vec());
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style(("sans-serif", 18))
+        .axis_desc_style(("sans-serif", 20))
+        .x_label_formatter(&|v| match &names {
+            Some(n) => n
+                .get(v.round().max(0.0) as usize)
+                .cloned()
+                .unwrap_or_default(),
+            None => short_number(*v),
+        })
+        .y_label_formatter(&|v| short_number(*v))
+        .draw()
+        .map_err(draw_error)?;
+    for (i, (name, points)) in lines.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        if points.len() > 1 {
+            let mut band: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.3)).collect();
+            band.extend(points.iter().rev().map(|p| (p.0, p.2)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    colour.mix(0.18).filled(),
+                )))
+                .map_err(draw_error)?;
+        }
+        for p in points {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(p.0, p.2), (p.0, p.3)],
+                    colour.stroke_width(2),
+                )))
+                .map_err(draw_error)?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.0, p.1)),
+                colour.stroke_width(3),
+            ))
+            .map_err(draw_error)?
+            .label(name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(4))
+            });
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new((p.0, p.1), 5, colour.filled())),
+            )
+            .map_err(draw_error)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 18))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(draw_error)?;
+    root.present().map_err(draw_error)
+}

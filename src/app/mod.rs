@@ -340,3 +340,6 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
 
 /// The report module's atomic writer, re-exported for other commands.
 pub use report::write_atomic;
+
+mod capacity;
+pub use capacity::{merge, plan, prepare_sweep, run_sweep, PlanArgs, PreparedSweep, SweepArgs};

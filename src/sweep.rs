@@ -1,0 +1,487 @@
+//! Sweeps: a grid of scenario settings x replications, run in parallel, summarised with
+//! confidence intervals, and split into shards that merge back into the same files.
+//!
+//! Determinism: every run's seed depends only on the scenario's seed, the replication
+//! and (with `--seeds independent`) the point; results are collected in run order, so
+//! the files are byte-identical for any thread count, any shard split and any order.
+//! Statistics are computed from the values as written to sweep.csv (shortest round-trip
+//! floats), so a merge of shards goes through exactly the same arithmetic.
+
+use crate::error::{did_you_mean, Error, InputError};
+use crate::metrics::timeseries::fmt_f;
+use crate::rng::mix64;
+use crate::scenario::{self, overlay, Overrides, Scenario};
+use crate::stats::{interval, Interval};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The metrics written per run (dotted paths into summary.json).
+pub const METRICS: &[&str] = &[
+    "counts.produced",
+    "counts.completed",
+    "counts.rejected",
+    "counts.dropped",
+    "counts.dead_lettered",
+    "counts.failed",
+    "counts.retries",
+    "counts.duplicates",
+    "latency.end_to_end.mean",
+    "latency.end_to_end.p50",
+    "latency.end_to_end.p99",
+    "latency.end_to_end.max",
+    "latency.queue_wait.mean",
+    "latency.queue_wait.p99",
+    "latency.client.p99",
+    "latency.client.max",
+    "queue.mean_depth",
+    "queue.max_depth",
+    "queue.max_oldest_age",
+    "consumers.utilization",
+    "client.errors",
+    "client.timeouts",
+    "rates.throughput",
+    "rates.goodput",
+    "rates.retry_amplification",
+    "recovered",
+];
+
+/// One `--vary`: a key and the values it takes (as TOML value texts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vary {
+    /// Dotted scenario key.
+    pub key: String,
+    /// Values, as written on the command line or expanded from a range.
+    pub values: Vec<String>,
+}
+
+/// Parses `KEY=V1,V2,...`, `KEY=A..B` (integers, inclusive) or `KEY=A..B:STEP`.
+pub fn parse_vary(arg: &str) -> Result<Vary, InputError> {
+    let (key, spec) = overlay::split_assignment(arg, "--vary")?;
+    let bad = |m: String| {
+        InputError::new(m)
+            .in_file(format!("--vary {arg}"))
+            .allowed("KEY=V1,V2,...  KEY=A..B (integers)  KEY=A..B:STEP")
+    };
+    let values = if let Some((range, step)) = spec.split_once("..").map(|(a, rest)| {
+        let (b, step) = rest
+            .split_once(':')
+            .map(|(b, s)| (b, Some(s)))
+            .unwrap_or((rest, None));
+        ((a.trim(), b.trim()), step.map(str::trim))
+    }) {
+        let (a, b) = range;
+        let ints = a.parse::<i64>().is_ok()
+            && b.parse::<i64>().is_ok()
+            && step.is_none_or(|s| s.parse::<i64>().is_ok());
+        if ints {
+            let (a, b): (i64, i64) = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
+            let step: i64 = step.and_then(|s| s.parse().ok()).unwrap_or(1);
+            if step <= 0 || b < a {
+                return Err(bad(format!(
+                    "`{spec}` is an empty range (need A <= B and STEP > 0)"
+                )));
+            }
+            let n = (b - a) / step + 1;
+            if n > 100_000 {
+                return Err(bad(format!("`{spec}` has {n} values; at most 100000")));
+            }
+            (0..n).map(|i| (a + i * step).to_string()).collect()
+        } else {
+            let parse = |s: &str| {
+                s.parse::<f64>()
+                    .map_err(|_| bad(format!("`{s}` is not a number")))
+            };
+            let (a, b) = (parse(a)?, parse(b)?);
+            let Some(step) = step else {
+                return Err(bad(format!(
+                    "`{spec}`: a range of decimals needs a step, e.g. {a}..{b}:0.5"
+                )));
+            };
+            let step = parse(step)?;
+            if step <= 0.0 || b < a || !((b - a) / step).is_finite() || (b - a) / step > 100_000.0 {
+                return Err(bad(format!("`{spec}` is not a usable range")));
+            }
+            let n = ((b - a) / step + 1e-9).floor() as u64 + 1;
+            (0..n).map(|i| fmt_f(a + i as f64 * step)).collect()
+        }
+    } else {
+        spec.split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+    };
+    if values.is_empty() {
+        return Err(bad("no values".into()));
+    }
+    Ok(Vary { key, values })
+}
+
+/// How run seeds are derived.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Seeds {
+    /// Replication r uses the same seed at every point (common random numbers: differences
+    /// between points are not blurred by different arrivals). Replication 0 is the file's seed.
+    #[default]
+    Common,
+    /// Every (point, replication) gets its own seed.
+    Independent,
+}
+
+/// The seed of one run.
+pub fn run_seed(base: u64, point: usize, replication: u32, mode: Seeds) -> u64 {
+    let mask = i64::MAX as u64;
+    match mode {
+        Seeds::Common if replication == 0 => base,
+        Seeds::Common => mix64(base ^ mix64(u64::from(replication))) & mask,
+        Seeds::Independent => {
+            mix64(base ^ mix64(((point as u64) << 32) | u64::from(replication)) ^ 0x5eed) & mask
+        }
+    }
+}
+
+/// What a sweep runs: everything needed to rebuild its runs (written as sweep.json).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    /// Scenario file path, as given.
+    pub scenario: String,
+    /// `--set` overrides applied to every run.
+    pub sets: Vec<(String, String)>,
+    /// `--variant`, if any.
+    pub variant: Option<String>,
+    /// The grid, first key outermost.
+    pub vary: Vec<Vary>,
+    /// Replications per point.
+    pub replications: u32,
+    /// Seed derivation.
+    pub seeds: Seeds,
+    /// The scenario's own seed.
+    pub base_seed: u64,
+    /// `(I, N)` when this is shard I of N (1-based).
+    pub shard: Option<(u32, u32)>,
+}
+
+impl Spec {
+    /// Number of grid points.
+    pub fn points(&self) -> usize {
+        self.vary.iter().map(|v| v.values.len()).product()
+    }
+
+    /// The varied values of point `p` (first key outermost).
+    pub fn point_values(&self, p: usize) -> Vec<&str> {
+        let mut rest = p;
+        let mut out = vec![""; self.vary.len()];
+        for (i, v) in self.vary.iter().enumerate().rev() {
+            out[i] = &v.values[rest % v.values.len()];
+            rest /= v.values.len();
+        }
+        out
+    }
+
+    /// Runs in this sweep (or shard): `run` indices.
+    pub fn run_indices(&self) -> Vec<usize> {
+        let total = self.points() * self.replications as usize;
+        match self.shard {
+            None => (0..total).collect(),
+            Some((i, n)) => (0..total)
+                .filter(|r| r % n as usize == (i - 1) as usize)
+                .collect(),
+        }
+    }
+}
+
+/// Builds the scenario of point `p`, replication `r`.
+pub fn scenario_for(spec: &Spec, text: &str, p: usize, r: u32) -> Result<Scenario, InputError> {
+    let mut o = Overrides::default();
+    o.sets = spec.sets.clone();
+    for (v, value) in spec.vary.iter().zip(spec.point_values(p)) {
+        o.set(&v.key, value);
+    }
+    o.set(
+        "seed",
+        run_seed(spec.base_seed, p, r, spec.seeds).to_string(),
+    );
+    let mut f = scenario::parse(text, &spec.scenario, &o)?;
+    if let Some(v) = &spec.variant {
+        f.select_variant(v)?;
+        return Ok(f.variants.remove(0));
+    }
+    Ok(f.base)
+}
+
+/// One run's row of sweep.csv.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// Run index (point * replications + replication).
+    pub run: usize,
+    /// Grid point.
+    pub point: usize,
+    /// Replication.
+    pub replication: u32,
+    /// Seed used.
+    pub seed: u64,
+    /// One value per [`METRICS`] entry (`None` where the run had no sample).
+    pub metrics: Vec<Option<f64>>,
+}
+
+/// The value of a dotted path in a summary, as a number (`recovered`: 1 if every
+/// disturbance recovered or there was none, else 0).
+pub fn metric(summary: &serde_json::Value, path: &str) -> Option<f64> {
+    if path == "recovered" {
+        let all = summary["recovery"]
+            .as_array()
+            .is_none_or(|ds| ds.iter().all(|d| d["recovered"].as_bool() == Some(true)));
+        return Some(if all { 1.0 } else { 0.0 });
+    }
+    let mut v = summary;
+    for seg in path.split('.') {
+        v = v.get(seg)?;
+    }
+    v.as_f64()
+}
+
+/// Every numeric path in a summary (for did-you-mean on targets).
+pub fn metric_paths(summary: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        if let Some(o) = v.as_object() {
+            for (k, x) in o {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                walk(x, &p, out);
+            }
+        } else if v.is_number() || v.is_null() {
+            out.push(prefix.to_string());
+        }
+    }
+    let mut out = vec!["recovered".to_string()];
+    walk(summary, "", &mut out);
+    out
+}
+
+/// Runs `spec`'s runs (all, or its shard) on `threads` threads; `tick` is called after
+/// each finished run. Every scenario is built (and so checked) before any run starts.
+pub fn execute(
+    spec: &Spec,
+    text: &str,
+    threads: usize,
+    metrics: &[String],
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<RunRow>, Error> {
+    let runs = spec.run_indices();
+    let reps = spec.replications as usize;
+    let scenarios: Vec<(usize, Scenario)> = runs
+        .iter()
+        .map(|&run| scenario_for(spec, text, run / reps, (run % reps) as u32).map(|s| (run, s)))
+        .collect::<Result<_, _>>()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start {threads} threads: {e}")))?;
+    let rows = pool.install(|| {
+        scenarios
+            .par_iter()
+            .map(|(run, s)| {
+                let r = crate::sim::run(s);
+                let json = serde_json::to_value(&r.summary).unwrap_or_default();
+                tick();
+                RunRow {
+                    run: *run,
+                    point: run / reps,
+                    replication: (run % reps) as u32,
+                    seed: s.seed,
+                    metrics: metrics.iter().map(|m| metric(&json, m)).collect(),
+                }
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(rows)
+}
+
+fn csv_err(e: impl std::fmt::Display) -> Error {
+    Error::Other(format!("cannot encode CSV: {e}"))
+}
+
+/// sweep.csv: one row per run.
+pub fn rows_csv(spec: &Spec, metrics: &[String], rows: &[RunRow]) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["run".to_string(), "point".to_string()];
+    header.extend(spec.vary.iter().map(|v| v.key.clone()));
+    header.extend(["replication".to_string(), "seed".to_string()]);
+    header.extend(metrics.iter().cloned());
+    w.write_record(&header).map_err(csv_err)?;
+    for r in rows {
+        let mut rec = vec![r.run.to_string(), r.point.to_string()];
+        rec.extend(spec.point_values(r.point).iter().map(|s| s.to_string()));
+        rec.extend([r.replication.to_string(), r.seed.to_string()]);
+        rec.extend(r.metrics.iter().map(|m| m.map(fmt_f).unwrap_or_default()));
+        w.write_record(&rec).map_err(csv_err)?;
+    }
+    w.into_inner().map_err(csv_err)
+}
+
+/// Reads sweep.csv back (for merging shards).
+pub fn parse_rows_csv(
+    bytes: &[u8],
+    spec: &Spec,
+    label: &str,
+) -> Result<(Vec<String>, Vec<RunRow>), Error> {
+    let bad = |m: String| Error::from(InputError::new(m).in_file(label.to_string()));
+    let mut r = csv::Reader::from_reader(bytes);
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| bad(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let first_metric = 4 + spec.vary.len();
+    if header.len() < first_metric {
+        return Err(bad("not a sweep.csv: too few columns".into()));
+    }
+    let metrics = header[first_metric..].to_vec();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let num = |i: usize| {
+            rec.get(i)
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| bad(format!("bad number in column {i}")))
+        };
+        rows.push(RunRow {
+            run: num(0)? as usize,
+            point: num(1)? as usize,
+            replication: num(2 + spec.vary.len())? as u32,
+            seed: num(3 + spec.vary.len())?,
+            metrics: (first_metric..rec.len())
+                .map(|i| rec.get(i).and_then(|s| s.parse::<f64>().ok()))
+                .collect(),
+        });
+    }
+    Ok((metrics, rows))
+}
+
+/// The 95% interval of each metric at each point: `[point][metric]`.
+pub fn point_intervals(
+    spec: &Spec,
+    metrics: &[String],
+    rows: &[RunRow],
+) -> Vec<Vec<Option<Interval>>> {
+    (0..spec.points())
+        .map(|p| {
+            let at: Vec<&RunRow> = rows.iter().filter(|r| r.point == p).collect();
+            (0..metrics.len())
+                .map(|m| interval(&at.iter().map(|r| r.metrics[m]).collect::<Vec<_>>()))
+                .collect()
+        })
+        .collect()
+}
+
+/// sweep_summary.csv: per point, mean and 95% CI of every metric.
+pub fn summary_csv(spec: &Spec, metrics: &[String], rows: &[RunRow]) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["point".to_string()];
+    header.extend(spec.vary.iter().map(|v| v.key.clone()));
+    header.push("runs".into());
+    for m in metrics {
+        header.extend([
+            format!("{m}.mean"),
+            format!("{m}.ci_low"),
+            format!("{m}.ci_high"),
+        ]);
+    }
+    w.write_record(&header).map_err(csv_err)?;
+    for (p, ivs) in point_intervals(spec, metrics, rows).iter().enumerate() {
+        let mut rec = vec![p.to_string()];
+        rec.extend(spec.point_values(p).iter().map(|s| s.to_string()));
+        rec.push(rows.iter().filter(|r| r.point == p).count().to_string());
+        for iv in ivs {
+            match iv {
+                Some(i) => rec.extend([fmt_f(i.mean), fmt_f(i.low), fmt_f(i.high)]),
+                None => rec.extend([String::new(), String::new(), String::new()]),
+            }
+        }
+        w.write_record(&rec).map_err(csv_err)?;
+    }
+    w.into_inner().map_err(csv_err)
+}
+
+/// Checks a metric name against the summary's paths.
+pub fn check_metric(name: &str, known: &[String], flag: &str) -> Result<(), InputError> {
+    if known.iter().any(|k| k == name) {
+        return Ok(());
+    }
+    let mut e = InputError::new(format!("unknown metric `{name}`"))
+        .in_file(flag.to_string())
+        .allowed("a numeric path of summary.json, e.g. latency.end_to_end.p99, counts.dead_lettered, client.errors");
+    if let Some(s) = did_you_mean(name, known.iter().map(String::as_str)) {
+        e = e.hint(format!("did you mean `{s}`?"));
+    }
+    Err(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vary_forms() {
+        assert_eq!(
+            parse_vary("consumers.count=1..4").unwrap().values,
+            vec!["1", "2", "3", "4"]
+        );
+        assert_eq!(
+            parse_vary("consumers.count=2..10:4").unwrap().values,
+            vec!["2", "6", "10"]
+        );
+        assert_eq!(
+            parse_vary("producers.0.rate=0.5..1.5:0.5").unwrap().values,
+            vec!["0.5", "1", "1.5"]
+        );
+        assert_eq!(
+            parse_vary("client.mode=sync,async").unwrap().values,
+            vec!["sync", "async"]
+        );
+        assert!(parse_vary("consumers.count=5..1").is_err());
+        assert!(parse_vary("consumers.count").is_err());
+    }
+
+    #[test]
+    fn grid_order_and_shards() {
+        let spec = Spec {
+            scenario: "s.toml".into(),
+            sets: vec![],
+            variant: None,
+            vary: vec![parse_vary("a=1,2").unwrap(), parse_vary("b=x,y,z").unwrap()],
+            replications: 2,
+            seeds: Seeds::Common,
+            base_seed: 7,
+            shard: None,
+        };
+        assert_eq!(spec.points(), 6);
+        assert_eq!(spec.point_values(0), vec!["1", "x"]);
+        assert_eq!(spec.point_values(4), vec!["2", "y"]);
+        let all = spec.run_indices();
+        let mut merged: Vec<usize> = (1..=3)
+            .flat_map(|i| {
+                Spec {
+                    shard: Some((i, 3)),
+                    ..spec.clone()
+                }
+                .run_indices()
+            })
+            .collect();
+        merged.sort();
+        assert_eq!(merged, all);
+        assert_eq!(run_seed(7, 3, 0, Seeds::Common), 7);
+        assert_eq!(
+            run_seed(7, 0, 1, Seeds::Common),
+            run_seed(7, 5, 1, Seeds::Common)
+        );
+        assert_ne!(
+            run_seed(7, 0, 1, Seeds::Independent),
+            run_seed(7, 5, 1, Seeds::Independent)
+        );
+    }
+}
