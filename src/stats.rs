@@ -75,7 +75,7 @@ mod tests {
         let i = interval(&xs).unwrap();
         assert_eq!(i.mean, 3.0);
         // sd = 1.5811, se = 0.7071, t(4) = 2.776
-        assert!((i.high - 3.0 - 2.776 * 0.70710678).abs() < 1e-6);
+        assert!((i.high - 3.0 - 2.776 * std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-6);
         assert_eq!(interval(&[None]), None);
         assert_eq!(interval(&[Some(2.0), None]).unwrap().high, 2.0);
     }

@@ -192,8 +192,9 @@ impl Spec {
 
 /// Builds the scenario of point `p`, replication `r`.
 pub fn scenario_for(spec: &Spec, text: &str, p: usize, r: u32) -> Result<Scenario, InputError> {
-    let mut o = Overrides::default();
-    o.sets = spec.sets.clone();
+    let mut o = Overrides {
+        sets: spec.sets.clone(),
+    };
     for (v, value) in spec.vary.iter().zip(spec.point_values(p)) {
         o.set(&v.key, value);
     }
