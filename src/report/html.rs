@@ -145,7 +145,7 @@ pub fn render(r: &Report) -> String {
             h.push_str("</tr>\n");
         }
     }
-    h.push_str("</tbody>\n</table>\n<p class=\"lede\">Times in seconds. Latency percentiles are over messages produced after the warm-up.</p>\n");
+    h.push_str("</tbody>\n</table>\n<p class=\"lede\">Latency percentiles are over messages produced after the warm-up; e2e is end-to-end, client is what callers waited.</p>\n");
 
     if !r.pictures.is_empty() {
         h.push_str("<h2>Pictures</h2>\n");
@@ -177,8 +177,8 @@ fn pretty(name: &str, value: &str) -> String {
         format!("{:.1}%", 100.0 * x)
     } else if name.contains("p50")
         || name.contains("p99")
-        || name.contains("max")
-        || name.contains("age")
+        || name.ends_with("_max")
+        || name.ends_with("_age")
     {
         crate::time::human(x)
     } else if name == "retry_amplification" {
@@ -193,6 +193,14 @@ fn pretty(name: &str, value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_are_formatted_by_kind() {
+        assert_eq!(pretty("max_depth", "50000"), "50,000");
+        assert_eq!(pretty("e2e_max", "250"), "4m 10s");
+        assert_eq!(pretty("max_oldest_age", "0.5"), "500ms");
+        assert_eq!(pretty("utilization", "0.84"), "84.0%");
+    }
 
     #[test]
     fn escapes_and_inlines() {

@@ -209,7 +209,7 @@ fn draw_panels<DB: DrawingBackend>(
             any = true;
             let colour = PALETTE[i % PALETTE.len()];
             // Thin lines for dense series: thick ones overshoot sharp peaks (miter joins).
-            let width = if points.len() > 300 { 1 } else { 3 };
+            let width = if points.len() > 300 { 2 } else { 3 };
             chart
                 .draw_series(LineSeries::new(
                     points.iter().map(|(t, v)| (t / scale, *v)),
@@ -226,7 +226,7 @@ fn draw_panels<DB: DrawingBackend>(
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
                 .label_font(("sans-serif", 18))
-                .background_style(WHITE.mix(0.85))
+                .background_style(WHITE.mix(0.6))
                 .border_style(RGBColor(200, 200, 200))
                 .draw()
                 .map_err(draw_error)?;
@@ -317,14 +317,10 @@ pub fn compare(base: &Scenario, runs: &[(&Scenario, &[Row])]) -> Result<(Vec<u8>
     let Some(first) = per_variant.first() else {
         return Err(Error::Other("nothing to compare".into()));
     };
-    // For each panel keep its headline series (the first, or p99 for latency), per variant.
-    let headline = |title: &str| {
-        if title.starts_with("End-to-end") {
-            1
-        } else {
-            0
-        }
-    };
+    // For each panel keep its headline series, per variant: completions for traffic
+    // (arrivals are the same in every variant), p99 for latency, else the first.
+    let headline =
+        |title: &str| usize::from(title.starts_with("End-to-end") || title.starts_with("Traffic"));
     let panels: Vec<Panel> = first
         .iter()
         .enumerate()
