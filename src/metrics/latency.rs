@@ -149,3 +149,93 @@ mod tests {
         assert_eq!(r.stats().max, Some(864_000.0));
     }
 }
+
+/// Latencies of one time-series interval. Most intervals hold few values, so they are
+/// kept exactly in a reused buffer (quantiles by nearest rank); past
+/// [`IntervalLatency::SMALL`] values they move to an HDR histogram. Resetting an empty or
+/// small interval is then O(1) instead of clearing a histogram every sample.
+#[derive(Clone)]
+pub struct IntervalLatency {
+    small: Vec<u64>,
+    hist: LatencyRecorder,
+    in_hist: bool,
+}
+
+impl Default for IntervalLatency {
+    fn default() -> Self {
+        IntervalLatency {
+            small: Vec::with_capacity(Self::SMALL),
+            hist: LatencyRecorder::new(2),
+            in_hist: false,
+        }
+    }
+}
+
+impl IntervalLatency {
+    /// Values kept exactly before switching to the histogram.
+    pub const SMALL: usize = 256;
+
+    /// Records one latency (ns).
+    #[inline]
+    pub fn record(&mut self, ns: Nanos) {
+        if self.in_hist {
+            self.hist.record(ns);
+        } else if self.small.len() < Self::SMALL {
+            self.small.push(ns);
+        } else {
+            for &v in &self.small {
+                self.hist.record(v);
+            }
+            self.hist.record(ns);
+            self.in_hist = true;
+        }
+    }
+
+    /// The `q` quantile in seconds, None when empty.
+    pub fn quantile(&mut self, q: f64) -> Option<f64> {
+        if self.in_hist {
+            return self.hist.quantile(q);
+        }
+        if self.small.is_empty() {
+            return None;
+        }
+        self.small.sort_unstable();
+        let n = self.small.len();
+        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        Some(self.small[rank - 1] as f64 / 1e9)
+    }
+
+    /// Starts a new interval.
+    pub fn reset(&mut self) {
+        self.small.clear();
+        if self.in_hist {
+            self.hist.reset();
+            self.in_hist = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod interval_tests {
+    use super::*;
+
+    #[test]
+    fn small_and_large_intervals_agree() {
+        let mut small = IntervalLatency::default();
+        for v in [5u64, 1, 3, 2, 4] {
+            small.record(v * 1_000_000);
+        }
+        assert_eq!(small.quantile(0.5), Some(0.003));
+        assert_eq!(small.quantile(0.99), Some(0.005));
+        let mut big = IntervalLatency::default();
+        for i in 1..=10_000u64 {
+            big.record(i * 1_000_000);
+        }
+        let p50 = big.quantile(0.5).unwrap();
+        assert!((p50 / 5.0 - 1.0).abs() < 0.01, "{p50}");
+        big.reset();
+        assert_eq!(big.quantile(0.5), None);
+        big.record(7);
+        assert_eq!(big.quantile(0.5), Some(7e-9));
+    }
+}

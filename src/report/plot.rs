@@ -55,6 +55,41 @@ pub struct Panel {
     pub series: Vec<(String, Vec<(f64, f64)>)>,
 }
 
+/// Most points drawn per series; longer series are reduced to the minimum and maximum of
+/// each of `MAX_POINTS / 2` buckets, which keeps every spike visible.
+pub const MAX_POINTS: usize = 3000;
+
+/// Reduces `points` (in time order) to at most [`MAX_POINTS`], keeping each bucket's
+/// extremes in time order.
+pub fn decimate(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if points.len() <= MAX_POINTS {
+        return points;
+    }
+    let buckets = MAX_POINTS / 2;
+    let per = points.len().div_ceil(buckets);
+    let mut out = Vec::with_capacity(MAX_POINTS);
+    for chunk in points.chunks(per) {
+        let lo = chunk
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let hi = chunk
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let (a, b) = (lo.min(hi), lo.max(hi));
+        out.push(chunk[a]);
+        if b != a {
+            out.push(chunk[b]);
+        }
+    }
+    out
+}
+
 fn per_second(rows: &[Row], dt: f64, f: impl Fn(&Row) -> u64) -> Vec<(f64, f64)> {
     rows.iter().map(|r| (r.time, f(r) as f64 / dt)).collect()
 }
@@ -80,7 +115,7 @@ pub fn dashboard_panels(s: &Scenario, rows: &[Row]) -> Vec<Panel> {
             .map(|(n, v)| (n.to_string(), v))
             .collect(),
     };
-    vec![
+    let panels = vec![
         p(
             "Traffic: arrivals vs completions",
             "messages/s",
@@ -138,7 +173,16 @@ pub fn dashboard_panels(s: &Scenario, rows: &[Row]) -> Vec<Panel> {
             "busy %",
             vec![("utilisation", gauge(rows, |r| 100.0 * r.utilization))],
         ),
-    ]
+    ];
+    panels
+        .into_iter()
+        .map(|mut panel| {
+            for (_, points) in panel.series.iter_mut() {
+                *points = decimate(std::mem::take(points));
+            }
+            panel
+        })
+        .collect()
 }
 
 fn draw_error<E: std::fmt::Debug>(e: E) -> Error {
@@ -432,6 +476,23 @@ fn draw_cdf<DB: DrawingBackend>(
         .draw()
         .map_err(draw_error)?;
     root.present().map_err(draw_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimation_keeps_extremes_and_order() {
+        let pts: Vec<(f64, f64)> = (0..100_000)
+            .map(|i| (i as f64, if i == 54_321 { 1e6 } else { (i % 7) as f64 }))
+            .collect();
+        let d = decimate(pts);
+        assert!(d.len() <= MAX_POINTS);
+        assert!(d.iter().any(|p| p.1 == 1e6), "the spike survives");
+        assert!(d.windows(2).all(|w| w[0].0 < w[1].0), "time order kept");
+        assert_eq!(decimate(vec![(0.0, 1.0)]).len(), 1);
+    }
 }
 
 /// One line of a sweep plot: (legend, points of (x, mean, ci_low, ci_high)).

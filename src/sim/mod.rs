@@ -12,6 +12,7 @@ mod broker;
 mod direct;
 
 use crate::engine::EventQueue;
+use crate::metrics::latency::IntervalLatency;
 use crate::metrics::summary::*;
 use crate::metrics::{recovery, Counts, LatencyRecorder, Row, Summary, TimeWeighted};
 use crate::model::consumer::{Pool, Slot};
@@ -107,8 +108,8 @@ struct Sim<'a> {
     e2e: LatencyRecorder,
     wait: LatencyRecorder,
     client: LatencyRecorder,
-    e2e_iv: LatencyRecorder,
-    client_iv: LatencyRecorder,
+    e2e_iv: IntervalLatency,
+    client_iv: IntervalLatency,
     max_oldest: Nanos,
     produced_measured: u64,
     successes_measured: u64,
@@ -164,8 +165,8 @@ impl<'a> Sim<'a> {
             e2e: LatencyRecorder::new(3),
             wait: LatencyRecorder::new(3),
             client: LatencyRecorder::new(3),
-            e2e_iv: LatencyRecorder::new(2),
-            client_iv: LatencyRecorder::new(2),
+            e2e_iv: IntervalLatency::default(),
+            client_iv: IntervalLatency::default(),
             max_oldest: 0,
             produced_measured: 0,
             successes_measured: 0,
