@@ -478,23 +478,6 @@ fn draw_cdf<DB: DrawingBackend>(
     root.present().map_err(draw_error)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimation_keeps_extremes_and_order() {
-        let pts: Vec<(f64, f64)> = (0..100_000)
-            .map(|i| (i as f64, if i == 54_321 { 1e6 } else { (i % 7) as f64 }))
-            .collect();
-        let d = decimate(pts);
-        assert!(d.len() <= MAX_POINTS);
-        assert!(d.iter().any(|p| p.1 == 1e6), "the spike survives");
-        assert!(d.windows(2).all(|w| w[0].0 < w[1].0), "time order kept");
-        assert_eq!(decimate(vec![(0.0, 1.0)]).len(), 1);
-    }
-}
-
 /// One line of a sweep plot: (legend, points of (x, mean, ci_low, ci_high)).
 pub type SweepLine = (String, Vec<(f64, f64, f64, f64)>);
 
@@ -620,4 +603,21 @@ fn draw_sweep<DB: DrawingBackend>(
         .draw()
         .map_err(draw_error)?;
     root.present().map_err(draw_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimation_keeps_extremes_and_order() {
+        let pts: Vec<(f64, f64)> = (0..100_000)
+            .map(|i| (i as f64, if i == 54_321 { 1e6 } else { (i % 7) as f64 }))
+            .collect();
+        let d = decimate(pts);
+        assert!(d.len() <= MAX_POINTS);
+        assert!(d.iter().any(|p| p.1 == 1e6), "the spike survives");
+        assert!(d.windows(2).all(|w| w[0].0 < w[1].0), "time order kept");
+        assert_eq!(decimate(vec![(0.0, 1.0)]).len(), 1);
+    }
 }
