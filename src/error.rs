@@ -4,7 +4,9 @@
 //! - `0`: success,
 //! - `2`: the user's input is wrong ([`Error::Input`]): a scenario file, a `--set`, a flag
 //!   value. Nothing has been written when this is returned.
-//! - `1`: anything else ([`Error::Io`], [`Error::Other`]).
+//! - `1`: anything else ([`Error::Io`], [`Error::Other`]), including a run stopped at a
+//!   resource limit ([`Error::Stopped`], whose results so far are written);
+//! - `130`: interrupted by Ctrl-C ([`Error::Interrupted`]); finished results are written.
 
 use std::fmt;
 
@@ -25,6 +27,12 @@ pub enum Error {
     /// Any other failure (exit status 1).
     #[error("{0}")]
     Other(String),
+    /// A run stopped at a resource limit; its results so far were written. Exit status 1.
+    #[error("{0}")]
+    Stopped(String),
+    /// Interrupted (Ctrl-C); finished results were written. Exit status 130.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl From<InputError> for Error {
@@ -38,7 +46,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) => 2,
-            Error::Io { .. } | Error::Other(_) => 1,
+            Error::Io { .. } | Error::Other(_) | Error::Stopped(_) => 1,
+            Error::Interrupted(_) => 130,
         }
     }
 

@@ -40,6 +40,8 @@
 pub mod app;
 pub mod engine;
 pub mod error;
+pub mod fuzzing;
+pub mod guard;
 pub mod metrics;
 pub mod model;
 pub mod plan;

@@ -55,6 +55,12 @@ enum Command {
         /// Print nothing on success.
         #[arg(long)]
         quiet: bool,
+        /// Refuse runs estimated above this many events [default: 1e10].
+        #[arg(long)]
+        max_events: Option<f64>,
+        /// Memory budget for waiting messages, e.g. 512MiB [default: 4GiB].
+        #[arg(long)]
+        max_memory: Option<String>,
     },
     /// Parse and validate a scenario without running it.
     Check {
@@ -98,6 +104,9 @@ enum Command {
         /// Skip the plot.
         #[arg(long)]
         no_plots: bool,
+        /// Refuse sweeps estimated above this many events in all [default: 1e10].
+        #[arg(long)]
+        max_events: Option<f64>,
     },
     /// Merge `sweep --shard` folders into what one machine would have written.
     Merge {
@@ -178,6 +187,9 @@ fn progress(total: u64) -> indicatif::ProgressBar {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C asks runs and sweeps to stop; they keep what they finished. A second Ctrl-C
+    // while stopping is ignored by this handler (the runs check the flag promptly).
+    let _ = ctrlc::set_handler(queuelab::guard::interrupt);
     let result = match cli.command {
         Command::Run {
             scenario,
@@ -189,6 +201,8 @@ fn main() -> ExitCode {
             no_plots,
             format,
             quiet,
+            max_events,
+            max_memory,
         } => app::run(&app::RunArgs {
             scenario,
             out,
@@ -202,8 +216,19 @@ fn main() -> ExitCode {
                 FormatArg::Json => app::Format::Json,
             },
             quiet,
+            max_events,
+            max_memory,
         })
-        .map(|r| r.stdout),
+        .and_then(|r| {
+            // A stopped run still shows what it has; then it fails with the guard's status.
+            match r.incomplete {
+                Some(e) => {
+                    let _ = std::io::stdout().write_all(r.stdout.as_bytes());
+                    Err(e)
+                }
+                None => Ok(r.stdout),
+            }
+        }),
         Command::Check { scenario, sets } => app::check(&scenario, &sets),
         Command::Sweep {
             scenario,
@@ -217,6 +242,7 @@ fn main() -> ExitCode {
             shard,
             metric,
             no_plots,
+            max_events,
         } => app::prepare_sweep(&app::SweepArgs {
             scenario,
             vary,
@@ -232,6 +258,7 @@ fn main() -> ExitCode {
             shard,
             metric,
             no_plots,
+            max_events,
         })
         .and_then(|p| {
             let bar = progress(p.runs() as u64);

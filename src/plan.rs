@@ -174,7 +174,12 @@ pub fn search(
             shard: None,
             ..base.clone()
         };
-        let rows = sweep::execute(&spec, text, threads, &metrics, tick)?;
+        let rows = sweep::execute(&spec, text, threads, &metrics, &|_| tick())?;
+        if crate::guard::interrupted() {
+            return Err(Error::Interrupted(
+                "plan interrupted before it found an answer".into(),
+            ));
+        }
         let ivs = &sweep::point_intervals(&spec, &metrics, &rows)[0];
         let figures: Vec<Figure> = targets
             .iter()

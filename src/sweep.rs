@@ -262,14 +262,17 @@ pub fn metric_paths(summary: &serde_json::Value) -> Vec<String> {
     out
 }
 
-/// Runs `spec`'s runs (all, or its shard) on `threads` threads; `tick` is called after
-/// each finished run. Every scenario is built (and so checked) before any run starts.
+/// Runs `spec`'s runs (all, or its shard) on `threads` threads; `on_row` is called with
+/// each run's row as it finishes (in completion order). Every scenario is built (and so
+/// checked) before any run starts. After an interrupt ([`crate::guard::interrupt`]) no
+/// new run starts and runs cut short are left out: the rows returned are the finished
+/// ones, in run order.
 pub fn execute(
     spec: &Spec,
     text: &str,
     threads: usize,
     metrics: &[String],
-    tick: &(dyn Fn() + Sync),
+    on_row: &(dyn Fn(&RunRow) + Sync),
 ) -> Result<Vec<RunRow>, Error> {
     let runs = spec.run_indices();
     let reps = spec.replications as usize;
@@ -284,17 +287,24 @@ pub fn execute(
     let rows = pool.install(|| {
         scenarios
             .par_iter()
-            .map(|(run, s)| {
+            .filter_map(|(run, s)| {
+                if crate::guard::interrupted() {
+                    return None;
+                }
                 let r = crate::sim::run(s);
+                if r.summary.stopped.is_some() {
+                    return None;
+                }
                 let json = serde_json::to_value(&r.summary).unwrap_or_default();
-                tick();
-                RunRow {
+                let row = RunRow {
                     run: *run,
                     point: run / reps,
                     replication: (run % reps) as u32,
                     seed: s.seed,
                     metrics: metrics.iter().map(|m| metric(&json, m)).collect(),
-                }
+                };
+                on_row(&row);
+                Some(row)
             })
             .collect::<Vec<_>>()
     });
@@ -305,20 +315,31 @@ fn csv_err(e: impl std::fmt::Display) -> Error {
     Error::Other(format!("cannot encode CSV: {e}"))
 }
 
-/// sweep.csv: one row per run.
-pub fn rows_csv(spec: &Spec, metrics: &[String], rows: &[RunRow]) -> Result<Vec<u8>, Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// The header of sweep.csv.
+pub fn rows_header(spec: &Spec, metrics: &[String]) -> Vec<String> {
     let mut header = vec!["run".to_string(), "point".to_string()];
     header.extend(spec.vary.iter().map(|v| v.key.clone()));
     header.extend(["replication".to_string(), "seed".to_string()]);
     header.extend(metrics.iter().cloned());
-    w.write_record(&header).map_err(csv_err)?;
+    header
+}
+
+/// One line of sweep.csv.
+pub fn row_record(spec: &Spec, r: &RunRow) -> Vec<String> {
+    let mut rec = vec![r.run.to_string(), r.point.to_string()];
+    rec.extend(spec.point_values(r.point).iter().map(|s| s.to_string()));
+    rec.extend([r.replication.to_string(), r.seed.to_string()]);
+    rec.extend(r.metrics.iter().map(|m| m.map(fmt_f).unwrap_or_default()));
+    rec
+}
+
+/// sweep.csv: one row per run.
+pub fn rows_csv(spec: &Spec, metrics: &[String], rows: &[RunRow]) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(rows_header(spec, metrics))
+        .map_err(csv_err)?;
     for r in rows {
-        let mut rec = vec![r.run.to_string(), r.point.to_string()];
-        rec.extend(spec.point_values(r.point).iter().map(|s| s.to_string()));
-        rec.extend([r.replication.to_string(), r.seed.to_string()]);
-        rec.extend(r.metrics.iter().map(|m| m.map(fmt_f).unwrap_or_default()));
-        w.write_record(&rec).map_err(csv_err)?;
+        w.write_record(row_record(spec, r)).map_err(csv_err)?;
     }
     w.into_inner().map_err(csv_err)
 }

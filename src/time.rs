@@ -9,12 +9,17 @@ pub type Nanos = u64;
 /// Nanoseconds in one second.
 pub const NS_PER_SEC: f64 = 1e9;
 
-/// Seconds (as a float) to nanoseconds, rounded; negatives and NaN become 0.
+/// The largest span the engine represents: 2^62 ns, about 146 years. Every converted
+/// time is capped here, so the sum of any two stays inside `u64`.
+pub const MAX_NS: Nanos = 1 << 62;
+
+/// Seconds (as a float) to nanoseconds, rounded; negatives and NaN become 0; capped at
+/// [`MAX_NS`].
 pub fn secs_to_ns(secs: f64) -> Nanos {
     if secs.is_nan() || secs <= 0.0 {
         0
-    } else if secs * NS_PER_SEC >= u64::MAX as f64 {
-        u64::MAX
+    } else if secs * NS_PER_SEC >= MAX_NS as f64 {
+        MAX_NS
     } else {
         (secs * NS_PER_SEC).round() as u64
     }
@@ -153,6 +158,8 @@ mod tests {
     fn ns_conversions_round_trip() {
         assert_eq!(secs_to_ns(0.25), 250_000_000);
         assert_eq!(secs_to_ns(-3.0), 0);
+        assert_eq!(secs_to_ns(1e300), MAX_NS);
+        assert_eq!(secs_to_ns(f64::INFINITY), MAX_NS);
         assert_eq!(ns_to_secs(1_500_000_000), 1.5);
         assert_eq!(human(0.0421), "42ms");
         assert_eq!(human(245.0), "4m 05s");

@@ -138,7 +138,7 @@ fn replication_intervals_cover_erlang_c() {
         "latency.queue_wait.mean".to_string(),
         "queue.mean_depth".to_string(),
     ];
-    let rows = sweep::execute(&spec, MMC, 2, &metrics, &|| {}).unwrap();
+    let rows = sweep::execute(&spec, MMC, 2, &metrics, &|_| {}).unwrap();
     let ivs = &sweep::point_intervals(&spec, &metrics, &rows)[0];
     let t = theory::predict(&Params {
         arrival_rate: 40.0,

@@ -4,6 +4,7 @@ mod common;
 
 mod capacity;
 mod cli;
+mod guards;
 mod properties;
 mod scenarios;
 mod validation;

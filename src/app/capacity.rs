@@ -32,6 +32,8 @@ pub struct SweepArgs {
     pub metric: String,
     /// Skip the plot.
     pub no_plots: bool,
+    /// Refuse sweeps estimated above this many events in all.
+    pub max_events: Option<f64>,
 }
 
 /// A sweep checked and ready to run.
@@ -133,8 +135,9 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
         .into());
     }
     // Every point must be a valid scenario: check them all before running anything.
+    let mut points = Vec::with_capacity(spec.points());
     for p in 0..spec.points() {
-        sweep::scenario_for(&spec, &text, p, 0).map_err(|mut e| {
+        points.push(sweep::scenario_for(&spec, &text, p, 0).map_err(|mut e| {
             let vals: Vec<String> = spec
                 .vary
                 .iter()
@@ -143,8 +146,13 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
                 .collect();
             e.message = format!("at {}: {}", vals.join(", "), e.message);
             e
-        })?;
+        })?);
     }
+    // The work of this invocation (its shard's share of the replications).
+    let share =
+        spec.run_indices().len() as f64 / (spec.points() * spec.replications as usize) as f64;
+    let reps = (f64::from(spec.replications) * share).ceil() as usize;
+    super::check_work(&points.iter().collect::<Vec<_>>(), a.max_events, reps)?;
     if !METRICS.contains(&a.metric.as_str()) {
         let known: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
         sweep::check_metric(&a.metric, &known, "--metric")?;
@@ -301,10 +309,44 @@ fn sweep_plot(
 }
 
 /// Runs a prepared sweep; `tick` is called after every run (for a progress bar).
+///
+/// Rows are appended to `sweep.partial.csv` in the out folder as runs finish, so nothing
+/// finished is lost even to a hard kill; the final files are then written from the rows in
+/// run order and the partial file is removed. After Ctrl-C the final files hold the runs
+/// that finished and the error says how many.
 pub fn run_sweep(p: &PreparedSweep, tick: &(dyn Fn() + Sync)) -> Result<String, Error> {
     let metrics: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
-    let rows = sweep::execute(&p.spec, &p.text, p.threads, &metrics, tick)?;
-    write_sweep(&p.spec, &metrics, &rows, &p.out, &p.metric, p.no_plots)
+    std::fs::create_dir_all(&p.out)
+        .map_err(|e| Error::io(format!("cannot create {}", p.out.display()), e))?;
+    let partial_path = p.out.join("sweep.partial.csv");
+    let file = std::fs::File::create(&partial_path)
+        .map_err(|e| Error::io(format!("cannot write {}", partial_path.display()), e))?;
+    let mut w = csv::Writer::from_writer(file);
+    w.write_record(sweep::rows_header(&p.spec, &metrics))
+        .and_then(|_| w.flush().map_err(csv::Error::from))
+        .map_err(|e| Error::Other(format!("cannot write {}: {e}", partial_path.display())))?;
+    let partial = std::sync::Mutex::new(w);
+    let on_row = |row: &RunRow| {
+        if let Ok(mut w) = partial.lock() {
+            // Best effort: the final files are written from memory either way.
+            let _ = w.write_record(sweep::row_record(&p.spec, row));
+            let _ = w.flush();
+        }
+        tick();
+    };
+    let rows = sweep::execute(&p.spec, &p.text, p.threads, &metrics, &on_row)?;
+    let said = write_sweep(&p.spec, &metrics, &rows, &p.out, &p.metric, p.no_plots)?;
+    drop(partial);
+    let _ = std::fs::remove_file(&partial_path);
+    if crate::guard::interrupted() {
+        return Err(Error::Interrupted(format!(
+            "interrupted: {} of {} runs finished; they are in {}",
+            rows.len(),
+            p.runs(),
+            p.out.display()
+        )));
+    }
+    Ok(said)
 }
 
 /// `queuelab merge`: combines shard folders into what one machine would have written.

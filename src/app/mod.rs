@@ -2,6 +2,7 @@
 //! and turns errors into exit statuses ([`crate::error`]).
 
 use crate::error::{Error, InputError};
+use crate::guard::{self, Limits};
 use crate::report::{self, files, html, plot, text, Bundle};
 use crate::scenario::{self, overlay, Overrides, Scenario, ScenarioFile};
 use crate::sim::{self, RunResult};
@@ -40,6 +41,52 @@ pub struct RunArgs {
     pub format: Format,
     /// Prints nothing on success.
     pub quiet: bool,
+    /// Refuse runs estimated above this many events (default [`guard::DEFAULT_MAX_EVENTS`]).
+    pub max_events: Option<f64>,
+    /// Memory budget for waiting messages, e.g. `4GiB` (default [`guard::DEFAULT_MAX_MEMORY`]).
+    pub max_memory: Option<String>,
+}
+
+/// Parses `--max-memory` into run limits.
+pub fn limits(max_memory: Option<&str>) -> Result<Limits, Error> {
+    match max_memory {
+        None => Ok(Limits::default()),
+        Some(m) => guard::parse_bytes(m).map(Limits::from_memory).map_err(|e| {
+            InputError::new(e)
+                .in_file("--max-memory")
+                .allowed("a size such as 512MiB, 4GiB, 1e9")
+                .into()
+        }),
+    }
+}
+
+/// Refuses scenarios whose estimated work is above `max_events` (summed over `scenarios`).
+pub fn check_work(
+    scenarios: &[&Scenario],
+    max_events: Option<f64>,
+    times: usize,
+) -> Result<(), Error> {
+    let max = max_events.unwrap_or(guard::DEFAULT_MAX_EVENTS);
+    if !(max > 0.0) {
+        return Err(InputError::new("must be a positive number of events")
+            .in_file("--max-events")
+            .into());
+    }
+    let est: f64 = scenarios
+        .iter()
+        .map(|s| guard::estimate(s).events)
+        .sum::<f64>()
+        * times as f64;
+    if est > max {
+        let minutes = est / 15e6 / 60.0;
+        return Err(InputError::new(format!(
+            "this needs about {est:.2e} events (roughly {minutes:.0} minutes at 15 M events/s on one core), more than the limit of {max:.2e}"
+        ))
+        .in_file("--max-events")
+        .hint(format!("shorten the run or lower the rates, or pass --max-events {:.1e} to run it anyway", est * 1.1))
+        .into());
+    }
+    Ok(())
 }
 
 /// Turns the command-line overrides into [`Overrides`], checking them.
@@ -85,6 +132,9 @@ pub struct RunReport {
     pub out_dir: PathBuf,
     /// One result per run, in file order.
     pub results: Vec<(Scenario, RunResult)>,
+    /// Set when a run stopped early (resource limit or Ctrl-C): the files were written,
+    /// but the command must not report success.
+    pub incomplete: Option<Error>,
 }
 
 /// `queuelab run`.
@@ -95,7 +145,12 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&file.base.name));
     let scenarios: Vec<Scenario> = file.runs().into_iter().cloned().collect();
-    let results: Vec<RunResult> = scenarios.par_iter().map(sim::run).collect();
+    check_work(&scenarios.iter().collect::<Vec<_>>(), args.max_events, 1)?;
+    let limits = limits(args.max_memory.as_deref())?;
+    let results: Vec<RunResult> = scenarios
+        .par_iter()
+        .map(|s| sim::run_with(s, &limits))
+        .collect();
     let side_by_side = !file.variants.is_empty() && args.variant.is_none();
 
     let mut bundle = Bundle::default();
@@ -222,10 +277,29 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             }
         }
     };
+    let stops: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.summary.stopped.clone())
+        .collect();
+    let incomplete = if stops.is_empty() {
+        None
+    } else {
+        let msg = format!(
+            "{}; the results so far are in {}",
+            stops.join("; "),
+            out_dir.display()
+        );
+        Some(if guard::interrupted() {
+            Error::Interrupted(msg)
+        } else {
+            Error::Stopped(msg)
+        })
+    };
     Ok(RunReport {
         stdout,
         out_dir,
         results: scenarios.into_iter().zip(results).collect(),
+        incomplete,
     })
 }
 

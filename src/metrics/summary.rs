@@ -36,6 +36,9 @@ pub struct Summary {
     pub recovery: Vec<Disturbance>,
     /// The conservation identity.
     pub conservation: Conservation,
+    /// Why the run stopped before `duration` (a resource limit, Ctrl-C); `null` when it
+    /// ran to the end. `simulated_seconds` is then the time it reached.
+    pub stopped: Option<String>,
 }
 
 /// `latency.*`.

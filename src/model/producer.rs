@@ -78,7 +78,7 @@ impl Source {
                     _ => 1.0,
                 };
                 self.next = if rate > 0.0 {
-                    let first = now + secs_to_ns(frac / rate);
+                    let first = now.saturating_add(secs_to_ns(frac / rate));
                     self.origin = first.saturating_sub(secs_to_ns(1.0 / rate));
                     self.k = 1;
                     Some(first)

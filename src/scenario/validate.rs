@@ -9,8 +9,13 @@ use super::*;
 use crate::error::{did_you_mean, InputError};
 use crate::time::{secs_to_ns, Nanos};
 
-/// The most time-series rows a run may ask for (`duration / sample_every`).
-pub const MAX_SAMPLES: u64 = 2_000_000;
+/// The longest run, in seconds (about 31 years of simulated time).
+pub const MAX_DURATION_SECS: f64 = 1e9;
+
+/// The most time-series rows a run may ask for (`duration / sample_every`): about 256 MiB.
+/// When `sample_every` is omitted and 1 s would give more, a coarser whole number of
+/// seconds is chosen instead.
+pub const MAX_SAMPLES: u64 = 1_000_000;
 
 /// Turns a toml/serde error into an [`InputError`] with position, key and suggestion.
 pub fn from_toml_error(e: &toml::de::Error, text: &str, label: &str) -> InputError {
@@ -132,11 +137,26 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
     if duration == 0 {
         return Err(bad("duration", "must be longer than 0").hint("e.g. duration = \"15m\""));
     }
+    if raw.duration.0 > MAX_DURATION_SECS {
+        return Err(
+            bad("duration", format!("{} s is too long", raw.duration.0)).allowed(format!(
+                "at most {MAX_DURATION_SECS:e} seconds (about 31 years)"
+            )),
+        );
+    }
     let warmup = raw.warmup.map(ns).unwrap_or(0);
     if warmup >= duration {
         return Err(bad("warmup", "must be shorter than `duration`"));
     }
-    let sample_every = raw.sample_every.map(ns).unwrap_or(1_000_000_000);
+    let sample_every = match raw.sample_every {
+        Some(d) => ns(d),
+        None => {
+            (duration.div_ceil(MAX_SAMPLES))
+                .div_ceil(1_000_000_000)
+                .max(1)
+                * 1_000_000_000
+        }
+    };
     if sample_every == 0 {
         return Err(bad("sample_every", "must be longer than 0"));
     }

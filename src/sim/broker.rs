@@ -137,11 +137,13 @@ impl Sim<'_> {
                 self.pool.slot(c).sleeping = true;
                 self.sleeping += 1;
                 self.asleep.set(self.now, self.sleeping);
-                self.events.push(self.now + delay, Ev::Wake(c));
+                self.events
+                    .push(self.now.saturating_add(delay), Ev::Wake(c));
             }
             RetryPlace::Queue => {
                 self.retry_waiting += 1;
-                self.events.push(self.now + delay, Ev::RetryReady(id));
+                self.events
+                    .push(self.now.saturating_add(delay), Ev::RetryReady(id));
                 self.free_consumer(c);
             }
         }

@@ -42,7 +42,8 @@ impl Sim<'_> {
             return;
         }
         if let Some(t) = self.s.client.timeout {
-            self.events.push(self.now + t, Ev::CallTimeout(id, call));
+            self.events
+                .push(self.now.saturating_add(t), Ev::CallTimeout(id, call));
         }
     }
 
@@ -117,7 +118,8 @@ impl Sim<'_> {
                 .policy
                 .delay(n, &mut m.prev_delay, &mut self.rng.jitter);
             self.retry_waiting += 1;
-            self.events.push(self.now + delay, Ev::CallRetry(id));
+            self.events
+                .push(self.now.saturating_add(delay), Ev::CallRetry(id));
             return;
         }
         m.phase = Phase::Done;

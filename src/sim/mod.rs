@@ -12,6 +12,7 @@ mod broker;
 mod direct;
 
 use crate::engine::EventQueue;
+use crate::guard::{self, Limits};
 use crate::metrics::latency::IntervalLatency;
 use crate::metrics::summary::*;
 use crate::metrics::{recovery, Counts, LatencyRecorder, Row, Summary, TimeWeighted};
@@ -39,13 +40,25 @@ pub struct RunResult {
     pub client_cdf: Vec<(f64, f64)>,
 }
 
-/// Simulates `s` from an empty system to `s.duration`.
+/// Simulates `s` from an empty system to `s.duration`, with the default [`Limits`].
 pub fn run(s: &Scenario) -> RunResult {
+    run_with(s, &Limits::default())
+}
+
+/// Simulates `s` under `limits`. A run that hits a limit, or is interrupted
+/// ([`crate::guard::interrupt`]), stops at that instant and reports what it has, with
+/// `summary.stopped` saying why.
+pub fn run_with(s: &Scenario, limits: &Limits) -> RunResult {
     let started = std::time::Instant::now();
-    let mut result = Sim::new(s).run();
+    let mut sim = Sim::new(s);
+    sim.limits = *limits;
+    let mut result = sim.run();
     result.summary.wall_seconds = started.elapsed().as_secs_f64();
     result
 }
+
+/// Events between two checks of the limits and of the interrupt flag.
+const CHECK_EVERY: u64 = 1 << 16;
 
 #[derive(Debug, Clone, Copy)]
 enum Ev {
@@ -118,6 +131,8 @@ struct Sim<'a> {
     next_call: u32,
     rows: Vec<Row>,
     last: (Counts, u64, u64),
+    limits: Limits,
+    stopped: Option<String>,
 }
 
 impl<'a> Sim<'a> {
@@ -175,18 +190,24 @@ impl<'a> Sim<'a> {
             next_call: 0,
             rows: Vec::with_capacity((s.duration / s.sample_every).min(1 << 20) as usize),
             last: (Counts::default(), 0, 0),
+            limits: Limits::default(),
+            stopped: None,
         }
     }
 
     fn run(mut self) -> RunResult {
         for (p, src) in self.sources.iter_mut().enumerate() {
             if let Some(t) = src.first() {
-                self.events
-                    .push(t + self.shift, Ev::Arrival(p as u32, src.generation));
+                self.events.push(
+                    t.saturating_add(self.shift),
+                    Ev::Arrival(p as u32, src.generation),
+                );
             }
             for (j, (at, _)) in self.s.producers[p].schedule.iter().enumerate() {
-                self.events
-                    .push(at + self.shift, Ev::RateStep(p as u32, j as u32));
+                self.events.push(
+                    at.saturating_add(self.shift),
+                    Ev::RateStep(p as u32, j as u32),
+                );
             }
         }
         self.events.push(self.s.sample_every, Ev::Sample);
@@ -198,6 +219,9 @@ impl<'a> Sim<'a> {
             }
             self.now = t;
             self.events_done += 1;
+            if self.events_done % CHECK_EVERY == 0 && self.over_limits() {
+                return self.finish();
+            }
             match ev {
                 Ev::Arrival(p, gen) => self.on_arrival(p, gen),
                 Ev::RateStep(p, j) => self.on_rate_step(p, j),
@@ -230,11 +254,31 @@ impl<'a> Sim<'a> {
         self.finish()
     }
 
+    /// Checks the memory budget and the interrupt flag; records why the run stops.
+    fn over_limits(&mut self) -> bool {
+        let waiting = (self.queue.len() + self.blocked.len()) as u64;
+        if waiting > self.limits.max_waiting {
+            self.stopped = Some(format!(
+                "stopped at {}: {} messages were waiting, more than the memory budget allows ({} messages, about {}); raise --max-memory or bound the queue",
+                crate::time::human(ns_to_secs(self.now)),
+                waiting,
+                self.limits.max_waiting,
+                guard::human_bytes((self.limits.max_waiting * guard::BYTES_PER_WAITING) as f64)
+            ));
+        } else if guard::interrupted() {
+            self.stopped = Some(format!(
+                "interrupted at {}",
+                crate::time::human(ns_to_secs(self.now))
+            ));
+        }
+        self.stopped.is_some()
+    }
+
     /// Async with an enqueue latency: messages produced before the end that had not yet
     /// reached the broker are counted as produced and in flight (in transit), so that every
     /// variant of a scenario sees the same arrivals.
     fn in_transit_at_end(&mut self, first_t: Nanos, first: Ev) {
-        let limit = self.s.duration + self.shift;
+        let limit = self.s.duration.saturating_add(self.shift);
         let mut next = Some((first_t, first));
         while let Some((t, ev)) = next {
             if t > limit {
@@ -244,7 +288,8 @@ impl<'a> Sim<'a> {
                 Ev::Arrival(p, gen) if gen == self.sources[p as usize].generation => {
                     let src = &mut self.sources[p as usize];
                     if let Some(t2) = src.after(t - self.shift) {
-                        self.events.push(t2 + self.shift, Ev::Arrival(p, gen));
+                        self.events
+                            .push(t2.saturating_add(self.shift), Ev::Arrival(p, gen));
                     }
                     self.c.produced += 1;
                     self.in_transit += 1;
@@ -271,7 +316,8 @@ impl<'a> Sim<'a> {
         }
         let produced = self.now - self.shift;
         if let Some(t) = src.after(produced) {
-            self.events.push(t + self.shift, Ev::Arrival(p, gen));
+            self.events
+                .push(t.saturating_add(self.shift), Ev::Arrival(p, gen));
         }
         self.c.produced += 1;
         if self.measured(produced) {
@@ -292,7 +338,7 @@ impl<'a> Sim<'a> {
         let src = &mut self.sources[p as usize];
         if let Some(t) = src.set_rate(self.now - self.shift, rate) {
             self.events
-                .push(t + self.shift, Ev::Arrival(p, src.generation));
+                .push(t.saturating_add(self.shift), Ev::Arrival(p, src.generation));
         }
     }
 
@@ -331,7 +377,8 @@ impl<'a> Sim<'a> {
             sleeping: false,
         };
         self.busy.set(now, self.pool.busy() as u64);
-        self.events.push(now + a.duration, Ev::Done(c));
+        self.events
+            .push(now.saturating_add(a.duration), Ev::Done(c));
     }
 
     /// Consumer `c` is free: it takes the next waiting message, or goes idle.
@@ -455,7 +502,7 @@ impl<'a> Sim<'a> {
         self.e2e_iv.reset();
         self.client_iv.reset();
         self.last = (self.c, self.client_errors, self.client_timeouts);
-        let next = now + self.s.sample_every;
+        let next = now.saturating_add(self.s.sample_every);
         if next <= self.s.duration {
             self.events.push(next, Ev::Sample);
         }
@@ -475,7 +522,7 @@ impl<'a> Sim<'a> {
             self.c.blocked_at_end = self.blocked.len() as u64;
         }
         let s = self.s;
-        let window = ns_to_secs(s.duration - s.warmup);
+        let window = ns_to_secs(now.saturating_sub(s.warmup)).max(1e-9);
         let mean_depth = self.depth.mean(now);
         let busy_mean = self.busy.mean(now);
         let asleep_mean = self.asleep.mean(now);
@@ -487,7 +534,7 @@ impl<'a> Sim<'a> {
             scenario: s.name.clone(),
             variant: s.variant.clone(),
             seed: s.seed,
-            simulated_seconds: ns_to_secs(s.duration),
+            simulated_seconds: ns_to_secs(now),
             events: self.events_done,
             wall_seconds: 0.0,
             counts: self.c,
@@ -531,6 +578,7 @@ impl<'a> Sim<'a> {
                 holds: gap == 0,
                 gap: gap as i64,
             },
+            stopped: self.stopped.clone(),
         };
         RunResult {
             summary,
