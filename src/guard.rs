@@ -133,7 +133,16 @@ pub fn human_bytes(b: f64) -> String {
 /// Parses `4GiB`, `512MiB`, `100MB`, `1e9` (bytes).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    // The number ends where the unit starts (an `e` followed by a digit is an exponent).
+    let split = t
+        .char_indices()
+        .find(|&(i, c)| {
+            c.is_ascii_alphabetic()
+                && !((c == 'e' || c == 'E')
+                    && t[i + 1..].starts_with(|d: char| d.is_ascii_digit() || d == '-' || d == '+'))
+        })
+        .map(|(i, _)| i)
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let v: f64 = num
         .trim()

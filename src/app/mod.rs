@@ -67,7 +67,7 @@ pub fn check_work(
     times: usize,
 ) -> Result<(), Error> {
     let max = max_events.unwrap_or(guard::DEFAULT_MAX_EVENTS);
-    if !(max > 0.0) {
+    if max.is_nan() || max <= 0.0 {
         return Err(InputError::new("must be a positive number of events")
             .in_file("--max-events")
             .into());
