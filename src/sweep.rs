@@ -439,6 +439,17 @@ pub fn check_metric(name: &str, known: &[String], flag: &str) -> Result<(), Inpu
         .allowed("a numeric path of summary.json, e.g. latency.end_to_end.p99, counts.dead_lettered, client.errors");
     if let Some(s) = did_you_mean(name, known.iter().map(String::as_str)) {
         e = e.hint(format!("did you mean `{s}`?"));
+    } else {
+        // `p99` or `latency.p99`: offer the full paths that end the same way.
+        let last = name.rsplit('.').next().unwrap_or(name);
+        let same: Vec<String> = known
+            .iter()
+            .filter(|k| k.rsplit('.').next() == Some(last))
+            .map(|k| format!("`{k}`"))
+            .collect();
+        if !same.is_empty() {
+            e = e.hint(format!("did you mean one of {}?", same.join(", ")));
+        }
     }
     Err(e)
 }

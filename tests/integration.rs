@@ -4,6 +4,8 @@ mod common;
 
 mod capacity;
 mod cli;
+mod errors;
+mod fuzz_corpus;
 mod guards;
 mod properties;
 mod scenarios;

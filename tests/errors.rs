@@ -1,0 +1,236 @@
+//! Every kind of input error, checked against the standard: the file, the line (where the
+//! problem is in the file), the key, what is wrong, and what is allowed or a suggestion.
+
+use assert_cmd::Command;
+use queuelab::scenario::{parse, Overrides};
+
+const BASE: &str = r#"name = "e"
+duration = "1m"
+[[producers]]
+rate = 10.0
+[queue]
+capacity = 5
+[consumers]
+count = 2
+service = { dist = "exponential", mean = "10ms" }
+[retry]
+max_attempts = 3
+base_delay = "100ms"
+max_delay = "1s"
+[[variants]]
+name = "v"
+consumers.count = 3
+"#;
+
+struct Case {
+    what: &'static str,
+    from: &'static str,
+    to: &'static str,
+    line: Option<usize>,
+    key: Option<&'static str>,
+    says: &'static str,
+    /// Must also carry an `allowed:` or a `hint:`.
+    guidance: bool,
+}
+
+const CASES: &[Case] = &[
+    Case { what: "TOML syntax", from: "rate = 10.0", to: "rate = 10.0.0", line: Some(4), key: None, says: "", guidance: false },
+    Case { what: "unknown top-level key", from: "duration = \"1m\"", to: "duration = \"1m\"\nsead = 3", line: Some(3), key: Some("sead"), says: "unknown key", guidance: true },
+    Case { what: "unknown table", from: "[queue]", to: "[qeue]", line: Some(5), key: Some("qeue"), says: "unknown key", guidance: true },
+    Case { what: "unknown nested key", from: "count = 2", to: "cont = 2", line: Some(8), key: Some("consumers.cont"), says: "unknown key", guidance: true },
+    Case { what: "unknown key in a variant", from: "consumers.count = 3", to: "consumers.cuont = 3", line: Some(14), key: None, says: "cuont", guidance: true },
+    Case { what: "wrong type", from: "count = 2", to: "count = \"two\"", line: Some(8), key: Some("consumers.count"), says: "invalid type", guidance: false },
+    Case { what: "unknown enum value", from: "capacity = 5", to: "capacity = 5\noverflow = \"drop\"", line: Some(7), key: Some("queue.overflow"), says: "unknown value", guidance: true },
+    Case { what: "bad duration", from: "\"10ms\"", to: "\"10 fortnights\"", line: Some(9), key: Some("consumers.service.mean"), says: "unknown unit", guidance: false },
+    Case { what: "negative rate", from: "rate = 10.0", to: "rate = -1.0", line: Some(4), key: Some("producers.0.rate"), says: ">= 0", guidance: false },
+    Case { what: "non-finite rate", from: "rate = 10.0", to: "rate = inf", line: Some(4), key: Some("producers.0.rate"), says: "finite", guidance: false },
+    Case { what: "count out of range", from: "count = 2", to: "count = 0", line: Some(8), key: Some("consumers.count"), says: "between 1 and", guidance: false },
+    Case { what: "negative capacity", from: "capacity = 5", to: "capacity = -5", line: Some(6), key: Some("queue.capacity"), says: ">= 0", guidance: true },
+    Case { what: "probability out of range", from: "[retry]", to: "[downstream]\nfailure_rate = 2.0\n[retry]", line: Some(11), key: Some("downstream.failure_rate"), says: "between 0 and 1", guidance: true },
+    Case { what: "max_attempts out of range", from: "max_attempts = 3", to: "max_attempts = 0", line: Some(11), key: Some("retry.max_attempts"), says: "between 1 and 1000", guidance: true },
+    Case { what: "min above max", from: "base_delay = \"100ms\"", to: "base_delay = \"10s\"", line: Some(12), key: Some("retry.base_delay"), says: "must not be longer", guidance: false },
+    Case { what: "outage ends before it starts", from: "[retry]", to: "[downstream]\noutages = [ { start = \"30s\", end = \"10s\" } ]\n[retry]", line: Some(11), key: Some("downstream.outages.0.end"), says: "after it starts", guidance: false },
+    Case { what: "overlapping outages", from: "[retry]", to: "[downstream]\noutages = [ { start = \"1s\", end = \"10s\" }, { start = \"5s\", end = \"20s\" } ]\n[retry]", line: Some(11), key: Some("downstream.outages"), says: "overlap", guidance: false },
+    Case { what: "warm-up longer than the run", from: "duration = \"1m\"", to: "duration = \"1m\"\nwarmup = \"2m\"", line: Some(3), key: Some("warmup"), says: "shorter than", guidance: false },
+    Case { what: "schedule out of order", from: "rate = 10.0", to: "rate = 10.0\nschedule = [ { at = \"20s\", rate = 1.0 }, { at = \"10s\", rate = 2.0 } ]", line: Some(5), key: Some("producers.0.schedule.1.at"), says: "increasing", guidance: false },
+    Case { what: "missing required key", from: "duration = \"1m\"\n", to: "", line: None, key: None, says: "missing required key `duration`", guidance: true },
+    Case { what: "missing distribution parameter", from: "dist = \"exponential\", mean = \"10ms\"", to: "dist = \"exponential\"", line: Some(9), key: Some("consumers.service.mean"), says: "needs `mean`", guidance: true },
+    Case { what: "parameter that does not apply", from: "mean = \"10ms\"", to: "mean = \"10ms\", value = 1", line: Some(9), key: Some("consumers.service.value"), says: "does not apply", guidance: false },
+    Case { what: "unknown distribution", from: "\"exponential\"", to: "\"poisson\"", line: Some(9), key: Some("consumers.service.dist"), says: "unknown distribution", guidance: true },
+    Case { what: "sync with crashes", from: "[retry]", to: "[client]\nmode = \"sync\"\n[delivery]\ncrash_rate = 0.1\n[retry]", line: Some(13), key: Some("delivery.crash_rate"), says: "need a broker", guidance: true },
+    Case { what: "variant without a name", from: "name = \"v\"\n", to: "", line: Some(14), key: Some("variants.0.name"), says: "needs a `name`", guidance: false },
+    Case { what: "name unusable as a folder", from: "name = \"e\"", to: "name = \"a/b\"", line: Some(1), key: Some("name"), says: "output folder", guidance: true },
+    Case { what: "crash rate of 1", from: "[retry]", to: "[delivery]\ncrash_rate = 1.0\n[retry]", line: Some(11), key: Some("delivery.crash_rate"), says: "below 1", guidance: true },
+    Case { what: "run too long", from: "duration = \"1m\"", to: "duration = \"20000000d\"", line: Some(2), key: Some("duration"), says: "too long", guidance: true },
+];
+
+#[test]
+fn every_scenario_error_kind_is_located_and_explained() {
+    let mut problems = Vec::new();
+    for c in CASES {
+        assert!(
+            BASE.contains(c.from),
+            "{}: `{}` not in the base",
+            c.what,
+            c.from
+        );
+        let text = BASE.replacen(c.from, c.to, 1);
+        let e = match parse(&text, "e.toml", &Overrides::default()) {
+            Ok(_) => {
+                problems.push(format!("{}: accepted", c.what));
+                continue;
+            }
+            Err(e) => e,
+        };
+        let shown = e.to_string();
+        if e.file.as_deref() != Some("e.toml") {
+            problems.push(format!("{}: no file in `{shown}`", c.what));
+        }
+        if c.line.is_some() && e.line != c.line {
+            problems.push(format!(
+                "{}: line {:?}, expected {:?}: {shown}",
+                c.what, e.line, c.line
+            ));
+        }
+        if let Some(k) = c.key {
+            if e.key.as_deref() != Some(k) {
+                problems.push(format!(
+                    "{}: key {:?}, expected {k}: {shown}",
+                    c.what, e.key
+                ));
+            }
+        }
+        if !shown.contains(c.says) {
+            problems.push(format!("{}: `{shown}` does not say `{}`", c.what, c.says));
+        }
+        if c.guidance && e.allowed.is_none() && e.hint.is_none() {
+            problems.push(format!(
+                "{}: no allowed values or hint in `{shown}`",
+                c.what
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_argument_error_kind_exits_2_and_names_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = tmp.path().join("e.toml");
+    std::fs::write(&scen, BASE).unwrap();
+    let s = scen.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["run", s, "--set", "consumers.count"], "KEY=VALUE"),
+        (
+            vec!["run", s, "--set", "producers.7.rate=1"],
+            "out of range",
+        ),
+        (
+            vec!["run", s, "--set", "producers.x.rate=1"],
+            "index it with a number",
+        ),
+        (
+            vec!["run", s, "--set", "retry.max_attempts=lots"],
+            "--set retry.max_attempts=lots",
+        ),
+        (vec!["run", s, "--duration", "forever"], "--duration"),
+        (vec!["run", s, "--variant", "w"], "--variant"),
+        (vec!["run", s, "--max-memory", "big"], "--max-memory"),
+        (vec!["run", s, "--max-events=-5"], "--max-events"),
+        (vec!["run", s, "--seed", "minus"], "--seed"),
+        (vec!["sweep", s, "--vary", "consumers.count=9..1"], "--vary"),
+        (
+            vec![
+                "sweep",
+                s,
+                "--vary",
+                "consumers.count=1..3",
+                "--threads",
+                "0",
+            ],
+            "--threads",
+        ),
+        (
+            vec![
+                "sweep",
+                s,
+                "--vary",
+                "consumers.count=1..3",
+                "--shard",
+                "4/3",
+            ],
+            "--shard",
+        ),
+        (
+            vec![
+                "sweep",
+                s,
+                "--vary",
+                "consumers.count=1..3",
+                "--replications",
+                "0",
+            ],
+            "--replications",
+        ),
+        (
+            vec!["sweep", s, "--vary", "consumers.count=0..3"],
+            "consumers.count=0",
+        ),
+        (
+            vec![
+                "sweep",
+                s,
+                "--vary",
+                "consumers.count=1..3",
+                "--metric",
+                "p99",
+            ],
+            "--metric",
+        ),
+        (
+            vec![
+                "plan",
+                s,
+                "--vary",
+                "consumers.count=1..3",
+                "--target",
+                "latency.p99 < 1s",
+            ],
+            "did you mean",
+        ),
+        (
+            vec![
+                "plan",
+                s,
+                "--vary",
+                "consumers.count=1..3",
+                "--target",
+                "fast please",
+            ],
+            "--target",
+        ),
+        (
+            vec!["theory", "--arrival-rate", "0", "--service-mean", "1s"],
+            "--arrival-rate",
+        ),
+        (vec!["run", "missing.toml"], "missing.toml"),
+        (vec!["merge", "nowhere", "--out", "x"], "sweep.json"),
+        (vec!["launch", s], "launch"),
+    ];
+    for (args, fragment) in cases {
+        let out = tmp.path().join("never");
+        let mut cmd = Command::cargo_bin("queuelab").unwrap();
+        cmd.args(&args);
+        if matches!(args[0], "run" | "sweep") {
+            cmd.arg("--out").arg(&out);
+        }
+        let a = cmd.assert().code(2);
+        let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains(fragment),
+            "{args:?}: `{fragment}` not in:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?} panicked");
+        assert!(!out.exists(), "{args:?} wrote output");
+    }
+}
