@@ -1,15 +1,9 @@
 //! Sweeps, shards, confidence intervals, plan and theory.
 
-use assert_cmd::Command;
+use crate::common::queuelab;
 use queuelab::plan;
 use queuelab::sweep::{self, Seeds, Spec};
 use queuelab::theory::{self, Params};
-
-fn queuelab() -> Command {
-    let mut c = Command::cargo_bin("queuelab").unwrap();
-    c.current_dir(crate::common::root());
-    c
-}
 
 const MMC: &str = r#"
 name = "mmc"

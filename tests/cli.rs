@@ -1,15 +1,9 @@
 //! The binary, driven through the names in SPEC §3: exit statuses, messages, files.
 
-use assert_cmd::Command;
+use crate::common::{queuelab, write};
 use predicates::prelude::*;
 use predicates::str::contains;
 use std::path::Path;
-
-fn queuelab() -> Command {
-    let mut c = Command::cargo_bin("queuelab").unwrap();
-    c.current_dir(crate::common::root());
-    c
-}
 
 const SMALL: &str = r#"
 name = "small"
@@ -23,12 +17,6 @@ capacity = 100
 count = 2
 service = { dist = "exponential", mean = "30ms" }
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
 
 fn read_json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))

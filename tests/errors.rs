@@ -1,7 +1,7 @@
 //! Every kind of input error, checked against the standard: the file, the line (where the
 //! problem is in the file), the key, what is wrong, and what is allowed or a suggestion.
 
-use assert_cmd::Command;
+use crate::common::queuelab;
 use queuelab::scenario::{parse, Overrides};
 
 const BASE: &str = r#"name = "e"
@@ -219,7 +219,7 @@ fn every_argument_error_kind_exits_2_and_names_the_flag() {
     ];
     for (args, fragment) in cases {
         let out = tmp.path().join("never");
-        let mut cmd = Command::cargo_bin("queuelab").unwrap();
+        let mut cmd = queuelab();
         cmd.args(&args);
         if matches!(args[0], "run" | "sweep") {
             cmd.arg("--out").arg(&out);

@@ -1,23 +1,11 @@
 //! Resource guards and interruption: refuse what is too big, stop what outgrows its
 //! budget, and keep what finished when interrupted.
 
-use assert_cmd::Command;
+use crate::common::{queuelab, write};
 use predicates::prelude::*;
 use predicates::str::contains;
 use std::path::Path;
 use std::time::Duration;
-
-fn queuelab() -> Command {
-    let mut c = Command::cargo_bin("queuelab").unwrap();
-    c.current_dir(crate::common::root());
-    c
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
-}
 
 const HUGE: &str = "name = \"huge\"\nduration = \"30d\"\n[[producers]]\nrate = 10000.0\n[consumers]\ncount = 8\nservice = { dist = \"exponential\", mean = \"0.5ms\" }\n";
 

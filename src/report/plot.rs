@@ -261,19 +261,10 @@ fn draw_panels<DB: DrawingBackend>(
                 ))
                 .map_err(draw_error)?
                 .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(4))
-                });
+                .legend(legend_mark(colour));
         }
         if any {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font(("sans-serif", 18))
-                .background_style(WHITE.mix(0.6))
-                .border_style(RGBColor(200, 200, 200))
-                .draw()
-                .map_err(draw_error)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 0.6)?;
         }
     }
     root.present().map_err(draw_error)
@@ -314,24 +305,16 @@ pub fn render(
     s: &Scenario,
     size: (u32, u32),
 ) -> Result<(Vec<u8>, String), Error> {
-    register_font();
     let shades: Vec<(&str, f64, f64)> = recovery::windows(s)
         .into_iter()
         .map(|(k, a, b)| (k, ns_to_secs(a), ns_to_secs(b)))
         .collect();
     let t_end = ns_to_secs(s.duration);
-    let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-        draw_panels(&root, title, panels, &shades, t_end)?;
-    }
-    let png = encode_png(rgb, size)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw_panels(&root, title, panels, &shades, t_end)?;
-    }
-    Ok((png, svg))
+    png_and_svg(
+        size,
+        |root| draw_panels(root, title, panels, &shades, t_end),
+        |root| draw_panels(root, title, panels, &shades, t_end),
+    )
 }
 
 fn encode_png(rgb: Vec<u8>, size: (u32, u32)) -> Result<Vec<u8>, Error> {
@@ -341,6 +324,42 @@ fn encode_png(rgb: Vec<u8>, size: (u32, u32)) -> Result<Vec<u8>, Error> {
     img.write_to(&mut out, image::ImageOutputFormat::Png)
         .map_err(|e| Error::Other(format!("cannot encode PNG: {e}")))?;
     Ok(out.into_inner())
+}
+
+/// Draws a picture twice, to a PNG (encoded in memory) and to an SVG string.
+fn png_and_svg(
+    size: (u32, u32),
+    draw_png: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<(), Error>,
+    draw_svg: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), Error>,
+) -> Result<(Vec<u8>, String), Error> {
+    register_font();
+    let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
+    draw_png(&BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area())?;
+    let png = encode_png(rgb, size)?;
+    let mut svg = String::new();
+    draw_svg(&SVGBackend::with_string(&mut svg, size).into_drawing_area())?;
+    Ok((png, svg))
+}
+
+/// The legend mark of a series: a short thick line in its colour.
+fn legend_mark(colour: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(4))
+}
+
+/// Draws the legend box at `position`, its background `opacity` opaque.
+fn draw_legend<'a, DB: DrawingBackend + 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+    opacity: f64,
+) -> Result<(), Error> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(("sans-serif", 18))
+        .background_style(WHITE.mix(opacity))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(draw_error)
 }
 
 /// dashboard.png and dashboard.svg of one run.
@@ -397,20 +416,11 @@ pub fn latency_cdf(
     title: &str,
     curves: &[(String, Vec<(f64, f64)>)],
 ) -> Result<(Vec<u8>, String), Error> {
-    register_font();
-    let size = CDF_SIZE;
-    let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-        draw_cdf(&root, title, curves)?;
-    }
-    let png = encode_png(rgb, size)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw_cdf(&root, title, curves)?;
-    }
-    Ok((png, svg))
+    png_and_svg(
+        CDF_SIZE,
+        |root| draw_cdf(root, title, curves),
+        |root| draw_cdf(root, title, curves),
+    )
 }
 
 fn draw_cdf<DB: DrawingBackend>(
@@ -463,18 +473,9 @@ fn draw_cdf<DB: DrawingBackend>(
             ))
             .map_err(draw_error)?
             .label(name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(4))
-            });
+            .legend(legend_mark(colour));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(("sans-serif", 18))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()
-        .map_err(draw_error)?;
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 0.85)?;
     root.present().map_err(draw_error)
 }
 
@@ -492,20 +493,11 @@ pub fn sweep(
     x_names: Option<&[String]>,
     lines: &[SweepLine],
 ) -> Result<(Vec<u8>, String), Error> {
-    register_font();
-    let size = SWEEP_SIZE;
-    let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-        draw_sweep(&root, title, x_label, y_label, x_names, lines)?;
-    }
-    let png = encode_png(rgb, size)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw_sweep(&root, title, x_label, y_label, x_names, lines)?;
-    }
-    Ok((png, svg))
+    png_and_svg(
+        SWEEP_SIZE,
+        |root| draw_sweep(root, title, x_label, y_label, x_names, lines),
+        |root| draw_sweep(root, title, x_label, y_label, x_names, lines),
+    )
 }
 
 fn draw_sweep<DB: DrawingBackend>(
@@ -583,9 +575,7 @@ fn draw_sweep<DB: DrawingBackend>(
             ))
             .map_err(draw_error)?
             .label(name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(4))
-            });
+            .legend(legend_mark(colour));
         chart
             .draw_series(
                 points
@@ -594,14 +584,7 @@ fn draw_sweep<DB: DrawingBackend>(
             )
             .map_err(draw_error)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 18))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()
-        .map_err(draw_error)?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 0.85)?;
     root.present().map_err(draw_error)
 }
 

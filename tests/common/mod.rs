@@ -72,3 +72,17 @@ pub fn comparable(s: &Summary) -> String {
     v.as_object_mut().unwrap().remove("wall_seconds");
     v.to_string()
 }
+
+/// The binary, run from the project root.
+pub fn queuelab() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("queuelab").unwrap();
+    c.current_dir(root());
+    c
+}
+
+/// Writes `text` to `dir/name` and returns the path as a string.
+pub fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
