@@ -2,7 +2,7 @@
 //!
 //! [`load`] reads a file into a [`ScenarioFile`]: the base [`Scenario`] and one per variant,
 //! every value checked, times converted to integer nanoseconds. Errors are
-//! [`InputError`](crate::error::InputError)s that name the file, line, column and key.
+//! [`InputError`]s that name the file, line, column and key.
 
 mod locate;
 pub mod overlay;

@@ -1,6 +1,6 @@
 //! The scenario file as written: a serde mirror of SPEC §2, with unknown keys refused.
 //!
-//! Nothing here is checked beyond its TOML type; [`super::validate`] turns a [`RawScenario`]
+//! Nothing here is checked beyond its TOML type; `validate` turns a [`RawScenario`]
 //! into a [`super::Scenario`] with every value checked.
 
 // Fields are named exactly as the SPEC keys they mirror; SPEC.md §2 documents them.
