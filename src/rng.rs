@@ -34,6 +34,10 @@ pub enum Stream {
     Jitter,
     /// Consumer crashes before the ack.
     Crash,
+    /// Whether a message is poison (fails on every attempt), drawn when it is produced.
+    Poison,
+    /// Service and failure draws of the messages waiting at time 0 (warm start).
+    Warm,
 }
 
 impl Stream {
@@ -46,6 +50,8 @@ impl Stream {
             Stream::RetryFailure => 4,
             Stream::Jitter => 5,
             Stream::Crash => 6,
+            Stream::Poison => 7,
+            Stream::Warm => 8,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod breadth;
 mod capacity;
 mod cli;
 mod errors;

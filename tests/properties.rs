@@ -35,6 +35,34 @@ struct Gen {
     duration: f64,
     warmup: f64,
     seed: u64,
+    breadth: Breadth,
+}
+
+/// Issue-7 features, exercised in an async variant of their own.
+#[derive(Debug, Clone)]
+struct Breadth {
+    poison: f64,
+    ttl_ms: Option<u32>,
+    ttl_dlq: bool,
+    backlog: u64,
+    budget: Option<(f64, f64)>,
+}
+
+fn breadth() -> impl Strategy<Value = Breadth> {
+    (
+        0.0..0.3f64,
+        proptest::option::of(1u32..5000),
+        any::<bool>(),
+        0u64..200,
+        proptest::option::of((0.0..1.0f64, 1.0..30.0f64)),
+    )
+        .prop_map(|(poison, ttl_ms, ttl_dlq, backlog, budget)| Breadth {
+            poison,
+            ttl_ms,
+            ttl_dlq,
+            backlog,
+            budget,
+        })
 }
 
 impl Gen {
@@ -98,6 +126,21 @@ impl Gen {
             "[[variants]]\nname = \"same\"\n[[variants]]\nname = \"flipped\"\nclient.mode = \"{}\"\ndelivery.crash_rate = 0.0\nretry.in = \"queue\"\n",
             if self.sync { "async" } else { "sync" }
         ));
+        let b = &self.breadth;
+        s.push_str(&format!(
+            "[[variants]]\nname = \"breadth\"\nclient.mode = \"async\"\ndownstream.poison_rate = {}\nqueue.initial_backlog = {}\nqueue.ttl_action = \"{}\"\n",
+            b.poison,
+            self.capacity.map_or(b.backlog, |c| b.backlog.min(c)),
+            if b.ttl_dlq { "dlq" } else { "drop" }
+        ));
+        if let Some(t) = b.ttl_ms {
+            s.push_str(&format!("queue.ttl = \"{t}ms\"\n"));
+        }
+        if let Some((ratio, burst)) = b.budget {
+            s.push_str(&format!(
+                "retry.budget = {ratio}\nretry.budget_burst = {burst}\n"
+            ));
+        }
         s
     }
 }
@@ -162,7 +205,7 @@ fn scenario() -> impl Strategy<Value = Gen> {
         (2.0..30.0f64, 0.0..0.5f64),
         any::<u64>(),
     );
-    (a, b).prop_map(|(a, b)| Gen {
+    (a, b, breadth()).prop_map(|(a, b, c)| Gen {
         producers: a.0,
         capacity: a.1,
         overflow: a.2,
@@ -184,6 +227,7 @@ fn scenario() -> impl Strategy<Value = Gen> {
         duration: b.10 .0,
         warmup: b.10 .0 * b.10 .1,
         seed: b.11 >> 1,
+        breadth: c,
     })
 }
 

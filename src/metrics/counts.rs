@@ -29,6 +29,13 @@ pub struct Counts {
     pub retry_waiting_at_end: u64,
     /// Callers still blocked by `overflow = "block"` at the end (a term of the identity).
     pub blocked_at_end: u64,
+    /// Messages whose `queue.ttl` ran out before processing (`ttl_action = "drop"`; a term of
+    /// the identity). With `ttl_action = "dlq"` they are dead-lettered instead.
+    pub expired: u64,
+    /// Poison messages produced (they fail on every attempt).
+    pub poison: u64,
+    /// Retries refused by the retry budget (the message then gives up).
+    pub retries_denied: u64,
     /// Processing attempts started.
     pub attempts: u64,
     /// Attempts that failed (including timeouts).
@@ -51,7 +58,7 @@ pub struct Counts {
 
 impl Counts {
     /// The terms on the right of the conservation identity, by name.
-    pub fn fates(&self) -> [(&'static str, u64); 9] {
+    pub fn fates(&self) -> [(&'static str, u64); 10] {
         [
             ("rejected", self.rejected),
             ("dropped", self.dropped),
@@ -62,6 +69,7 @@ impl Counts {
             ("in_flight_at_end", self.in_flight_at_end),
             ("retry_waiting_at_end", self.retry_waiting_at_end),
             ("blocked_at_end", self.blocked_at_end),
+            ("expired", self.expired),
         ]
     }
 

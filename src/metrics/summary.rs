@@ -39,6 +39,19 @@ pub struct Summary {
     /// Why the run stopped before `duration` (a resource limit, Ctrl-C); `null` when it
     /// ran to the end. `simulated_seconds` is then the time it reached.
     pub stopped: Option<String>,
+    /// The bill, when the scenario has `[cost]` prices.
+    pub cost: Option<CostStats>,
+}
+
+/// `cost.*`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostStats {
+    /// Consumers x simulated hours.
+    pub consumer_hours: f64,
+    /// Processing attempts (requests to the downstream).
+    pub requests: u64,
+    /// consumer_hours x per_consumer_hour + requests / 1e6 x per_million_requests.
+    pub total: f64,
 }
 
 /// `latency.*`.

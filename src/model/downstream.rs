@@ -45,9 +45,10 @@ impl Downstream {
         self.outages.iter().find(|o| o.start <= t && t < o.end)
     }
 
-    /// An attempt starting at `start` with sampled service `base` and uniform draw `u`.
+    /// An attempt starting at `start` with sampled service `base` and uniform draw `u`;
+    /// a `poison` message fails whatever the draw (after its full service time).
     #[inline]
-    pub fn attempt(&self, start: Nanos, base: Nanos, u: f64) -> Attempt {
+    pub fn attempt(&self, start: Nanos, base: Nanos, u: f64, poison: bool) -> Attempt {
         let (p_fail, duration) = match self.outage_at(start) {
             Some(o) => (
                 o.failure_rate,
@@ -55,7 +56,7 @@ impl Downstream {
             ),
             None => (self.failure_rate, base),
         };
-        let ok = u >= p_fail;
+        let ok = !poison && u >= p_fail;
         match self.timeout {
             Some(t) if duration > t => Attempt {
                 duration: t,
@@ -85,6 +86,7 @@ mod tests {
                 failure_rate: 1.0,
                 slowdown: 3.0,
             }],
+            poison_rate: 0.0,
         })
     }
 
@@ -92,18 +94,19 @@ mod tests {
     fn normal_outage_and_timeout() {
         let d = ds();
         assert_eq!(
-            d.attempt(0, 50, 0.5),
+            d.attempt(0, 50, 0.5, false),
             Attempt {
                 duration: 50,
                 ok: true,
                 timed_out: false
             }
         );
-        assert!(!d.attempt(0, 50, 0.05).ok);
-        let a = d.attempt(150, 50, 0.99);
+        assert!(!d.attempt(0, 50, 0.05, false).ok);
+        let a = d.attempt(150, 50, 0.99, false);
         assert_eq!((a.duration, a.ok), (150, false));
-        assert!(d.attempt(200, 50, 0.99).ok, "end is exclusive");
-        let a = d.attempt(0, 5000, 0.99);
+        assert!(d.attempt(200, 50, 0.99, false).ok, "end is exclusive");
+        let a = d.attempt(0, 5000, 0.99, false);
         assert_eq!((a.duration, a.ok, a.timed_out), (1000, false, true));
+        assert!(!d.attempt(0, 50, 0.99, true).ok, "poison always fails");
     }
 }

@@ -48,6 +48,8 @@ pub struct Msg {
     pub in_service: bool,
     /// Admitted to the queue/backlog at least once.
     pub accepted: bool,
+    /// Fails on every attempt.
+    pub poison: bool,
 }
 
 impl Msg {
@@ -68,6 +70,7 @@ impl Msg {
             phase: Phase::Waiting,
             in_service: false,
             accepted: false,
+            poison: false,
         }
     }
 }

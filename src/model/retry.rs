@@ -60,6 +60,43 @@ impl Policy {
     }
 }
 
+/// A retry budget: a token bucket that earns `ratio` tokens per produced message (up to
+/// `burst`) and spends one per retry, so retries stay below `ratio` of the traffic.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    tokens: f64,
+    ratio: f64,
+    burst: f64,
+}
+
+impl Budget {
+    /// A full bucket.
+    pub fn new(ratio: f64, burst: f64) -> Self {
+        Budget {
+            tokens: burst,
+            ratio,
+            burst,
+        }
+    }
+
+    /// A message was produced.
+    #[inline]
+    pub fn earn(&mut self) {
+        self.tokens = (self.tokens + self.ratio).min(self.burst);
+    }
+
+    /// Spends a token for a retry; false when the budget is exhausted.
+    #[inline]
+    pub fn spend(&mut self) -> bool {
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,7 +111,23 @@ mod tests {
             max_delay: 1000,
             jitter,
             place: RetryPlace::Queue,
+            budget: None,
         })
+    }
+
+    #[test]
+    fn budget_caps_retries_at_a_share_of_traffic() {
+        let mut b = Budget::new(0.1, 2.0);
+        assert!(
+            b.spend() && b.spend() && !b.spend(),
+            "the burst, then nothing"
+        );
+        let mut allowed = 0;
+        for _ in 0..1000 {
+            b.earn();
+            allowed += usize::from(b.spend());
+        }
+        assert!((99..=101).contains(&allowed), "{allowed}");
     }
 
     #[test]

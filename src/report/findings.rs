@@ -125,6 +125,34 @@ pub fn sentences(s: &Summary) -> Vec<String> {
             thousands(c.abandoned_work)
         ));
     }
+    if c.expired > 0 {
+        out.push(format!(
+            "{} messages ({}) expired after waiting longer than their TTL.",
+            thousands(c.expired),
+            pct(c.expired, c.produced)
+        ));
+    }
+    if c.poison > 0 {
+        out.push(format!(
+            "{} poison messages failed every attempt; the dead-letter queue took {} messages in all.",
+            thousands(c.poison),
+            thousands(c.dead_lettered)
+        ));
+    }
+    if c.retries_denied > 0 {
+        out.push(format!(
+            "The retry budget refused {} retries, capping the extra load at the cost of those messages.",
+            thousands(c.retries_denied)
+        ));
+    }
+    if let Some(cost) = &s.cost {
+        out.push(format!(
+            "The run would cost {:.2}: {:.1} consumer-hours and {} requests.",
+            cost.total,
+            cost.consumer_hours,
+            thousands(cost.requests)
+        ));
+    }
     if c.duplicates > 0 || c.redeliveries > 0 {
         out.push(format!(
             "{} consumer crashes caused {} redeliveries and {} duplicate side effects.",

@@ -169,6 +169,24 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
         "  rates       offered {:.1}/s · throughput {:.1}/s · goodput {:.1}/s · {:.2} attempts per message",
         s.rates.offered, s.rates.throughput, s.rates.goodput, s.rates.retry_amplification
     );
+    if c.expired + c.poison + c.retries_denied > 0 {
+        let _ = writeln!(
+            o,
+            "  also        expired (TTL) {} · poison messages {} · retries denied by the budget {}",
+            thousands(c.expired),
+            thousands(c.poison),
+            thousands(c.retries_denied)
+        );
+    }
+    if let Some(cost) = &s.cost {
+        let _ = writeln!(
+            o,
+            "  cost        {:.2} ({:.1} consumer-hours, {} requests)",
+            cost.total,
+            cost.consumer_hours,
+            thousands(cost.requests)
+        );
+    }
     for d in &s.recovery {
         let _ = writeln!(o, "  recovery    {}", disturbance_line(d));
     }

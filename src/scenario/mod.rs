@@ -11,6 +11,7 @@ mod validate;
 
 pub use raw::{
     ArrivalKind, Backoff, ClientMode, Jitter, Overflow, RawTeaching as Teaching, RetryPlace,
+    TtlAction,
 };
 
 use crate::error::{did_you_mean, Error, InputError};
@@ -53,6 +54,8 @@ pub struct Scenario {
     pub client: Client,
     /// `[teaching]` notes, if any.
     pub teaching: Option<Teaching>,
+    /// `[cost]` prices, if any.
+    pub cost: Option<Cost>,
 }
 
 /// A producer of messages.
@@ -87,6 +90,12 @@ pub struct Queue {
     pub capacity: Option<u64>,
     /// What an arrival that finds it full does.
     pub overflow: Overflow,
+    /// Messages older than this expire when they reach the head (`None`: never).
+    pub ttl: Option<Nanos>,
+    /// What an expired message does.
+    pub ttl_action: TtlAction,
+    /// Messages waiting at time 0.
+    pub initial_backlog: u64,
 }
 
 /// The consumer pool.
@@ -155,6 +164,8 @@ pub struct Downstream {
     pub timeout: Option<Nanos>,
     /// Outage windows.
     pub outages: Vec<Outage>,
+    /// Fraction of messages that fail on every attempt (poison messages).
+    pub poison_rate: f64,
 }
 
 /// A window in which attempts that start fail more and/or run slower.
@@ -185,6 +196,17 @@ pub struct Retry {
     pub jitter: Jitter,
     /// Where the message waits out the delay.
     pub place: RetryPlace,
+    /// Retry budget `(tokens per produced message, most tokens saved)`; `None`: unlimited.
+    pub budget: Option<(f64, f64)>,
+}
+
+/// Prices for the bill.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cost {
+    /// Price of one consumer for one hour.
+    pub per_consumer_hour: f64,
+    /// Price of a million processing attempts (requests to the downstream).
+    pub per_million_requests: f64,
 }
 
 /// At-least-once delivery.

@@ -77,6 +77,7 @@ pub struct RawScenario {
     #[serde(default)]
     pub client: RawClient,
     pub teaching: Option<RawTeaching>,
+    pub cost: Option<RawCost>,
     /// Overlays: each is a partial scenario merged over the base (see `overlay`).
     #[serde(default)]
     pub variants: Vec<toml::Table>,
@@ -120,6 +121,24 @@ pub struct RawQueue {
     pub capacity: Option<i64>,
     #[serde(default)]
     pub overflow: Overflow,
+    /// Messages that have waited longer than this expire when they reach the head.
+    pub ttl: Option<Dur>,
+    /// What an expired message does: `drop` (counted as expired) or `dlq`.
+    #[serde(default)]
+    pub ttl_action: TtlAction,
+    /// Messages already waiting at time 0 (a warm start after a restart).
+    pub initial_backlog: Option<i64>,
+}
+
+/// What happens to a message whose TTL ran out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TtlAction {
+    /// Discarded, counted in `counts.expired`.
+    #[default]
+    Drop,
+    /// Moved to the dead-letter queue.
+    Dlq,
 }
 
 /// What an arrival that finds the queue full does.
@@ -164,6 +183,9 @@ pub struct RawDownstream {
     pub timeout: Option<Dur>,
     #[serde(default)]
     pub outages: Vec<RawOutage>,
+    /// Fraction of messages that fail on every attempt.
+    #[serde(default)]
+    pub poison_rate: f64,
 }
 
 /// One outage window.
@@ -189,6 +211,10 @@ pub struct RawRetry {
     pub jitter: Jitter,
     #[serde(default, rename = "in")]
     pub place: RetryPlace,
+    /// Retry budget: tokens earned per produced message (e.g. 0.1 = retries up to 10% of traffic).
+    pub budget: Option<f64>,
+    /// Retry budget: most tokens saved up (the burst allowed), default 10.
+    pub budget_burst: Option<f64>,
 }
 
 /// Backoff before jitter.
@@ -246,6 +272,16 @@ impl Default for RawDlq {
 
 fn yes() -> bool {
     true
+}
+
+/// `[cost]`: prices for the bill in summary.json.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCost {
+    #[serde(default)]
+    pub per_consumer_hour: f64,
+    #[serde(default)]
+    pub per_million_requests: f64,
 }
 
 /// `[delivery]`.

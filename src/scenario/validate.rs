@@ -281,6 +281,74 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         ));
     }
 
+    let budget = match (r.budget, r.budget_burst) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(
+                bad("retry.budget_burst", "only applies with `retry.budget`")
+                    .hint("e.g. budget = 0.1 (retries up to 10% of traffic), budget_burst = 10"),
+            )
+        }
+        (Some(ratio), burst) => {
+            if !(ratio.is_finite() && ratio >= 0.0) {
+                return Err(bad(
+                    "retry.budget",
+                    format!("must be a finite number >= 0 (tokens per message), got {ratio}"),
+                ));
+            }
+            let burst = burst.unwrap_or(10.0);
+            if !(burst.is_finite() && burst >= 1.0) {
+                return Err(bad(
+                    "retry.budget_burst",
+                    format!("must be a finite number >= 1, got {burst}"),
+                ));
+            }
+            Some((ratio, burst))
+        }
+    };
+    let poison_rate = probability("downstream.poison_rate", d.poison_rate)?;
+    let ttl = match raw.queue.ttl.map(ns) {
+        Some(0) => {
+            return Err(bad(
+                "queue.ttl",
+                "must be longer than 0 (omit it for no TTL)",
+            ))
+        }
+        t => t,
+    };
+    let initial_backlog = match raw.queue.initial_backlog {
+        None => 0,
+        Some(n) if n < 0 => {
+            return Err(bad(
+                "queue.initial_backlog",
+                format!("must be >= 0, got {n}"),
+            ))
+        }
+        Some(n) => n as u64,
+    };
+    if capacity.is_some_and(|c| initial_backlog > c) {
+        return Err(bad(
+            "queue.initial_backlog",
+            "must not exceed `queue.capacity`",
+        ));
+    }
+    let cost = match &raw.cost {
+        None => None,
+        Some(c) => {
+            for (k, v) in [
+                ("cost.per_consumer_hour", c.per_consumer_hour),
+                ("cost.per_million_requests", c.per_million_requests),
+            ] {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(bad(k, format!("must be a finite price >= 0, got {v}")));
+                }
+            }
+            Some(Cost {
+                per_consumer_hour: c.per_consumer_hour,
+                per_million_requests: c.per_million_requests,
+            })
+        }
+    };
     let dl = &raw.delivery;
     let crash_rate = probability("delivery.crash_rate", dl.crash_rate)?;
     if crash_rate >= 1.0 {
@@ -314,6 +382,18 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             )
             .hint("set delivery.crash_rate = 0 in the sync variant"));
         }
+        for (key, used) in [
+            ("queue.ttl", ttl.is_some()),
+            ("queue.initial_backlog", initial_backlog > 0),
+        ] {
+            if used {
+                return Err(bad(
+                    key,
+                    "needs a broker: it applies to client.mode = \"async\" only",
+                )
+                .hint("remove it in the sync variant"));
+            }
+        }
         if r.place == RetryPlace::Consumer {
             return Err(bad(
                 "retry.in",
@@ -335,6 +415,9 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         queue: Queue {
             capacity,
             overflow: raw.queue.overflow,
+            ttl,
+            ttl_action: raw.queue.ttl_action,
+            initial_backlog,
         },
         consumers: Consumers {
             count: raw.consumers.count as u32,
@@ -344,6 +427,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             failure_rate,
             timeout,
             outages,
+            poison_rate,
         },
         retry: Retry {
             max_attempts,
@@ -352,6 +436,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             max_delay,
             jitter: r.jitter,
             place: r.place,
+            budget,
         },
         dlq_enabled: raw.dlq.enabled,
         delivery: Delivery {
@@ -361,6 +446,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         },
         client,
         teaching: raw.teaching.clone(),
+        cost,
     })
 }
 

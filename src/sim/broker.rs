@@ -122,12 +122,13 @@ impl Sim<'_> {
         }
         let m = self.msgs.get_mut(id);
         m.failures += 1;
-        if m.failures >= self.policy.max_attempts() {
+        if m.failures >= self.policy.max_attempts() || !self.retry_allowed() {
             self.give_up(id);
             self.free_consumer(c);
             return;
         }
         self.c.retries += 1;
+        let m = self.msgs.get_mut(id);
         let n = m.failures;
         let delay = self
             .policy

@@ -110,8 +110,10 @@ impl Sim<'_> {
         let m = self.msgs.get_mut(id);
         m.in_service = false;
         m.failures += 1;
-        if m.calls < self.policy.max_attempts() {
+        let calls_left = m.calls < self.policy.max_attempts();
+        if calls_left && self.retry_allowed() {
             self.c.retries += 1;
+            let m = self.msgs.get_mut(id);
             m.phase = Phase::Backoff;
             let n = m.calls;
             let delay = self
@@ -122,6 +124,7 @@ impl Sim<'_> {
                 .push(self.now.saturating_add(delay), Ev::CallRetry(id));
             return;
         }
+        let m = self.msgs.get_mut(id);
         m.phase = Phase::Done;
         let produced = m.produced;
         match how {

@@ -21,9 +21,9 @@ use crate::model::downstream::Downstream;
 use crate::model::message::{Msg, Slab};
 use crate::model::producer::Source;
 use crate::model::queue::{Entry, WaitQueue};
-use crate::model::retry::Policy;
+use crate::model::retry::{Budget, Policy};
 use crate::rng::{self, uniform, Rng, Sampler, Stream};
-use crate::scenario::{ClientMode, Scenario};
+use crate::scenario::{ClientMode, Scenario, TtlAction};
 use crate::time::{ns_to_secs, Nanos};
 use std::collections::VecDeque;
 
@@ -89,6 +89,8 @@ struct Rngs {
     retry_fail: Rng,
     jitter: Rng,
     crash: Rng,
+    poison: Rng,
+    warm: Rng,
 }
 
 struct Sim<'a> {
@@ -105,6 +107,7 @@ struct Sim<'a> {
     sources: Vec<Source>,
     downstream: Downstream,
     policy: Policy,
+    budget: Option<Budget>,
     sampler: Sampler,
     rng: Rngs,
     c: Counts,
@@ -165,7 +168,13 @@ impl<'a> Sim<'a> {
                 retry_fail: st(Stream::RetryFailure),
                 jitter: st(Stream::Jitter),
                 crash: st(Stream::Crash),
+                poison: st(Stream::Poison),
+                warm: st(Stream::Warm),
             },
+            budget: s
+                .retry
+                .budget
+                .map(|(ratio, burst)| Budget::new(ratio, burst)),
             c: Counts::default(),
             client_ok: 0,
             client_errors: 0,
@@ -211,6 +220,7 @@ impl<'a> Sim<'a> {
             }
         }
         self.events.push(self.s.sample_every, Ev::Sample);
+        self.warm_start();
         let end = self.s.duration;
         while let Some((t, ev)) = self.events.pop() {
             if t > end {
@@ -304,6 +314,46 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Draws whether message `id` is poison (`downstream.poison_rate`).
+    fn mark_poison(&mut self, id: u32) {
+        let rate = self.s.downstream.poison_rate;
+        if rate > 0.0 && uniform(&mut self.rng.poison) < rate {
+            self.msgs.get_mut(id).poison = true;
+            self.c.poison += 1;
+        }
+    }
+
+    /// Whether the retry budget (if any) allows one more retry; counts refusals.
+    fn retry_allowed(&mut self) -> bool {
+        let allowed = self.budget.as_mut().is_none_or(|b| b.spend());
+        if !allowed {
+            self.c.retries_denied += 1;
+        }
+        allowed
+    }
+
+    /// Warm start: `queue.initial_backlog` messages produced at time 0, already stored.
+    fn warm_start(&mut self) {
+        for _ in 0..self.s.queue.initial_backlog {
+            let service = self.sampler.sample(&mut self.rng.warm);
+            let u = uniform(&mut self.rng.warm);
+            let id = self.msgs.alloc(Msg::new(0, service, u));
+            self.mark_poison(id);
+            self.c.produced += 1;
+            self.c.accepted += 1;
+            if self.measured(0) {
+                self.produced_measured += 1;
+            }
+            if let Some(b) = &mut self.budget {
+                b.earn();
+            }
+            match self.idle_for_new() {
+                Some(c) => self.start(c, id, 0),
+                None => self.push_queue(id, 0),
+            }
+        }
+    }
+
     #[inline]
     fn measured(&self, produced: Nanos) -> bool {
         produced >= self.s.warmup
@@ -326,6 +376,10 @@ impl<'a> Sim<'a> {
         let service = self.sampler.sample(&mut self.rng.service);
         let u = uniform(&mut self.rng.fail);
         let id = self.msgs.alloc(Msg::new(produced, service, u));
+        self.mark_poison(id);
+        if let Some(b) = &mut self.budget {
+            b.earn();
+        }
         if self.sync {
             self.call(id);
         } else {
@@ -350,7 +404,7 @@ impl<'a> Sim<'a> {
         m.attempts += 1;
         m.received = now;
         let first = m.attempts == 1;
-        let (produced, base, u) = (m.produced, m.first_service, m.first_fail_u);
+        let (produced, base, u, poison) = (m.produced, m.first_service, m.first_fail_u, m.poison);
         self.c.attempts += 1;
         let (base, u) = if first {
             if produced >= self.s.warmup {
@@ -363,7 +417,7 @@ impl<'a> Sim<'a> {
                 uniform(&mut self.rng.retry_fail),
             )
         };
-        let a = self.downstream.attempt(now, base, u);
+        let a = self.downstream.attempt(now, base, u, poison);
         if !a.ok {
             self.c.failed_attempts += 1;
             if a.timed_out {
@@ -381,22 +435,39 @@ impl<'a> Sim<'a> {
             .push(now.saturating_add(a.duration), Ev::Done(c));
     }
 
-    /// Consumer `c` is free: it takes the next waiting message, or goes idle.
+    /// Consumer `c` is free: it takes the next waiting message (discarding any whose TTL
+    /// has run out on the way), or goes idle.
     fn free_consumer(&mut self, c: u32) {
-        match self.pop_queue() {
-            Some(e) => {
-                if self.sync {
-                    self.serve_call(e);
-                } else {
-                    self.unblock_one();
-                }
-                self.start(c, e.id, e.call);
+        while let Some(e) = self.pop_queue() {
+            if !self.sync {
+                self.unblock_one();
             }
-            None => {
-                self.pool.release(c);
-                self.busy.set(self.now, self.pool.busy() as u64);
+            if self
+                .s
+                .queue
+                .ttl
+                .is_some_and(|ttl| self.now - e.produced > ttl)
+            {
+                self.expire(e.id);
+                continue;
             }
+            if self.sync {
+                self.serve_call(e);
+            }
+            self.start(c, e.id, e.call);
+            return;
         }
+        self.pool.release(c);
+        self.busy.set(self.now, self.pool.busy() as u64);
+    }
+
+    /// Message `id` waited past its TTL: dropped (counted) or dead-lettered.
+    fn expire(&mut self, id: u32) {
+        match self.s.queue.ttl_action {
+            TtlAction::Drop => self.c.expired += 1,
+            TtlAction::Dlq => self.c.dead_lettered += 1,
+        }
+        self.msgs.free(id);
     }
 
     fn push_queue(&mut self, id: u32, call: u32) {
@@ -579,6 +650,16 @@ impl<'a> Sim<'a> {
                 gap: gap as i64,
             },
             stopped: self.stopped.clone(),
+            cost: s.cost.map(|p| {
+                let consumer_hours = f64::from(s.consumers.count) * ns_to_secs(now) / 3600.0;
+                let requests = self.c.attempts;
+                CostStats {
+                    consumer_hours,
+                    requests,
+                    total: consumer_hours * p.per_consumer_hour
+                        + requests as f64 / 1e6 * p.per_million_requests,
+                }
+            }),
         };
         RunResult {
             summary,
