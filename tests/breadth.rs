@@ -44,7 +44,10 @@ fn the_dlq_isolates_poison_messages_while_the_rest_flow() {
 #[test]
 fn ttl_caps_how_long_a_message_can_wait() {
     // 4 consumers x 50/s = 200/s of capacity against 300/s for 10 minutes: the backlog grows.
-    let over = BASE.replace("rate = 50.0", "rate = 50.0\nschedule = [ { at = \"1m\", rate = 300.0 }, { at = \"11m\", rate = 50.0 } ]").replace("20ms", "20ms");
+    let over = BASE.replace(
+        "rate = 50.0",
+        "rate = 50.0\nschedule = [ { at = \"1m\", rate = 300.0 }, { at = \"11m\", rate = 50.0 } ]",
+    );
     let none = run_text(&over).summary;
     let ttl = run_text(&format!("{over}[queue]\nttl = \"30s\"\n")).summary;
     let dlq = run_text(&format!(
