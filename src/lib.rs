@@ -45,6 +45,7 @@ pub mod guard;
 pub mod metrics;
 pub mod model;
 pub mod plan;
+pub mod quiz;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -149,6 +149,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Predict first: answer a few questions about a scenario, then see the run and the reasoning.
+    Quiz {
+        /// The scenario file (TOML).
+        scenario: String,
+        /// Quiz on one variant of the file.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Give an answer instead of being asked, e.g. --answer peak_backlog=50000 (repeatable).
+        #[arg(long = "answer", value_name = "KEY=VALUE")]
+        answers: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the bundled scenarios and the question each answers.
+    List {
+        /// The folder to list.
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
     /// Closed-form queueing results (M/M/1, M/M/c, M/M/c/K, Erlang B, M/G/1).
     Theory {
         /// Take the model from this scenario instead of the flags.
@@ -230,6 +250,37 @@ fn main() -> ExitCode {
             }
         }),
         Command::Check { scenario, sets } => app::check(&scenario, &sets),
+        Command::Quiz {
+            scenario,
+            variant,
+            answers,
+            json,
+        } => {
+            use std::io::{BufRead, IsTerminal};
+            let interactive = std::io::stdin().is_terminal() && !json;
+            let mut ask = |q: &queuelab::quiz::Question| -> Option<f64> {
+                if !interactive {
+                    return None;
+                }
+                eprint!("{} [{}; Enter to skip] ", q.prompt, q.unit);
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).ok()?;
+                let t = line.trim().trim_end_matches('%');
+                t.parse::<f64>()
+                    .ok()
+                    .or_else(|| queuelab::time::parse_duration(t).ok())
+            };
+            app::quiz(
+                &app::QuizArgs {
+                    scenario,
+                    variant,
+                    answers,
+                    json,
+                },
+                &mut ask,
+            )
+        }
+        Command::List { dir } => app::list(&dir),
         Command::Sweep {
             scenario,
             vary,

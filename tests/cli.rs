@@ -548,3 +548,89 @@ fn plots_survive_degenerate_runs() {
         assert!(out.join("report.html").is_file(), "{name}");
     }
 }
+
+#[test]
+fn quiz_scores_answers_given_by_flag() {
+    let out = queuelab()
+        .args([
+            "quiz",
+            "scenarios/flash_sale.toml",
+            "--variant",
+            "bounded-8",
+            "--json",
+        ])
+        .args([
+            "--answer",
+            "peak_backlog=50000",
+            "--answer",
+            "oldest_age=25s",
+            "--answer",
+            "p99=250",
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let by_key = |k: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["question"]["key"] == k)
+            .unwrap()
+            .clone()
+    };
+    // The queue caps the backlog at 50,000: an exact guess scores 100.
+    assert_eq!(by_key("peak_backlog")["actual"], 50000.0);
+    assert_eq!(by_key("peak_backlog")["score"], 100.0);
+    // 25 s against ~250 s is a factor of ten: 0.
+    assert!(by_key("oldest_age")["score"].as_f64().unwrap() <= 1.0);
+    assert_eq!(by_key("p99")["score"], 100.0);
+    // Unanswered questions are shown with the run's value and no score.
+    assert!(by_key("drain_time")["score"].is_null());
+    // The back-of-envelope estimates land near the run (that is the lesson).
+    for k in [
+        "peak_backlog",
+        "oldest_age",
+        "drain_time",
+        "p99",
+        "error_rate",
+    ] {
+        let q = by_key(k);
+        let (est, act) = (
+            q["question"]["estimate"].as_f64().unwrap(),
+            q["actual"].as_f64().unwrap(),
+        );
+        assert!(
+            queuelab::quiz::score(est, act) >= 60.0,
+            "{k}: estimate {est} vs run {act}"
+        );
+    }
+    queuelab()
+        .args([
+            "quiz",
+            "scenarios/flash_sale.toml",
+            "--answer",
+            "peak_backlogg=5",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("did you mean `peak_backlog`?"));
+    queuelab()
+        .args(["quiz", "scenarios/flash_sale.toml", "--answer", "p99=soon"])
+        .assert()
+        .code(2)
+        .stderr(contains("--answer p99=soon"));
+    queuelab()
+        .args(["quiz", "scenarios/flash_sale.toml", "--answer", "p99=100"])
+        .assert()
+        .success()
+        .stdout(contains("back of the envelope").and(contains("score:")));
+}
+
+#[test]
+fn list_shows_each_scenario_and_its_question() {
+    queuelab().arg("list").assert().success().stdout(
+        contains("scenarios/flash_sale.toml")
+            .and(contains("What happens to latency when traffic jumps 10x"))
+            .and(contains("variants: bounded-8")),
+    );
+}

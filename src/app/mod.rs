@@ -417,3 +417,134 @@ pub use report::write_atomic;
 
 mod capacity;
 pub use capacity::{merge, plan, prepare_sweep, run_sweep, PlanArgs, PreparedSweep, SweepArgs};
+
+/// Arguments of `queuelab quiz`.
+#[derive(Debug, Clone, Default)]
+pub struct QuizArgs {
+    /// The scenario file.
+    pub scenario: String,
+    /// One variant of the file (default: the base scenario).
+    pub variant: Option<String>,
+    /// `KEY=VALUE` answers.
+    pub answers: Vec<String>,
+    /// JSON output.
+    pub json: bool,
+}
+
+/// The quiz questions of a scenario (to ask before running).
+pub fn quiz_questions(a: &QuizArgs) -> Result<(Scenario, Vec<crate::quiz::Question>), Error> {
+    let file = load(&RunArgs {
+        scenario: a.scenario.clone(),
+        variant: a.variant.clone(),
+        ..Default::default()
+    })?;
+    let s = if a.variant.is_some() {
+        file.variants[0].clone()
+    } else {
+        file.base.clone()
+    };
+    let q = crate::quiz::questions(&s);
+    Ok((s, q))
+}
+
+/// `queuelab quiz`: `ask` is called for each question without an `--answer` (the binary
+/// prompts on a terminal, or returns None to skip); then the run is simulated and marked.
+pub fn quiz(
+    a: &QuizArgs,
+    ask: &mut dyn FnMut(&crate::quiz::Question) -> Option<f64>,
+) -> Result<String, Error> {
+    let (s, questions) = quiz_questions(a)?;
+    let mut answers: Vec<(String, f64)> = Vec::new();
+    for raw in &a.answers {
+        let (k, v) = overlay::split_assignment(raw, "--answer")?;
+        let known: Vec<&str> = questions.iter().map(|q| q.key).collect();
+        if !known.contains(&k.as_str()) {
+            let mut e = InputError::new(format!("this scenario has no question `{k}`"))
+                .in_file("--answer")
+                .allowed(known.join(", "));
+            if let Some(s) = crate::error::did_you_mean(&k, known.iter().copied()) {
+                e = e.hint(format!("did you mean `{s}`?"));
+            }
+            return Err(e.into());
+        }
+        let value = v
+            .trim_end_matches('%')
+            .parse::<f64>()
+            .ok()
+            .or_else(|| crate::time::parse_duration(&v).ok())
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .ok_or_else(|| {
+                InputError::new(format!("`{v}` is not a number")).in_file(format!("--answer {raw}"))
+            })?;
+        answers.push((k, value));
+    }
+    for q in &questions {
+        if !answers.iter().any(|(k, _)| k == q.key) {
+            if let Some(v) = ask(q) {
+                answers.push((q.key.to_string(), v));
+            }
+        }
+    }
+    check_work(&[&s], None, 1)?;
+    let summary = sim::run(&s).summary;
+    let marked = crate::quiz::mark(&s, &summary, &answers);
+    if a.json {
+        let mut out =
+            serde_json::to_string_pretty(&marked).map_err(|e| Error::Other(e.to_string()))?;
+        out.push('\n');
+        Ok(out)
+    } else {
+        Ok(crate::quiz::describe(&marked))
+    }
+}
+
+/// `queuelab list`: the scenarios in a folder with the question each answers.
+pub fn list(dir: &Path) -> Result<String, Error> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| {
+            InputError::new(format!("cannot read the folder: {e}"))
+                .in_file(dir.display().to_string())
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    names.sort();
+    let mut out = String::new();
+    for p in names {
+        let path = p.display().to_string();
+        match scenario::load(&path, &Overrides::default()) {
+            Ok(f) => {
+                let question = f
+                    .base
+                    .teaching
+                    .as_ref()
+                    .map(|t| t.question.clone())
+                    .unwrap_or_default();
+                let variants: Vec<&str> = f
+                    .variants
+                    .iter()
+                    .filter_map(|v| v.variant.as_deref())
+                    .collect();
+                out.push_str(&format!(
+                    "{path}\n  {}\n",
+                    if question.is_empty() {
+                        &f.base.description
+                    } else {
+                        &question
+                    }
+                ));
+                if !variants.is_empty() {
+                    out.push_str(&format!("  variants: {}\n", variants.join(", ")));
+                }
+            }
+            Err(e) => out.push_str(&format!(
+                "{path}\n  (does not load: {})\n",
+                e.to_string().lines().next().unwrap_or("")
+            )),
+        }
+    }
+    if out.is_empty() {
+        out = format!("no scenario files in {}\n", dir.display());
+    }
+    Ok(out)
+}
