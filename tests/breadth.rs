@@ -122,6 +122,42 @@ fn a_retry_budget_caps_retries_at_a_share_of_traffic() {
 }
 
 #[test]
+fn a_consumer_breaker_pauses_consumption_during_an_outage() {
+    // A 2-minute total outage, 3 attempts with 1 s fixed backoff.
+    let base = format!("{BASE}[downstream]\noutages = [ {{ start = \"5m\", end = \"7m\" }} ]\n[retry]\nmax_attempts = 3\nbackoff = \"fixed\"\nbase_delay = \"1s\"\n");
+    let plain = run_text(&base).summary;
+    let guarded = run_text(&format!("{base}[breaker]\nwindow = 20\nfailure_threshold = 0.5\nopen_for = \"10s\"\nhalf_open_probes = 2\n")).summary;
+    for s in [&plain, &guarded] {
+        assert_invariants(s);
+    }
+    // Without a breaker every message meeting the outage burns its attempts and is dead-lettered.
+    assert!(
+        plain.counts.dead_lettered > 4_000,
+        "{}",
+        plain.counts.dead_lettered
+    );
+    // With one, consumers stop taking messages: they wait in the queue and are processed later.
+    assert!(
+        guarded.counts.breaker_opens >= 2,
+        "opens, probes, opens again: {}",
+        guarded.counts.breaker_opens
+    );
+    assert!(
+        guarded.counts.dead_lettered * 10 < plain.counts.dead_lettered,
+        "{} vs {}",
+        guarded.counts.dead_lettered,
+        plain.counts.dead_lettered
+    );
+    assert!(guarded.counts.failed_attempts * 10 < plain.counts.failed_attempts);
+    assert!(
+        guarded.queue.max_depth > 3_000,
+        "the queue absorbs the outage: {}",
+        guarded.queue.max_depth
+    );
+    assert!(guarded.recovery[0].recovered);
+}
+
+#[test]
 fn cost_is_consumer_hours_and_requests() {
     let s = run_text(&format!(
         "{BASE}[cost]\nper_consumer_hour = 0.5\nper_million_requests = 2.0\n"

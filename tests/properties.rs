@@ -46,6 +46,7 @@ struct Breadth {
     ttl_dlq: bool,
     backlog: u64,
     budget: Option<(f64, f64)>,
+    breaker: Option<(u32, f64, u32, u32)>,
 }
 
 fn breadth() -> impl Strategy<Value = Breadth> {
@@ -55,14 +56,18 @@ fn breadth() -> impl Strategy<Value = Breadth> {
         any::<bool>(),
         0u64..200,
         proptest::option::of((0.0..1.0f64, 1.0..30.0f64)),
+        proptest::option::of((1u32..30, 0.05..=1.0f64, 1u32..3000, 1u32..5)),
     )
-        .prop_map(|(poison, ttl_ms, ttl_dlq, backlog, budget)| Breadth {
-            poison,
-            ttl_ms,
-            ttl_dlq,
-            backlog,
-            budget,
-        })
+        .prop_map(
+            |(poison, ttl_ms, ttl_dlq, backlog, budget, breaker)| Breadth {
+                poison,
+                ttl_ms,
+                ttl_dlq,
+                backlog,
+                budget,
+                breaker,
+            },
+        )
 }
 
 impl Gen {
@@ -139,6 +144,11 @@ impl Gen {
         if let Some((ratio, burst)) = b.budget {
             s.push_str(&format!(
                 "retry.budget = {ratio}\nretry.budget_burst = {burst}\n"
+            ));
+        }
+        if let Some((window, threshold, open_ms, probes)) = b.breaker {
+            s.push_str(&format!(
+                "breaker.window = {window}\nbreaker.failure_threshold = {threshold}\nbreaker.open_for = \"{open_ms}ms\"\nbreaker.half_open_probes = {probes}\n"
             ));
         }
         s

@@ -227,6 +227,13 @@ fn immediate_retries_outlive_their_trigger() {
         backoff.recovery[0].recovered,
         "with backoff, jitter and 3 attempts it drains too"
     );
+    let breaker = get(&runs, "breaker");
+    assert!(
+        breaker.recovery[0].recovered,
+        "a caller-side breaker lets the server drain its abandoned work"
+    );
+    assert!(breaker.counts.breaker_opens >= 1 && breaker.counts.breaker_rejections > 0);
+    assert!(breaker.counts.abandoned_work < storm.counts.abandoned_work / 10);
     // While stuck the server runs flat out for callers who have left: goodput near zero.
     let rows = &runs
         .iter()

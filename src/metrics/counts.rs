@@ -36,6 +36,10 @@ pub struct Counts {
     pub poison: u64,
     /// Retries refused by the retry budget (the message then gives up).
     pub retries_denied: u64,
+    /// Times the circuit breaker opened.
+    pub breaker_opens: u64,
+    /// Sync: calls the caller's open breaker failed at once, without reaching the server.
+    pub breaker_rejections: u64,
     /// Processing attempts started.
     pub attempts: u64,
     /// Attempts that failed (including timeouts).

@@ -9,6 +9,7 @@
 //!
 //! The event loop that moves messages between these is [`crate::sim`].
 
+pub mod breaker;
 pub mod consumer;
 pub mod downstream;
 pub mod message;

@@ -68,6 +68,12 @@ impl WaitQueue {
         self.items.push_back(e);
     }
 
+    /// The head, without removing it.
+    #[inline]
+    pub fn front(&self) -> Option<&Entry> {
+        self.items.front()
+    }
+
     /// Removes the head.
     #[inline]
     pub fn pop(&mut self) -> Option<Entry> {

@@ -169,13 +169,15 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
         "  rates       offered {:.1}/s · throughput {:.1}/s · goodput {:.1}/s · {:.2} attempts per message",
         s.rates.offered, s.rates.throughput, s.rates.goodput, s.rates.retry_amplification
     );
-    if c.expired + c.poison + c.retries_denied > 0 {
+    if c.expired + c.poison + c.retries_denied + c.breaker_opens > 0 {
         let _ = writeln!(
             o,
-            "  also        expired (TTL) {} · poison messages {} · retries denied by the budget {}",
+            "  also        expired (TTL) {} · poison messages {} · retries denied by the budget {} · breaker opened {} times, failed {} calls fast",
             thousands(c.expired),
             thousands(c.poison),
-            thousands(c.retries_denied)
+            thousands(c.retries_denied),
+            thousands(c.breaker_opens),
+            thousands(c.breaker_rejections)
         );
     }
     if let Some(cost) = &s.cost {

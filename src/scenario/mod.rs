@@ -56,6 +56,21 @@ pub struct Scenario {
     pub teaching: Option<Teaching>,
     /// `[cost]` prices, if any.
     pub cost: Option<Cost>,
+    /// `[breaker]`, if any.
+    pub breaker: Option<Breaker>,
+}
+
+/// A circuit breaker: the consumer's in async mode, the caller's in sync mode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Breaker {
+    /// Calls in the sliding window.
+    pub window: u32,
+    /// Share of failed calls in a full window that opens the breaker.
+    pub failure_threshold: f64,
+    /// How long it stays open.
+    pub open_for: Nanos,
+    /// Calls let through when half-open; all must succeed to close it.
+    pub half_open_probes: u32,
 }
 
 /// A producer of messages.

@@ -78,6 +78,7 @@ pub struct RawScenario {
     pub client: RawClient,
     pub teaching: Option<RawTeaching>,
     pub cost: Option<RawCost>,
+    pub breaker: Option<RawBreaker>,
     /// Overlays: each is a partial scenario merged over the base (see `overlay`).
     #[serde(default)]
     pub variants: Vec<toml::Table>,
@@ -272,6 +273,16 @@ impl Default for RawDlq {
 
 fn yes() -> bool {
     true
+}
+
+/// `[breaker]`: a circuit breaker in front of the downstream.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    pub window: Option<i64>,
+    pub failure_threshold: Option<f64>,
+    pub open_for: Option<Dur>,
+    pub half_open_probes: Option<i64>,
 }
 
 /// `[cost]`: prices for the bill in summary.json.

@@ -349,6 +349,43 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             })
         }
     };
+    let breaker = match &raw.breaker {
+        None => None,
+        Some(b) => {
+            let window = b.window.unwrap_or(20);
+            if !(1..=100_000).contains(&window) {
+                return Err(bad(
+                    "breaker.window",
+                    format!("must be between 1 and 100000 calls, got {window}"),
+                ));
+            }
+            let threshold = b.failure_threshold.unwrap_or(0.5);
+            if !(threshold > 0.0 && threshold <= 1.0) {
+                return Err(bad(
+                    "breaker.failure_threshold",
+                    format!("must be above 0 and at most 1, got {threshold}"),
+                )
+                .allowed("0 < failure_threshold <= 1, e.g. 0.5"));
+            }
+            let probes = b.half_open_probes.unwrap_or(3);
+            if !(1..=10_000).contains(&probes) {
+                return Err(bad(
+                    "breaker.half_open_probes",
+                    format!("must be between 1 and 10000, got {probes}"),
+                ));
+            }
+            let open_for = b.open_for.map(ns).unwrap_or(5_000_000_000);
+            if open_for == 0 {
+                return Err(bad("breaker.open_for", "must be longer than 0"));
+            }
+            Some(Breaker {
+                window: window as u32,
+                failure_threshold: threshold,
+                open_for,
+                half_open_probes: probes as u32,
+            })
+        }
+    };
     let dl = &raw.delivery;
     let crash_rate = probability("delivery.crash_rate", dl.crash_rate)?;
     if crash_rate >= 1.0 {
@@ -447,6 +484,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         client,
         teaching: raw.teaching.clone(),
         cost,
+        breaker,
     })
 }
 

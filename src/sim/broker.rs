@@ -104,6 +104,7 @@ impl Sim<'_> {
     pub(super) fn async_done(&mut self, c: u32) {
         let slot = *self.pool.slot(c);
         let id = slot.msg;
+        self.breaker_outcome(slot.ok);
         if slot.ok {
             self.side_effect(id);
             let crash = self.s.delivery.crash_rate;

@@ -29,6 +29,14 @@ impl Sim<'_> {
         m.call = call;
         m.phase = Phase::Waiting;
         m.in_service = false;
+        let now = self.now;
+        if self.breaker.as_mut().is_some_and(|b| !b.allow(now)) {
+            // The caller's breaker is open: the call fails at once, nothing reaches the server.
+            self.c.breaker_rejections += 1;
+            self.call_ended(id, CallEnd::Failed);
+            self.release_if_done(id);
+            return;
+        }
         if let Some(c) = self.idle_for_new() {
             self.admit_call(id);
             self.msgs.get_mut(id).in_service = true;
@@ -37,6 +45,7 @@ impl Sim<'_> {
             self.admit_call(id);
             self.push_queue(id, call);
         } else {
+            self.breaker_outcome(false);
             self.call_ended(id, CallEnd::Refused);
             self.release_if_done(id);
             return;
@@ -75,6 +84,8 @@ impl Sim<'_> {
         m.outstanding -= 1;
         let current = m.phase == Phase::Waiting && m.call == slot.call;
         if current {
+            self.breaker_outcome(slot.ok);
+            let m = self.msgs.get_mut(id);
             m.in_service = false;
             if slot.ok {
                 m.phase = Phase::Done;
@@ -99,6 +110,7 @@ impl Sim<'_> {
     pub(super) fn on_call_timeout(&mut self, id: u32, call: u32) {
         let m = self.msgs.get(id);
         if m.phase == Phase::Waiting && m.call == call {
+            self.breaker_outcome(false);
             self.call_ended(id, CallEnd::TimedOut);
             self.release_if_done(id);
         }

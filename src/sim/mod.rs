@@ -16,6 +16,7 @@ use crate::guard::{self, Limits};
 use crate::metrics::latency::IntervalLatency;
 use crate::metrics::summary::*;
 use crate::metrics::{recovery, Counts, LatencyRecorder, Row, Summary, TimeWeighted};
+use crate::model::breaker::Breaker;
 use crate::model::consumer::{Pool, Slot};
 use crate::model::downstream::Downstream;
 use crate::model::message::{Msg, Slab};
@@ -80,6 +81,8 @@ enum Ev {
     CallRetry(u32),
     /// Time-series row.
     Sample,
+    /// The breaker half-opens: idle consumers may probe.
+    BreakerTick,
 }
 
 struct Rngs {
@@ -108,6 +111,7 @@ struct Sim<'a> {
     downstream: Downstream,
     policy: Policy,
     budget: Option<Budget>,
+    breaker: Option<Breaker>,
     sampler: Sampler,
     rng: Rngs,
     c: Counts,
@@ -175,6 +179,7 @@ impl<'a> Sim<'a> {
                 .retry
                 .budget
                 .map(|(ratio, burst)| Budget::new(ratio, burst)),
+            breaker: s.breaker.map(Breaker::new),
             c: Counts::default(),
             client_ok: 0,
             client_errors: 0,
@@ -258,6 +263,7 @@ impl<'a> Sim<'a> {
                     self.call(m);
                 }
                 Ev::Sample => self.on_sample(),
+                Ev::BreakerTick => self.wake_consumers(),
             }
         }
         self.now = end;
@@ -438,27 +444,80 @@ impl<'a> Sim<'a> {
     /// Consumer `c` is free: it takes the next waiting message (discarding any whose TTL
     /// has run out on the way), or goes idle.
     fn free_consumer(&mut self, c: u32) {
-        while let Some(e) = self.pop_queue() {
-            if !self.sync {
-                self.unblock_one();
-            }
+        // Messages whose TTL ran out are discarded as they reach the head.
+        while let Some(head) = self.queue.front() {
             if self
                 .s
                 .queue
                 .ttl
-                .is_some_and(|ttl| self.now - e.produced > ttl)
+                .is_none_or(|ttl| self.now - head.produced <= ttl)
             {
+                break;
+            }
+            if let Some(e) = self.pop_queue() {
+                if !self.sync {
+                    self.unblock_one();
+                }
                 self.expire(e.id);
-                continue;
             }
-            if self.sync {
-                self.serve_call(e);
+        }
+        if !self.queue.is_empty() && self.consumer_may_take() {
+            if let Some(e) = self.pop_queue() {
+                if self.sync {
+                    self.serve_call(e);
+                } else {
+                    self.unblock_one();
+                }
+                self.start(c, e.id, e.call);
+                return;
             }
-            self.start(c, e.id, e.call);
-            return;
         }
         self.pool.release(c);
         self.busy.set(self.now, self.pool.busy() as u64);
+    }
+
+    /// Async with a breaker: whether a consumer may take a message now (an open breaker
+    /// pauses consumption; the messages wait in the queue). Counts a half-open probe.
+    fn consumer_may_take(&mut self) -> bool {
+        if self.sync {
+            return true;
+        }
+        let now = self.now;
+        self.breaker.as_mut().is_none_or(|b| b.allow(now))
+    }
+
+    /// Records an attempt's (async) or call's (sync) outcome with the breaker; when it
+    /// opens, schedules the moment it half-opens; when it closes, wakes idle consumers.
+    fn breaker_outcome(&mut self, ok: bool) {
+        let now = self.now;
+        let Some(b) = self.breaker.as_mut() else {
+            return;
+        };
+        let before = b.opened;
+        let closed = b.record(now, ok);
+        let reopen = b.reopens_at();
+        self.c.breaker_opens += b.opened - before;
+        if let Some(t) = reopen.filter(|_| b.opened > before) {
+            self.events.push(t, Ev::BreakerTick);
+        }
+        if closed {
+            self.wake_consumers();
+        }
+    }
+
+    /// Async: idle consumers take waiting messages (after the breaker half-opens or closes).
+    fn wake_consumers(&mut self) {
+        if self.sync {
+            return;
+        }
+        let now = self.now;
+        while !self.queue.is_empty() && self.breaker.as_mut().is_none_or(|b| b.would_allow(now)) {
+            let Some(c) = self.pool.take_idle() else {
+                break;
+            };
+            self.busy.set(now, self.pool.busy() as u64);
+            self.free_consumer(c);
+        }
     }
 
     /// Message `id` waited past its TTL: dropped (counted) or dead-lettered.
@@ -485,7 +544,7 @@ impl<'a> Sim<'a> {
 
     /// An idle consumer, if the queue is empty and one is free (FIFO: nobody to overtake).
     fn idle_for_new(&mut self) -> Option<u32> {
-        if self.queue.is_empty() {
+        if self.queue.is_empty() && self.pool.has_idle() && self.consumer_may_take() {
             self.pool.take_idle()
         } else {
             None
