@@ -10,7 +10,7 @@
 use crate::error::{did_you_mean, Error, InputError};
 use crate::metrics::timeseries::fmt_f;
 use crate::rng::mix64;
-use crate::scenario::{self, overlay, Overrides, Scenario};
+use crate::scenario::{self, overlay, Overrides, Scenario, VariantFilter};
 use crate::stats::{interval, Interval};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -194,6 +194,10 @@ impl Spec {
 pub fn scenario_for(spec: &Spec, text: &str, p: usize, r: u32) -> Result<Scenario, InputError> {
     let mut o = Overrides {
         sets: spec.sets.clone(),
+        variants: match &spec.variant {
+            Some(v) => VariantFilter::Only(v.clone()),
+            None => VariantFilter::None,
+        },
     };
     for (v, value) in spec.vary.iter().zip(spec.point_values(p)) {
         o.set(&v.key, value);

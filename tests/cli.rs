@@ -166,7 +166,7 @@ fn json_format_prints_the_summary() {
         .assert()
         .success();
     let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-    assert_eq!(v.as_array().map(|a| a.len()), Some(3));
+    assert_eq!(v.as_array().map(|a| a.len()), Some(4));
     assert_eq!(v[0]["simulated_seconds"], 300.0);
 }
 

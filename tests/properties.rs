@@ -47,6 +47,7 @@ struct Breadth {
     backlog: u64,
     budget: Option<(f64, f64)>,
     breaker: Option<(u32, f64, u32, u32)>,
+    autoscale: Option<(u32, u32, u32, u32)>,
 }
 
 fn breadth() -> impl Strategy<Value = Breadth> {
@@ -57,15 +58,17 @@ fn breadth() -> impl Strategy<Value = Breadth> {
         0u64..200,
         proptest::option::of((0.0..1.0f64, 1.0..30.0f64)),
         proptest::option::of((1u32..30, 0.05..=1.0f64, 1u32..3000, 1u32..5)),
+        proptest::option::of((1u32..4, 0u32..6, 1u32..3, 1u32..40)),
     )
         .prop_map(
-            |(poison, ttl_ms, ttl_dlq, backlog, budget, breaker)| Breadth {
+            |(poison, ttl_ms, ttl_dlq, backlog, budget, breaker, autoscale)| Breadth {
                 poison,
                 ttl_ms,
                 ttl_dlq,
                 backlog,
                 budget,
                 breaker,
+                autoscale,
             },
         )
 }
@@ -144,6 +147,13 @@ impl Gen {
         if let Some((ratio, burst)) = b.budget {
             s.push_str(&format!(
                 "retry.budget = {ratio}\nretry.budget_burst = {burst}\n"
+            ));
+        }
+        if let Some((min, extra, step, out_above)) = b.autoscale {
+            s.push_str(&format!(
+                "consumers.count = {min}\nautoscale.min = {min}\nautoscale.max = {}\nautoscale.step = {step}\nautoscale.scale_out_above = {out_above}\nautoscale.scale_in_below = {}\nautoscale.reaction = \"300ms\"\nautoscale.cooldown = \"500ms\"\nautoscale.check_every = \"200ms\"\n",
+                min + extra,
+                out_above / 2
             ));
         }
         if let Some((window, threshold, open_ms, probes)) = b.breaker {

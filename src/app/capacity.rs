@@ -115,7 +115,10 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
         .map(|v| sweep::parse_vary(v))
         .collect::<Result<Vec<_>, _>>()?;
     let o = super::overrides(&a.sets, None, None)?;
-    let file = scenario::load(&a.scenario, &o)?;
+    let mut file = scenario::load(&a.scenario, &o)?;
+    if let Some(v) = &a.variant {
+        file.select_variant(v)?;
+    }
     let spec = Spec {
         scenario: a.scenario.clone(),
         sets: o.sets,

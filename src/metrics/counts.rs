@@ -40,6 +40,10 @@ pub struct Counts {
     pub breaker_opens: u64,
     /// Sync: calls the caller's open breaker failed at once, without reaching the server.
     pub breaker_rejections: u64,
+    /// Autoscaling decisions that added consumers.
+    pub scale_outs: u64,
+    /// Autoscaling decisions that removed consumers.
+    pub scale_ins: u64,
     /// Processing attempts started.
     pub attempts: u64,
     /// Attempts that failed (including timeouts).

@@ -10,6 +10,7 @@ pub struct TimeWeighted {
     last: Nanos,
     from: Nanos,
     area: u128,
+    lifetime_area: u128,
     interval_area: u128,
     max: u64,
     interval_max: u64,
@@ -23,6 +24,7 @@ impl TimeWeighted {
             last: 0,
             from,
             area: 0,
+            lifetime_area: 0,
             interval_area: 0,
             max: 0,
             interval_max: 0,
@@ -34,6 +36,7 @@ impl TimeWeighted {
         if now > self.last {
             let v = u128::from(self.value);
             self.interval_area += v * u128::from(now - self.last);
+            self.lifetime_area += v * u128::from(now - self.last);
             if now > self.from {
                 self.area += v * u128::from(now - self.last.max(self.from));
             }
@@ -62,6 +65,12 @@ impl TimeWeighted {
     /// The largest level seen.
     pub fn max(&self) -> u64 {
         self.max
+    }
+
+    /// The integral over `[0, now]` (warm-up included), level x ns.
+    pub fn total_area(&mut self, now: Nanos) -> u128 {
+        self.advance(now);
+        self.lifetime_area
     }
 
     /// Time average over `[from, now]`.
@@ -96,6 +105,11 @@ mod tests {
         g.set(0, 4); // 4 for [0, 20): only [10, 20) counts
         g.set(20, 2); // 2 for [20, 30)
         assert_eq!(g.mean(30), (4.0 * 10.0 + 2.0 * 10.0) / 20.0);
+        assert_eq!(
+            g.total_area(30),
+            4 * 20 + 2 * 10,
+            "the lifetime integral includes the warm-up"
+        );
         assert_eq!(g.max(), 4);
         let (area, max) = g.take_interval(30);
         assert_eq!((area, max), (4 * 20 + 2 * 10, 4));

@@ -91,6 +91,10 @@ pub struct ConsumerStats {
     pub utilization: f64,
     /// Part of that fraction spent sleeping out inline backoffs (`retry.in = "consumer"`).
     pub backoff_fraction: f64,
+    /// Time-average number of consumers (differs from `count` only with autoscaling).
+    pub mean_count: f64,
+    /// Most consumers at once.
+    pub max_count: u64,
 }
 
 /// `client.*`.

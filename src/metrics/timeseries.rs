@@ -56,6 +56,8 @@ pub struct Row {
     pub client_p99: Option<f64>,
     /// Offered rate of all producers at `time`, messages per second.
     pub offered_rate: f64,
+    /// Consumers that exist at `time` (changes with autoscaling).
+    pub consumers: u64,
 }
 
 /// Column names in CSV order.
@@ -85,6 +87,7 @@ pub fn header() -> Vec<&'static str> {
         "client_timeouts",
         "client_p99",
         "offered_rate",
+        "consumers",
     ]
 }
 
@@ -122,6 +125,7 @@ impl Row {
             self.client_timeouts.to_string(),
             opt(self.client_p99),
             fmt_f(self.offered_rate),
+            self.consumers.to_string(),
         ]
     }
 }

@@ -18,6 +18,10 @@ pub struct Slot {
 pub struct Pool {
     slots: Vec<Slot>,
     idle: Vec<u32>,
+    /// Slots of consumers removed by scaling in, for reuse.
+    retired: Vec<u32>,
+    /// Busy consumers to retire when they finish (scaling in).
+    retire_when_done: u32,
 }
 
 impl Pool {
@@ -26,6 +30,8 @@ impl Pool {
         Pool {
             slots: vec![Slot::default(); count as usize],
             idle: (0..count).rev().collect(),
+            retired: Vec::new(),
+            retire_when_done: 0,
         }
     }
 
@@ -50,12 +56,53 @@ impl Pool {
     /// Busy consumers.
     #[inline]
     pub fn busy(&self) -> usize {
-        self.slots.len() - self.idle.len()
+        self.slots.len() - self.retired.len() - self.idle.len()
     }
 
-    /// All consumers.
+    /// Consumers in service (busy or idle), not counting those due to retire.
     pub fn count(&self) -> usize {
-        self.slots.len()
+        self.slots.len() - self.retired.len() - self.retire_when_done as usize
+    }
+
+    /// Consumers that exist (busy or idle), including busy ones due to retire.
+    pub fn present(&self) -> usize {
+        self.slots.len() - self.retired.len()
+    }
+
+    /// Adds `n` idle consumers (scaling out); a pending retirement is cancelled first.
+    pub fn add(&mut self, n: u32) {
+        let keep = n.min(self.retire_when_done);
+        self.retire_when_done -= keep;
+        for _ in keep..n {
+            let c = self.retired.pop().unwrap_or_else(|| {
+                self.slots.push(Slot::default());
+                (self.slots.len() - 1) as u32
+            });
+            self.idle.push(c);
+        }
+    }
+
+    /// Removes `n` consumers (at most all of them; scaling in): idle ones now, busy ones
+    /// when they finish.
+    pub fn remove(&mut self, n: u32) {
+        for _ in 0..(n as usize).min(self.count()) {
+            match self.idle.pop() {
+                Some(c) => self.retired.push(c),
+                None => self.retire_when_done += 1,
+            }
+        }
+    }
+
+    /// Consumer `c` finished: true if it retires now instead of taking more work.
+    #[inline]
+    pub fn retire_if_due(&mut self, c: u32) -> bool {
+        if self.retire_when_done > 0 {
+            self.retire_when_done -= 1;
+            self.retired.push(c);
+            true
+        } else {
+            false
+        }
     }
 
     /// What consumer `c` holds.
@@ -79,5 +126,25 @@ mod tests {
         assert_eq!(p.busy(), 2);
         p.release(a);
         assert_eq!(p.take_idle(), Some(a));
+    }
+
+    #[test]
+    fn scaling_in_retires_busy_consumers_when_they_finish() {
+        let mut p = Pool::new(2);
+        let (a, b) = (p.take_idle().unwrap(), p.take_idle().unwrap());
+        p.remove(1);
+        assert_eq!(p.count(), 1, "counted out at once");
+        assert!(p.retire_if_due(a), "the first to finish retires");
+        assert!(!p.retire_if_due(b));
+        p.release(b);
+        assert_eq!((p.count(), p.busy()), (1, 0));
+        p.add(2);
+        assert_eq!((p.count(), p.busy()), (3, 0));
+        assert_eq!(p.slots.len(), 3, "the retired slot was reused");
+        p.remove(3);
+        assert_eq!((p.count(), p.busy()), (0, 0));
+        p.add(1);
+        p.remove(5);
+        assert_eq!(p.count(), 0);
     }
 }

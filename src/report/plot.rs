@@ -169,9 +169,24 @@ pub fn dashboard_panels(s: &Scenario, rows: &[Row]) -> Vec<Panel> {
             ],
         ),
         p(
-            "Consumer utilisation",
-            "busy %",
-            vec![("utilisation", gauge(rows, |r| 100.0 * r.utilization))],
+            if s.autoscale.is_some() {
+                "Consumers: utilisation and pool size"
+            } else {
+                "Consumer utilisation"
+            },
+            if s.autoscale.is_some() {
+                "busy % · consumers"
+            } else {
+                "busy %"
+            },
+            if s.autoscale.is_some() {
+                vec![
+                    ("utilisation %", gauge(rows, |r| 100.0 * r.utilization)),
+                    ("consumers", gauge(rows, |r| r.consumers as f64)),
+                ]
+            } else {
+                vec![("utilisation", gauge(rows, |r| 100.0 * r.utilization))]
+            },
         ),
     ];
     panels

@@ -156,6 +156,13 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
             String::new()
         }
     );
+    if c.scale_outs + c.scale_ins > 0 {
+        let _ = writeln!(
+            o,
+            "  autoscale   {} scale-outs, {} scale-ins · up to {} consumers, {:.1} on average",
+            c.scale_outs, c.scale_ins, s.consumers.max_count, s.consumers.mean_count
+        );
+    }
     let _ = writeln!(
         o,
         "  callers     {} · ok {} · errors {} · timeouts {}",
@@ -319,6 +326,10 @@ pub fn comparison(summaries: &[&crate::metrics::Summary]) -> String {
         (
             "utilization",
             Box::new(|s| format!("{:.1}%", 100.0 * s.consumers.utilization)),
+        ),
+        (
+            "consumers (mean / max)",
+            Box::new(|s| format!("{:.1} / {}", s.consumers.mean_count, s.consumers.max_count)),
         ),
         (
             "attempts per message",

@@ -11,7 +11,7 @@ mod validate;
 
 pub use raw::{
     ArrivalKind, Backoff, ClientMode, Jitter, Overflow, RawTeaching as Teaching, RetryPlace,
-    TtlAction,
+    ScaleMetric, TtlAction,
 };
 
 use crate::error::{did_you_mean, Error, InputError};
@@ -58,6 +58,31 @@ pub struct Scenario {
     pub cost: Option<Cost>,
     /// `[breaker]`, if any.
     pub breaker: Option<Breaker>,
+    /// `[autoscale]`, if any.
+    pub autoscale: Option<Autoscale>,
+}
+
+/// Autoscaling of the consumer pool.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Autoscale {
+    /// The signal watched.
+    pub metric: ScaleMetric,
+    /// Add consumers when the signal is above this (messages, or seconds of age).
+    pub scale_out_above: f64,
+    /// Remove consumers when the signal is below this.
+    pub scale_in_below: f64,
+    /// Consumers added or removed per decision.
+    pub step: u32,
+    /// Fewest consumers.
+    pub min: u32,
+    /// Most consumers.
+    pub max: u32,
+    /// Time for added consumers to start working.
+    pub reaction: Nanos,
+    /// No new decision this long after the last one.
+    pub cooldown: Nanos,
+    /// How often the signal is checked.
+    pub check_every: Nanos,
 }
 
 /// A circuit breaker: the consumer's in async mode, the caller's in sync mode.
@@ -306,6 +331,20 @@ impl ScenarioFile {
 pub struct Overrides {
     /// `--set KEY=VALUE`, in order.
     pub sets: Vec<(String, String)>,
+    /// Which variants to build (and so check); others are skipped.
+    pub variants: VariantFilter,
+}
+
+/// Which `[[variants]]` [`parse`] builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VariantFilter {
+    /// Every variant (a run of the whole file).
+    #[default]
+    All,
+    /// Only this one (a sweep of one variant).
+    Only(String),
+    /// None: only the base scenario is needed.
+    None,
 }
 
 impl Overrides {
@@ -373,6 +412,14 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
                 ))
             }
         };
+        let wanted = match &overrides.variants {
+            VariantFilter::All => true,
+            VariantFilter::Only(v) => *v == name,
+            VariantFilter::None => false,
+        };
+        if !wanted {
+            continue;
+        }
         validate::folder_name(&name)
             .map_err(|e| located(e.key(format!("variants.{i}.name")), &[]))?;
         if out

@@ -79,6 +79,7 @@ pub struct RawScenario {
     pub teaching: Option<RawTeaching>,
     pub cost: Option<RawCost>,
     pub breaker: Option<RawBreaker>,
+    pub autoscale: Option<RawAutoscale>,
     /// Overlays: each is a partial scenario merged over the base (see `overlay`).
     #[serde(default)]
     pub variants: Vec<toml::Table>,
@@ -283,6 +284,33 @@ pub struct RawBreaker {
     pub failure_threshold: Option<f64>,
     pub open_for: Option<Dur>,
     pub half_open_probes: Option<i64>,
+}
+
+/// `[autoscale]`: consumers added and removed on a signal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscale {
+    #[serde(default)]
+    pub metric: ScaleMetric,
+    pub scale_out_above: Dur,
+    pub scale_in_below: Dur,
+    pub step: Option<i64>,
+    pub min: Option<i64>,
+    pub max: i64,
+    pub reaction: Option<Dur>,
+    pub cooldown: Option<Dur>,
+    pub check_every: Option<Dur>,
+}
+
+/// What autoscaling watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleMetric {
+    /// Messages waiting.
+    #[default]
+    QueueDepth,
+    /// Age of the oldest waiting message, seconds.
+    OldestAge,
 }
 
 /// `[cost]`: prices for the bill in summary.json.

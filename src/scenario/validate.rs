@@ -386,6 +386,53 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             })
         }
     };
+    let autoscale = match &raw.autoscale {
+        None => None,
+        Some(a) => {
+            let min = a.min.unwrap_or(1);
+            let count = raw.consumers.count;
+            if min < 1 || a.max < min || a.max > 100_000 {
+                return Err(bad(
+                    "autoscale.max",
+                    format!(
+                        "need 1 <= min <= max <= 100000, got min {min}, max {}",
+                        a.max
+                    ),
+                ));
+            }
+            if count < min || count > a.max {
+                return Err(bad("consumers.count", format!("the starting count {count} must be between autoscale.min {min} and autoscale.max {}", a.max)));
+            }
+            let step = a.step.unwrap_or(1);
+            if !(1..=100_000).contains(&step) {
+                return Err(bad(
+                    "autoscale.step",
+                    format!("must be at least 1, got {step}"),
+                ));
+            }
+            if a.scale_in_below.0 >= a.scale_out_above.0 {
+                return Err(bad(
+                    "autoscale.scale_in_below",
+                    "must be below `scale_out_above` (or the pool would flap)",
+                ));
+            }
+            let check_every = a.check_every.map(ns).unwrap_or(5_000_000_000);
+            if check_every == 0 {
+                return Err(bad("autoscale.check_every", "must be longer than 0"));
+            }
+            Some(Autoscale {
+                metric: a.metric,
+                scale_out_above: a.scale_out_above.0,
+                scale_in_below: a.scale_in_below.0,
+                step: step as u32,
+                min: min as u32,
+                max: a.max as u32,
+                reaction: a.reaction.map(ns).unwrap_or(30_000_000_000),
+                cooldown: a.cooldown.map(ns).unwrap_or(60_000_000_000),
+                check_every,
+            })
+        }
+    };
     let dl = &raw.delivery;
     let crash_rate = probability("delivery.crash_rate", dl.crash_rate)?;
     if crash_rate >= 1.0 {
@@ -485,6 +532,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         teaching: raw.teaching.clone(),
         cost,
         breaker,
+        autoscale,
     })
 }
 

@@ -24,7 +24,7 @@ use crate::model::producer::Source;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::retry::{Budget, Policy};
 use crate::rng::{self, uniform, Rng, Sampler, Stream};
-use crate::scenario::{ClientMode, Scenario, TtlAction};
+use crate::scenario::{ClientMode, ScaleMetric, Scenario, TtlAction};
 use crate::time::{ns_to_secs, Nanos};
 use std::collections::VecDeque;
 
@@ -83,6 +83,10 @@ enum Ev {
     Sample,
     /// The breaker half-opens: idle consumers may probe.
     BreakerTick,
+    /// Autoscaling looks at its signal.
+    AutoscaleCheck,
+    /// `n` consumers added by autoscaling start working.
+    ScaleOut(u32),
 }
 
 struct Rngs {
@@ -125,6 +129,12 @@ struct Sim<'a> {
     depth: TimeWeighted,
     busy: TimeWeighted,
     asleep: TimeWeighted,
+    /// Consumers that exist (changes only with autoscaling).
+    present: TimeWeighted,
+    /// Consumers ordered by autoscaling that have not started yet.
+    pending_out: u32,
+    /// No autoscaling decision before this.
+    scale_quiet_until: Nanos,
     e2e: LatencyRecorder,
     wait: LatencyRecorder,
     client: LatencyRecorder,
@@ -191,6 +201,9 @@ impl<'a> Sim<'a> {
             depth: TimeWeighted::new(s.warmup),
             busy: TimeWeighted::new(s.warmup),
             asleep: TimeWeighted::new(s.warmup),
+            present: TimeWeighted::new(s.warmup),
+            pending_out: 0,
+            scale_quiet_until: 0,
             e2e: LatencyRecorder::new(3),
             wait: LatencyRecorder::new(3),
             client: LatencyRecorder::new(3),
@@ -225,6 +238,10 @@ impl<'a> Sim<'a> {
             }
         }
         self.events.push(self.s.sample_every, Ev::Sample);
+        self.present.set(0, u64::from(self.s.consumers.count));
+        if let Some(a) = self.s.autoscale {
+            self.events.push(a.check_every, Ev::AutoscaleCheck);
+        }
         self.warm_start();
         let end = self.s.duration;
         while let Some((t, ev)) = self.events.pop() {
@@ -264,6 +281,13 @@ impl<'a> Sim<'a> {
                 }
                 Ev::Sample => self.on_sample(),
                 Ev::BreakerTick => self.wake_consumers(),
+                Ev::AutoscaleCheck => self.on_autoscale_check(),
+                Ev::ScaleOut(n) => {
+                    self.pending_out -= n;
+                    self.pool.add(n);
+                    self.present.set(self.now, self.pool.present() as u64);
+                    self.wake_consumers();
+                }
             }
         }
         self.now = end;
@@ -444,6 +468,12 @@ impl<'a> Sim<'a> {
     /// Consumer `c` is free: it takes the next waiting message (discarding any whose TTL
     /// has run out on the way), or goes idle.
     fn free_consumer(&mut self, c: u32) {
+        if self.pool.retire_if_due(c) {
+            // Scaled in while busy: this consumer leaves now that it has finished.
+            self.present.set(self.now, self.pool.present() as u64);
+            self.busy.set(self.now, self.pool.busy() as u64);
+            return;
+        }
         // Messages whose TTL ran out are discarded as they reach the head.
         while let Some(head) = self.queue.front() {
             if self
@@ -507,11 +537,10 @@ impl<'a> Sim<'a> {
 
     /// Async: idle consumers take waiting messages (after the breaker half-opens or closes).
     fn wake_consumers(&mut self) {
-        if self.sync {
-            return;
-        }
         let now = self.now;
-        while !self.queue.is_empty() && self.breaker.as_mut().is_none_or(|b| b.would_allow(now)) {
+        while !self.queue.is_empty()
+            && (self.sync || self.breaker.as_mut().is_none_or(|b| b.would_allow(now)))
+        {
             let Some(c) = self.pool.take_idle() else {
                 break;
             };
@@ -587,11 +616,47 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Autoscaling: compares its signal with the thresholds and orders consumers in or out.
+    fn on_autoscale_check(&mut self) {
+        let Some(a) = self.s.autoscale else { return };
+        let now = self.now;
+        let signal = match a.metric {
+            ScaleMetric::QueueDepth => self.queue.len() as f64,
+            ScaleMetric::OldestAge => self.queue.oldest().map_or(0.0, |p| ns_to_secs(now - p)),
+        };
+        let count = self.pool.count() as u32;
+        let planned = count + self.pending_out;
+        if now >= self.scale_quiet_until {
+            if signal > a.scale_out_above && planned < a.max {
+                let n = a.step.min(a.max - planned);
+                self.pending_out += n;
+                self.events
+                    .push(now.saturating_add(a.reaction), Ev::ScaleOut(n));
+                self.scale_quiet_until = now.saturating_add(a.cooldown);
+                self.c.scale_outs += 1;
+            } else if signal < a.scale_in_below && self.pending_out == 0 && count > a.min {
+                self.pool.remove(a.step.min(count - a.min));
+                self.present.set(now, self.pool.present() as u64);
+                self.scale_quiet_until = now.saturating_add(a.cooldown);
+                self.c.scale_ins += 1;
+            }
+        }
+        let next = now.saturating_add(a.check_every);
+        if next <= self.s.duration {
+            self.events.push(next, Ev::AutoscaleCheck);
+        }
+    }
+
     fn on_sample(&mut self) {
         let now = self.now;
         let (busy_area, _) = self.busy.take_interval(now);
         let (_, depth_max) = self.depth.take_interval(now);
-        let span = self.s.sample_every as f64 * f64::from(self.s.consumers.count);
+        let (present_area, _) = self.present.take_interval(now);
+        let span = if self.s.autoscale.is_some() {
+            (present_area as f64).max(1.0)
+        } else {
+            self.s.sample_every as f64 * f64::from(self.s.consumers.count)
+        };
         let (last, last_err, last_to) = self.last;
         let c = &self.c;
         self.rows.push(Row {
@@ -628,6 +693,7 @@ impl<'a> Sim<'a> {
                 .iter()
                 .map(|p| p.rate_at(now.saturating_sub(self.shift)))
                 .sum(),
+            consumers: self.pool.present() as u64,
         });
         self.e2e_iv.reset();
         self.client_iv.reset();
@@ -656,7 +722,13 @@ impl<'a> Sim<'a> {
         let mean_depth = self.depth.mean(now);
         let busy_mean = self.busy.mean(now);
         let asleep_mean = self.asleep.mean(now);
-        let n = f64::from(s.consumers.count);
+        // Consumer-time provisioned: fixed, or integrated when autoscaling.
+        let present_mean = self.present.mean(now);
+        let n = if s.autoscale.is_some() {
+            present_mean.max(1e-9)
+        } else {
+            f64::from(s.consumers.count)
+        };
         let wait_count = self.wait.count();
         let gap = self.c.conservation_gap();
         let recovery = recovery::analyse(s, &self.rows);
@@ -686,6 +758,12 @@ impl<'a> Sim<'a> {
                 count: s.consumers.count,
                 utilization: busy_mean / n,
                 backoff_fraction: asleep_mean / n,
+                mean_count: if s.autoscale.is_some() {
+                    present_mean
+                } else {
+                    n
+                },
+                max_count: self.present.max(),
             },
             client: ClientStats {
                 mode: if self.sync { "sync" } else { "async" }.to_string(),
@@ -710,7 +788,12 @@ impl<'a> Sim<'a> {
             },
             stopped: self.stopped.clone(),
             cost: s.cost.map(|p| {
-                let consumer_hours = f64::from(s.consumers.count) * ns_to_secs(now) / 3600.0;
+                let consumer_hours = if s.autoscale.is_some() {
+                    // The whole run, warm-up included: the bill covers every hour.
+                    self.present.total_area(now) as f64 / 1e9 / 3600.0
+                } else {
+                    f64::from(s.consumers.count) * ns_to_secs(now) / 3600.0
+                };
                 let requests = self.c.attempts;
                 CostStats {
                     consumer_hours,
