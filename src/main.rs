@@ -1,6 +1,6 @@
 //! `queuelab`: the command line. Parses arguments, calls the library, prints, exits.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use queuelab::app;
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,6 +17,20 @@ struct Cli {
 enum FormatArg {
     Text,
     Json,
+}
+
+/// Options shared by the commands that run many simulations (sweep, plan).
+#[derive(Args)]
+struct ManyRuns {
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Override a key for every run (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Use one variant of the file (default: the base scenario).
+    #[arg(long)]
+    variant: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -83,15 +97,8 @@ enum Command {
         /// Output folder [default: output/<name>-sweep/].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Worker threads [default: all cores].
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Override a key for every run (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Sweep one variant of the file.
-        #[arg(long)]
-        variant: Option<String>,
+        #[command(flatten)]
+        runs: ManyRuns,
         /// Seeds: common (same per replication at every point) or independent.
         #[arg(long, value_enum, default_value = "common")]
         seeds: SeedsArg,
@@ -136,15 +143,8 @@ enum Command {
         /// Runs per evaluated value.
         #[arg(long, default_value_t = 5)]
         replications: u32,
-        /// Worker threads [default: all cores].
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Override a key for every run (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
-        /// Plan for one variant of the file.
-        #[arg(long)]
-        variant: Option<String>,
+        #[command(flatten)]
+        runs: ManyRuns,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -286,9 +286,12 @@ fn main() -> ExitCode {
             vary,
             replications,
             out,
-            threads,
-            sets,
-            variant,
+            runs:
+                ManyRuns {
+                    threads,
+                    sets,
+                    variant,
+                },
             seeds,
             shard,
             metric,
@@ -328,9 +331,12 @@ fn main() -> ExitCode {
             vary,
             target,
             replications,
-            threads,
-            sets,
-            variant,
+            runs:
+                ManyRuns {
+                    threads,
+                    sets,
+                    variant,
+                },
             json,
         } => {
             let bar = indicatif::ProgressBar::new_spinner();
