@@ -10,6 +10,7 @@ struct Producer {
     poisson: bool,
     rate: f64,
     step: Option<(f64, f64)>,
+    priority: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -81,9 +82,10 @@ impl Gen {
         );
         for p in &self.producers {
             s.push_str(&format!(
-                "[[producers]]\narrivals = \"{}\"\nrate = {}\n",
+                "[[producers]]\narrivals = \"{}\"\nrate = {}\npriority = {}\n",
                 if p.poisson { "poisson" } else { "constant" },
-                p.rate
+                p.rate,
+                p.priority
             ));
             if let Some((at, r)) = p.step {
                 s.push_str(&format!("schedule = [ {{ at = {at}, rate = {r} }} ]\n"));
@@ -136,7 +138,7 @@ impl Gen {
         ));
         let b = &self.breadth;
         s.push_str(&format!(
-            "[[variants]]\nname = \"breadth\"\nclient.mode = \"async\"\ndownstream.poison_rate = {}\nqueue.initial_backlog = {}\nqueue.ttl_action = \"{}\"\n",
+            "[[variants]]\nname = \"breadth\"\nclient.mode = \"async\"\ndownstream.poison_rate = {}\nqueue.initial_backlog = {}\nqueue.ttl_action = \"{}\"\nqueue.priority = true\n",
             b.poison,
             self.capacity.map_or(b.backlog, |c| b.backlog.min(c)),
             if b.ttl_dlq { "dlq" } else { "drop" }
@@ -170,11 +172,13 @@ fn producer() -> impl Strategy<Value = Producer> {
         any::<bool>(),
         0.0..300.0f64,
         proptest::option::of((0.0..20.0f64, 0.0..600.0f64)),
+        0u8..3,
     )
-        .prop_map(|(poisson, rate, step)| Producer {
+        .prop_map(|(poisson, rate, step, priority)| Producer {
             poisson,
             rate,
             step,
+            priority,
         })
 }
 
@@ -272,6 +276,10 @@ proptest! {
             }
             if g.dlq && r.summary.client.mode == "async" {
                 prop_assert_eq!(r.summary.counts.failed, 0, "async with a DLQ fails nothing");
+            }
+            if !r.summary.classes.is_empty() {
+                let by_tier: u64 = r.summary.classes.iter().map(|c| c.produced).sum();
+                prop_assert_eq!(by_tier, r.summary.counts.produced, "every message is in a tier");
             }
             if g.idempotent {
                 prop_assert_eq!(r.summary.counts.duplicates, 0);

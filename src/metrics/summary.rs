@@ -41,6 +41,23 @@ pub struct Summary {
     pub stopped: Option<String>,
     /// The bill, when the scenario has `[cost]` prices.
     pub cost: Option<CostStats>,
+    /// Per priority tier, when producers use more than one (highest first).
+    pub classes: Vec<ClassStats>,
+}
+
+/// `classes[]`: the figures of one priority tier.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassStats {
+    /// The tier (0 lowest, 9 highest).
+    pub priority: u8,
+    /// Messages produced in this tier.
+    pub produced: u64,
+    /// Messages of this tier completed.
+    pub completed: u64,
+    /// Produced -> processed successfully.
+    pub end_to_end: LatencyStats,
+    /// Produced -> first processing attempt starts.
+    pub queue_wait: LatencyStats,
 }
 
 /// `cost.*`.

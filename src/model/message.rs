@@ -50,6 +50,8 @@ pub struct Msg {
     pub accepted: bool,
     /// Fails on every attempt.
     pub poison: bool,
+    /// Priority tier (its producer's).
+    pub priority: u8,
 }
 
 impl Msg {
@@ -71,6 +73,7 @@ impl Msg {
             in_service: false,
             accepted: false,
             poison: false,
+            priority: 0,
         }
     }
 }

@@ -102,6 +102,7 @@ mod tests {
             arrivals: ArrivalKind::Constant,
             rate,
             schedule: vec![],
+            priority: 0,
         };
         Source::new(&p, stream(1, Stream::Arrivals(0)))
     }

@@ -19,47 +19,105 @@ pub struct Entry {
     pub call: u32,
 }
 
-/// A FIFO queue with optional capacity.
+/// The waiting line: FIFO tiers served highest first (one tier without priorities), with
+/// an optional capacity over all tiers. Within a tier order is FIFO; `oldest` is the
+/// oldest entry of any tier (O(tiers)).
 pub struct WaitQueue {
-    items: VecDeque<Entry>,
+    tiers: Vec<Fifo>,
+    len: usize,
     capacity: Option<u64>,
-    /// (position, produced), produced strictly increasing from front to back.
-    mins: VecDeque<(u64, Nanos)>,
-    head_pos: u64,
 }
 
 impl WaitQueue {
-    /// An empty queue; `capacity` = `None` is unbounded.
+    /// An empty single-tier queue; `capacity` = `None` is unbounded.
     pub fn new(capacity: Option<u64>) -> Self {
+        Self::with_tiers(capacity, 1)
+    }
+
+    /// An empty queue with `tiers` priority levels (0 lowest).
+    pub fn with_tiers(capacity: Option<u64>, tiers: usize) -> Self {
         WaitQueue {
-            items: VecDeque::new(),
+            tiers: (0..tiers.max(1)).map(|_| Fifo::new()).collect(),
+            len: 0,
             capacity,
-            mins: VecDeque::new(),
-            head_pos: 0,
         }
     }
 
     /// Messages waiting.
     #[inline]
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.len
     }
 
     /// True when nothing waits.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len == 0
     }
 
     /// True when one more message may wait.
     #[inline]
     pub fn has_room(&self) -> bool {
-        self.capacity.is_none_or(|c| (self.items.len() as u64) < c)
+        self.capacity.is_none_or(|c| (self.len as u64) < c)
+    }
+
+    /// Appends at the tail of `tier` (clamped to the top tier; the caller checks
+    /// [`has_room`](Self::has_room)).
+    #[inline]
+    pub fn push(&mut self, e: Entry, tier: usize) {
+        let top = self.tiers.len() - 1;
+        self.tiers[tier.min(top)].push(e);
+        self.len += 1;
+    }
+
+    /// The next entry to serve, without removing it.
+    #[inline]
+    pub fn front(&self) -> Option<&Entry> {
+        self.tiers.iter().rev().find_map(|t| t.front())
+    }
+
+    /// Removes the next entry to serve: the head of the highest non-empty tier.
+    #[inline]
+    pub fn pop(&mut self) -> Option<Entry> {
+        let e = self.tiers.iter_mut().rev().find_map(|t| t.pop())?;
+        self.len -= 1;
+        Some(e)
+    }
+
+    /// Removes the head of the lowest non-empty tier (what drop-oldest sheds).
+    pub fn pop_lowest(&mut self) -> Option<Entry> {
+        let e = self.tiers.iter_mut().find_map(|t| t.pop())?;
+        self.len -= 1;
+        Some(e)
+    }
+
+    /// Production time of the oldest waiting message, in any tier.
+    #[inline]
+    pub fn oldest(&self) -> Option<Nanos> {
+        self.tiers.iter().filter_map(|t| t.oldest()).min()
+    }
+}
+
+/// One FIFO tier, tracking its oldest entry.
+struct Fifo {
+    items: VecDeque<Entry>,
+    /// (position, produced), produced strictly increasing from front to back.
+    mins: VecDeque<(u64, Nanos)>,
+    head_pos: u64,
+}
+
+impl Fifo {
+    fn new() -> Self {
+        Fifo {
+            items: VecDeque::new(),
+            mins: VecDeque::new(),
+            head_pos: 0,
+        }
     }
 
     /// Appends at the tail (the caller checks [`has_room`](Self::has_room)).
     #[inline]
-    pub fn push(&mut self, e: Entry) {
+    fn push(&mut self, e: Entry) {
         let pos = self.head_pos + self.items.len() as u64;
         while self.mins.back().is_some_and(|&(_, p)| p >= e.produced) {
             self.mins.pop_back();
@@ -70,13 +128,13 @@ impl WaitQueue {
 
     /// The head, without removing it.
     #[inline]
-    pub fn front(&self) -> Option<&Entry> {
+    fn front(&self) -> Option<&Entry> {
         self.items.front()
     }
 
     /// Removes the head.
     #[inline]
-    pub fn pop(&mut self) -> Option<Entry> {
+    fn pop(&mut self) -> Option<Entry> {
         let e = self.items.pop_front()?;
         if self
             .mins
@@ -91,13 +149,8 @@ impl WaitQueue {
 
     /// Production time of the oldest waiting message.
     #[inline]
-    pub fn oldest(&self) -> Option<Nanos> {
+    fn oldest(&self) -> Option<Nanos> {
         self.mins.front().map(|&(_, p)| p)
-    }
-
-    /// Every waiting entry, head first.
-    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.items.iter()
     }
 }
 
@@ -117,8 +170,8 @@ mod tests {
     fn fifo_with_capacity() {
         let mut q = WaitQueue::new(Some(2));
         assert!(q.has_room());
-        q.push(e(1, 1));
-        q.push(e(2, 2));
+        q.push(e(1, 1), 0);
+        q.push(e(2, 2), 0);
         assert!(!q.has_room());
         assert_eq!(q.pop().map(|x| x.id), Some(1));
         assert_eq!(q.pop().map(|x| x.id), Some(2));
@@ -127,12 +180,28 @@ mod tests {
     }
 
     #[test]
+    fn tiers_are_served_highest_first_and_shed_lowest_first() {
+        let mut q = WaitQueue::with_tiers(Some(4), 3);
+        q.push(e(1, 1), 0);
+        q.push(e(2, 2), 2);
+        q.push(e(3, 3), 1);
+        q.push(e(4, 4), 2);
+        assert!(!q.has_room(), "capacity counts every tier");
+        assert_eq!(q.oldest(), Some(1));
+        assert_eq!(q.front().map(|x| x.id), Some(2));
+        assert_eq!(q.pop_lowest().map(|x| x.id), Some(1));
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|x| x.id)).collect();
+        assert_eq!(order, vec![2, 4, 3]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
     fn oldest_is_tracked_when_retries_rejoin_the_tail() {
         let mut q = WaitQueue::new(None);
-        q.push(e(10, 1));
-        q.push(e(20, 2));
-        q.push(e(5, 3)); // a retry produced long ago
-        q.push(e(30, 4));
+        q.push(e(10, 1), 0);
+        q.push(e(20, 2), 0);
+        q.push(e(5, 3), 0); // a retry produced long ago
+        q.push(e(30, 4), 0);
         assert_eq!(q.oldest(), Some(5));
         q.pop();
         q.pop();

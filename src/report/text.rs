@@ -196,6 +196,18 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
             thousands(cost.requests)
         );
     }
+    for cl in &s.classes {
+        let _ = writeln!(
+            o,
+            "  priority {}  produced {} · completed {} · end-to-end p50 {} p99 {} max {}",
+            cl.priority,
+            thousands(cl.produced),
+            thousands(cl.completed),
+            opt_time(cl.end_to_end.p50),
+            opt_time(cl.end_to_end.p99),
+            opt_time(cl.end_to_end.max)
+        );
+    }
     for d in &s.recovery {
         let _ = writeln!(o, "  recovery    {}", disturbance_line(d));
     }

@@ -109,6 +109,8 @@ pub struct Producer {
     pub rate: f64,
     /// `(at, rate)` steps, strictly increasing in `at`.
     pub schedule: Vec<(Nanos, f64)>,
+    /// Priority tier of its messages (0 lowest, 9 highest).
+    pub priority: u8,
 }
 
 impl Producer {
@@ -136,6 +138,8 @@ pub struct Queue {
     pub ttl_action: TtlAction,
     /// Messages waiting at time 0.
     pub initial_backlog: u64,
+    /// Serve higher priority tiers first (else one FIFO, priorities ignored).
+    pub priority: bool,
 }
 
 /// The consumer pool.

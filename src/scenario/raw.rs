@@ -95,6 +95,8 @@ pub struct RawProducer {
     pub rate: f64,
     #[serde(default)]
     pub schedule: Vec<RawStep>,
+    /// Priority tier of this producer's messages (0 lowest, 9 highest).
+    pub priority: Option<i64>,
 }
 
 /// How a producer spaces its messages.
@@ -130,6 +132,9 @@ pub struct RawQueue {
     pub ttl_action: TtlAction,
     /// Messages already waiting at time 0 (a warm start after a restart).
     pub initial_backlog: Option<i64>,
+    /// Serve higher-priority messages first (producers' `priority`).
+    #[serde(default)]
+    pub priority: bool,
 }
 
 /// What happens to a message whose TTL ran out.

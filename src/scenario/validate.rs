@@ -197,11 +197,23 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             last = Some(at);
             schedule.push((at, rate(&format!("{k}.rate"), step.rate)?));
         }
+        let priority = match p.priority {
+            None => 0,
+            Some(x) if (0..=9).contains(&x) => x as u8,
+            Some(x) => {
+                return Err(bad(
+                    key("priority"),
+                    format!("must be between 0 (lowest) and 9 (highest), got {x}"),
+                )
+                .allowed("0 ..= 9"))
+            }
+        };
         producers.push(Producer {
             name: p.name.clone().unwrap_or_else(|| format!("producer{i}")),
             arrivals: p.arrivals,
             rate: r,
             schedule,
+            priority,
         });
     }
 
@@ -502,6 +514,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             ttl,
             ttl_action: raw.queue.ttl_action,
             initial_backlog,
+            priority: raw.queue.priority,
         },
         consumers: Consumers {
             count: raw.consumers.count as u32,

@@ -57,7 +57,7 @@ impl Sim<'_> {
     }
 
     fn evict_oldest(&mut self) {
-        if let Some(e) = self.pop_queue() {
+        if let Some(e) = self.pop_queue_lowest() {
             self.c.dropped += 1;
             self.msgs.free(e.id);
         }

@@ -129,6 +129,9 @@ struct Sim<'a> {
     depth: TimeWeighted,
     busy: TimeWeighted,
     asleep: TimeWeighted,
+    /// Per priority tier (empty unless producers use more than one tier): produced,
+    /// completed, end-to-end and queue-wait latencies.
+    classes: Vec<(u64, u64, LatencyRecorder, LatencyRecorder)>,
     /// Consumers that exist (changes only with autoscaling).
     present: TimeWeighted,
     /// Consumers ordered by autoscaling that have not started yet.
@@ -163,7 +166,7 @@ impl<'a> Sim<'a> {
             sync,
             events: EventQueue::default(),
             msgs: Slab::default(),
-            queue: WaitQueue::new(s.queue.capacity),
+            queue: WaitQueue::with_tiers(s.queue.capacity, if s.queue.priority { 10 } else { 1 }),
             blocked: VecDeque::new(),
             pool: Pool::new(s.consumers.count),
             sources: s
@@ -201,6 +204,18 @@ impl<'a> Sim<'a> {
             depth: TimeWeighted::new(s.warmup),
             busy: TimeWeighted::new(s.warmup),
             asleep: TimeWeighted::new(s.warmup),
+            classes: {
+                let mut tiers: Vec<u8> = s.producers.iter().map(|p| p.priority).collect();
+                tiers.sort_unstable();
+                tiers.dedup();
+                if tiers.len() > 1 {
+                    (0..10)
+                        .map(|_| (0, 0, LatencyRecorder::new(3), LatencyRecorder::new(3)))
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            },
             present: TimeWeighted::new(s.warmup),
             pending_out: 0,
             scale_quiet_until: 0,
@@ -333,6 +348,10 @@ impl<'a> Sim<'a> {
                     }
                     self.c.produced += 1;
                     self.in_transit += 1;
+                    let tier = usize::from(self.s.producers[p as usize].priority);
+                    if let Some(class) = self.classes.get_mut(tier) {
+                        class.0 += 1;
+                    }
                 }
                 Ev::RateStep(p, j) => {
                     self.now = t;
@@ -370,6 +389,9 @@ impl<'a> Sim<'a> {
             let id = self.msgs.alloc(Msg::new(0, service, u));
             self.mark_poison(id);
             self.c.produced += 1;
+            if let Some(class) = self.classes.first_mut() {
+                class.0 += 1; // a warm backlog is tier 0
+            }
             self.c.accepted += 1;
             if self.measured(0) {
                 self.produced_measured += 1;
@@ -406,6 +428,11 @@ impl<'a> Sim<'a> {
         let service = self.sampler.sample(&mut self.rng.service);
         let u = uniform(&mut self.rng.fail);
         let id = self.msgs.alloc(Msg::new(produced, service, u));
+        let tier = self.s.producers[p as usize].priority;
+        self.msgs.get_mut(id).priority = tier;
+        if let Some(class) = self.classes.get_mut(usize::from(tier)) {
+            class.0 += 1;
+        }
         self.mark_poison(id);
         if let Some(b) = &mut self.budget {
             b.earn();
@@ -434,11 +461,20 @@ impl<'a> Sim<'a> {
         m.attempts += 1;
         m.received = now;
         let first = m.attempts == 1;
-        let (produced, base, u, poison) = (m.produced, m.first_service, m.first_fail_u, m.poison);
+        let (produced, base, u, poison, tier) = (
+            m.produced,
+            m.first_service,
+            m.first_fail_u,
+            m.poison,
+            m.priority,
+        );
         self.c.attempts += 1;
         let (base, u) = if first {
             if produced >= self.s.warmup {
                 self.wait.record(now - produced);
+                if let Some(class) = self.classes.get_mut(usize::from(tier)) {
+                    class.3.record(now - produced);
+                }
             }
             (base, u)
         } else {
@@ -560,15 +596,31 @@ impl<'a> Sim<'a> {
 
     fn push_queue(&mut self, id: u32, call: u32) {
         let produced = self.msgs.get(id).produced;
-        self.queue.push(Entry { produced, id, call });
+        let tier = if self.s.queue.priority {
+            usize::from(self.msgs.get(id).priority)
+        } else {
+            0
+        };
+        self.queue.push(Entry { produced, id, call }, tier);
         self.depth.set(self.now, self.queue.len() as u64);
     }
 
     fn pop_queue(&mut self) -> Option<Entry> {
         let e = self.queue.pop()?;
+        Some(self.removed(e))
+    }
+
+    /// Removes the head of the lowest priority tier (the message drop-oldest sheds).
+    fn pop_queue_lowest(&mut self) -> Option<Entry> {
+        let e = self.queue.pop_lowest()?;
+        Some(self.removed(e))
+    }
+
+    /// Bookkeeping for an entry leaving the queue: its age bounds the oldest age, exactly.
+    fn removed(&mut self, e: Entry) -> Entry {
         self.max_oldest = self.max_oldest.max(self.now.saturating_sub(e.produced));
         self.depth.set(self.now, self.queue.len() as u64);
-        Some(e)
+        e
     }
 
     /// An idle consumer, if the queue is empty and one is free (FIFO: nobody to overtake).
@@ -603,8 +655,15 @@ impl<'a> Sim<'a> {
 
     /// A successful answer for message `id`: completed, with its end-to-end latency.
     fn record_completion(&mut self, id: u32) {
-        let produced = self.msgs.get(id).produced;
+        let (produced, tier) = (self.msgs.get(id).produced, self.msgs.get(id).priority);
         self.c.completed += 1;
+        let measured = self.measured(produced);
+        if let Some(class) = self.classes.get_mut(usize::from(tier)) {
+            class.1 += 1;
+            if measured {
+                class.2.record(self.now - produced);
+            }
+        }
         if self.now >= self.s.warmup {
             self.goodput_measured += 1;
             self.successes_measured += 1;
@@ -787,6 +846,20 @@ impl<'a> Sim<'a> {
                 gap: gap as i64,
             },
             stopped: self.stopped.clone(),
+            classes: self
+                .classes
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, c)| c.0 > 0)
+                .map(|(tier, c)| ClassStats {
+                    priority: tier as u8,
+                    produced: c.0,
+                    completed: c.1,
+                    end_to_end: c.2.stats(),
+                    queue_wait: c.3.stats(),
+                })
+                .collect(),
             cost: s.cost.map(|p| {
                 let consumer_hours = if s.autoscale.is_some() {
                     // The whole run, warm-up included: the bill covers every hour.
