@@ -60,6 +60,8 @@ pub fn key_figures(s: &Summary) -> Vec<(&'static str, String)> {
         ("max_depth", s.queue.max_depth.to_string()),
         ("max_oldest_age", fmt_f(s.queue.max_oldest_age)),
         ("utilization", fmt_f(s.consumers.utilization)),
+        ("mean_consumers", fmt_f(s.consumers.mean_count)),
+        ("max_consumers", s.consumers.max_count.to_string()),
         ("retry_amplification", fmt_f(s.rates.retry_amplification)),
     ]
 }

@@ -125,6 +125,29 @@ pub fn sentences(s: &Summary) -> Vec<String> {
             thousands(c.abandoned_work)
         ));
     }
+    if s.classes.len() > 1 {
+        let parts: Vec<String> = s
+            .classes
+            .iter()
+            .map(|cl| {
+                format!(
+                    "priority {}: p99 {}",
+                    cl.priority,
+                    cl.end_to_end.p99.map(human).unwrap_or_else(|| "-".into())
+                )
+            })
+            .collect();
+        out.push(format!(
+            "By priority tier, end to end: {}.",
+            parts.join("; ")
+        ));
+    }
+    if c.scale_outs + c.scale_ins > 0 {
+        out.push(format!(
+            "Autoscaling grew the pool to {} consumers and back ({} scale-outs, {} scale-ins); {:.1} consumers on average.",
+            s.consumers.max_count, c.scale_outs, c.scale_ins, s.consumers.mean_count
+        ));
+    }
     if c.expired > 0 {
         out.push(format!(
             "{} messages ({}) expired after waiting longer than their TTL.",
