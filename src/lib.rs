@@ -30,6 +30,8 @@
 //! Modules, in the order a run uses them: [`scenario`] (load and check a file),
 //! [`sim`] (the event loop over [`engine`] and [`model`], drawing from [`rng`]),
 //! [`metrics`] (what is recorded), [`report`] (files and text), [`app`] (the commands).
+//! Around them: [`sweep`], [`plan`] and [`stats`] (capacity planning), [`theory`] (closed
+//! forms), [`quiz`] (predict first), [`guard`] (resource limits, interruption).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
