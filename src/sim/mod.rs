@@ -386,24 +386,33 @@ impl<'a> Sim<'a> {
         for _ in 0..self.s.queue.initial_backlog {
             let service = self.sampler.sample(&mut self.rng.warm);
             let u = uniform(&mut self.rng.warm);
-            let id = self.msgs.alloc(Msg::new(0, service, u));
-            self.mark_poison(id);
-            self.c.produced += 1;
-            if let Some(class) = self.classes.first_mut() {
-                class.0 += 1; // a warm backlog is tier 0
-            }
+            // A warm backlog is tier 0, already stored.
+            let id = self.new_message(0, service, u, 0);
             self.c.accepted += 1;
-            if self.measured(0) {
-                self.produced_measured += 1;
-            }
-            if let Some(b) = &mut self.budget {
-                b.earn();
-            }
             match self.idle_for_new() {
                 Some(c) => self.start(c, id, 0),
                 None => self.push_queue(id, 0),
             }
         }
+    }
+
+    /// A message produced at `produced` with its first-attempt draws: stored in the slab and
+    /// counted (produced, its tier, the retry budget's earnings), poison drawn.
+    fn new_message(&mut self, produced: Nanos, service: Nanos, u: f64, tier: u8) -> u32 {
+        self.c.produced += 1;
+        if self.measured(produced) {
+            self.produced_measured += 1;
+        }
+        let id = self.msgs.alloc(Msg::new(produced, service, u));
+        self.msgs.get_mut(id).priority = tier;
+        if let Some(class) = self.classes.get_mut(usize::from(tier)) {
+            class.0 += 1;
+        }
+        self.mark_poison(id);
+        if let Some(b) = &mut self.budget {
+            b.earn();
+        }
+        id
     }
 
     #[inline]
@@ -421,22 +430,9 @@ impl<'a> Sim<'a> {
             self.events
                 .push(t.saturating_add(self.shift), Ev::Arrival(p, gen));
         }
-        self.c.produced += 1;
-        if self.measured(produced) {
-            self.produced_measured += 1;
-        }
         let service = self.sampler.sample(&mut self.rng.service);
         let u = uniform(&mut self.rng.fail);
-        let id = self.msgs.alloc(Msg::new(produced, service, u));
-        let tier = self.s.producers[p as usize].priority;
-        self.msgs.get_mut(id).priority = tier;
-        if let Some(class) = self.classes.get_mut(usize::from(tier)) {
-            class.0 += 1;
-        }
-        self.mark_poison(id);
-        if let Some(b) = &mut self.budget {
-            b.earn();
-        }
+        let id = self.new_message(produced, service, u, self.s.producers[p as usize].priority);
         if self.sync {
             self.call(id);
         } else {
