@@ -69,6 +69,21 @@ pub struct Estimate {
 
 /// Expected messages, events and memory of `s`.
 pub fn estimate(s: &Scenario) -> Estimate {
+    if !s.subscribers.is_empty() {
+        // Fan-out: every subscriber is a run of its own.
+        return s.subscribers.iter().map(|sub| estimate(&sub.run)).fold(
+            Estimate {
+                messages: 0.0,
+                events: 0.0,
+                memory: 0.0,
+            },
+            |a, b| Estimate {
+                messages: a.messages + b.messages,
+                events: a.events + b.events,
+                memory: a.memory + b.memory,
+            },
+        );
+    }
     let d = s.duration;
     let messages: f64 = s
         .producers

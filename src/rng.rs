@@ -69,6 +69,18 @@ pub fn stream(seed: u64, stream: Stream) -> Rng {
     Rng::seed_from_u64(mix64(seed ^ mix64(stream.id())))
 }
 
+/// The generator of `stream` for a run seeded with `seed`, with `salt` mixed into the
+/// consumer-side streams (a fan-out subscriber's own draws). Arrivals and poison are never
+/// salted: every subscriber sees the same messages, and a malformed message is malformed
+/// for all of them. `salt = 0` gives [`stream`].
+pub fn salted(seed: u64, salt: u64, s: Stream) -> Rng {
+    match s {
+        Stream::Arrivals(_) | Stream::Poison => stream(seed, s),
+        _ if salt == 0 => stream(seed, s),
+        _ => Rng::seed_from_u64(mix64(seed ^ mix64(s.id() ^ mix64(salt)))),
+    }
+}
+
 /// A uniform number in [0, 1) with 53 random bits.
 #[inline]
 pub fn uniform(rng: &mut Rng) -> f64 {

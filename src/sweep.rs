@@ -240,7 +240,15 @@ pub fn metric(summary: &serde_json::Value, path: &str) -> Option<f64> {
     }
     let mut v = summary;
     for seg in path.split('.') {
-        v = v.get(seg)?;
+        v = match v {
+            // A list (`subscribers`, `classes`, `recovery`) is indexed by position or by
+            // the `name` of an entry: `subscribers.email.latency.end_to_end.p99`.
+            serde_json::Value::Array(a) => match seg.parse::<usize>() {
+                Ok(i) => a.get(i)?,
+                Err(_) => a.iter().find(|x| x["name"].as_str() == Some(seg))?,
+            },
+            _ => v.get(seg)?,
+        };
     }
     v.as_f64()
 }
@@ -256,6 +264,12 @@ pub fn metric_paths(summary: &serde_json::Value) -> Vec<String> {
                     format!("{prefix}.{k}")
                 };
                 walk(x, &p, out);
+            }
+        } else if let Some(a) = v.as_array() {
+            for x in a {
+                if let Some(name) = x["name"].as_str() {
+                    walk(x, &format!("{prefix}.{name}"), out);
+                }
             }
         } else if v.is_number() || v.is_null() {
             out.push(prefix.to_string());

@@ -224,6 +224,7 @@ pub fn params_of(s: &Scenario) -> Option<Params> {
         && s.delivery.crash_rate == 0.0
         && s.client.mode == ClientMode::Async
         && s.client.enqueue_latency == 0
+        && s.subscribers.is_empty()
         && (s.queue.capacity.is_none() || s.queue.overflow == Overflow::Reject);
     if !plain {
         return None;

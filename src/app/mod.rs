@@ -124,6 +124,53 @@ pub fn load(args: &RunArgs) -> Result<ScenarioFile, Error> {
     Ok(file)
 }
 
+/// A fan-out run's extra files: each subscriber's time series (and dashboard) under
+/// `subscribers/<name>/`, and its headline series side by side in `subscribers.png/svg`.
+fn fanout_files(
+    s: &Scenario,
+    r: &RunResult,
+    dir: &Path,
+    no_plots: bool,
+    bundle: &mut Bundle,
+    pictures: &mut Vec<(String, String)>,
+) -> Result<(), Error> {
+    for (sub, (name, sr)) in s.subscribers.iter().zip(&r.subscribers) {
+        let sd = dir.join("subscribers").join(name);
+        bundle.add(sd.join("timeseries.csv"), files::timeseries_csv(&sr.rows)?);
+        if !no_plots {
+            let (png, svg) = plot::dashboard(&sub.run, &sr.rows)?;
+            bundle.add(sd.join("dashboard.png"), png);
+            bundle.add(sd.join("dashboard.svg"), svg);
+        }
+    }
+    if !no_plots {
+        let runs: Vec<(String, &Scenario, &[crate::metrics::Row])> = s
+            .subscribers
+            .iter()
+            .zip(&r.subscribers)
+            .map(|(sub, (name, sr))| (name.clone(), &*sub.run, sr.rows.as_slice()))
+            .collect();
+        let title = match &s.variant {
+            Some(v) => format!("{} / {v}: subscribers compared", s.name),
+            None => format!("{}: subscribers compared", s.name),
+        };
+        let (png, svg) = plot::compare_named(&title, &sim::totals_scenario(s), &runs)?;
+        bundle.add(dir.join("subscribers.png"), png);
+        pictures.push((
+            format!(
+                "The subscribers of the fan-out side by side{}: each has its own queue and consumers.",
+                s.variant
+                    .as_deref()
+                    .map(|v| format!(" ({v})"))
+                    .unwrap_or_default()
+            ),
+            html::inline_svg(&svg, "subscribers compared"),
+        ));
+        bundle.add(dir.join("subscribers.svg"), svg);
+    }
+    Ok(())
+}
+
 /// What `run` did, for the binary and for tests.
 pub struct RunReport {
     /// Text for standard output.
@@ -181,8 +228,16 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
         let dir = run_dir(s);
         bundle.add(dir.join("summary.json"), files::summary_json(&r.summary)?);
         bundle.add(dir.join("timeseries.csv"), files::timeseries_csv(&r.rows)?);
+        if !s.subscribers.is_empty() {
+            fanout_files(s, r, &dir, args.no_plots, &mut bundle, &mut pictures)?;
+        }
         if !args.no_plots {
-            let (png, svg) = plot::dashboard(s, &r.rows)?;
+            let drawn = if s.subscribers.is_empty() {
+                s.clone()
+            } else {
+                sim::totals_scenario(s)
+            };
+            let (png, svg) = plot::dashboard(&drawn, &r.rows)?;
             bundle.add(dir.join("dashboard.png"), png);
             pictures.push((
                 format!(
@@ -213,6 +268,9 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             let name = s.variant.clone().unwrap_or_else(|| s.name.clone());
             curves.push((format!("{name} end-to-end"), r.e2e_cdf.clone()));
             curves.push((format!("{name} caller"), r.client_cdf.clone()));
+            for (sub, sr) in &r.subscribers {
+                curves.push((format!("{name}/{sub} end-to-end"), sr.e2e_cdf.clone()));
+            }
         }
         let (png, svg) = plot::latency_cdf(
             &format!("{}: latency distribution", file.base.name),

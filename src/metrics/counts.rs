@@ -1,11 +1,11 @@
 //! The fate counters of SPEC §4 and the conservation identity.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What happened to the messages of a run. Every produced message is in exactly one fate
 /// (rejected, dropped, completed, dead_lettered, failed) or one end-of-run state
 /// (`*_at_end`); the other fields count events, not messages.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Messages created by producers.
     pub produced: u64,
@@ -81,9 +81,88 @@ impl Counts {
         ]
     }
 
+    /// Adds `o` field by field (the totals of fan-out subscribers).
+    pub fn add(&mut self, o: &Counts) {
+        let Counts {
+            produced,
+            accepted,
+            rejected,
+            dropped,
+            completed,
+            dead_lettered,
+            failed,
+            in_queue_at_end,
+            in_flight_at_end,
+            retry_waiting_at_end,
+            blocked_at_end,
+            expired,
+            poison,
+            retries_denied,
+            breaker_opens,
+            breaker_rejections,
+            scale_outs,
+            scale_ins,
+            attempts,
+            failed_attempts,
+            attempt_timeouts,
+            retries,
+            retry_refused,
+            redeliveries,
+            crashes,
+            duplicates,
+            abandoned_work,
+        } = *o;
+        self.produced += produced;
+        self.accepted += accepted;
+        self.rejected += rejected;
+        self.dropped += dropped;
+        self.completed += completed;
+        self.dead_lettered += dead_lettered;
+        self.failed += failed;
+        self.in_queue_at_end += in_queue_at_end;
+        self.in_flight_at_end += in_flight_at_end;
+        self.retry_waiting_at_end += retry_waiting_at_end;
+        self.blocked_at_end += blocked_at_end;
+        self.expired += expired;
+        self.poison += poison;
+        self.retries_denied += retries_denied;
+        self.breaker_opens += breaker_opens;
+        self.breaker_rejections += breaker_rejections;
+        self.scale_outs += scale_outs;
+        self.scale_ins += scale_ins;
+        self.attempts += attempts;
+        self.failed_attempts += failed_attempts;
+        self.attempt_timeouts += attempt_timeouts;
+        self.retries += retries;
+        self.retry_refused += retry_refused;
+        self.redeliveries += redeliveries;
+        self.crashes += crashes;
+        self.duplicates += duplicates;
+        self.abandoned_work += abandoned_work;
+    }
+
     /// `produced - (sum of fates)`: 0 when every message is accounted for.
     pub fn conservation_gap(&self) -> i128 {
         let fates: u64 = self.fates().iter().map(|(_, v)| v).sum();
         i128::from(self.produced) - i128::from(fates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_covers_every_field() {
+        // Every field of `ones` is 1 (through serde, so a new field cannot be missed).
+        let mut v = serde_json::to_value(Counts::default()).unwrap();
+        for x in v.as_object_mut().unwrap().values_mut() {
+            *x = serde_json::json!(1);
+        }
+        let ones: Counts = serde_json::from_value(v).unwrap();
+        let mut sum = ones;
+        sum.add(&ones);
+        let got = serde_json::to_value(sum).unwrap();
+        assert!(got.as_object().unwrap().values().all(|x| x == 2));
     }
 }

@@ -64,6 +64,15 @@ impl LatencyRecorder {
         Some((v.min(self.max)) as f64 / 1e9)
     }
 
+    /// Adds every latency of `other` (same precision) to this one.
+    pub fn merge(&mut self, other: &LatencyRecorder) {
+        // Both auto-resize, so adding cannot fail for lack of range.
+        let _ = self.hist.add(&other.hist);
+        self.sum += other.sum;
+        self.max = self.max.max(other.max);
+        self.zeros += other.zeros;
+    }
+
     /// Clears everything (used per time-series interval).
     pub fn reset(&mut self) {
         self.hist.reset();

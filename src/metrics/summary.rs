@@ -43,6 +43,35 @@ pub struct Summary {
     pub cost: Option<CostStats>,
     /// Per priority tier, when producers use more than one (highest first).
     pub classes: Vec<ClassStats>,
+    /// Fan-out figures (`null` without `[[subscribers]]`). With subscribers every other
+    /// figure above is over all of them together (each copy counts as a message).
+    pub fanout: Option<FanoutStats>,
+    /// Each subscriber's own figures, in file order (empty without fan-out).
+    pub subscribers: Vec<SubscriberSummary>,
+}
+
+/// `fanout.*`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FanoutStats {
+    /// Number of subscribers.
+    pub subscribers: u32,
+    /// Messages the producers published to the topic.
+    pub published: u64,
+    /// Copies the topic delivered to subscriber queues (a message counts once per
+    /// subscriber that takes its producer).
+    pub deliveries: u64,
+}
+
+/// `subscribers[]`: one subscriber's name, the producers it takes, and its own summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriberSummary {
+    /// The subscriber's name.
+    pub name: String,
+    /// The producers whose messages it receives.
+    pub producers: Vec<String>,
+    /// Its figures, as for a run of its own.
+    #[serde(flatten)]
+    pub summary: Summary,
 }
 
 /// `classes[]`: the figures of one priority tier.

@@ -130,6 +130,62 @@ impl Row {
     }
 }
 
+/// The rows of fan-out subscribers added up, interval by interval: counts, gauges and
+/// rates add; `oldest_age` is the oldest of any subscriber; `utilization` is weighted by
+/// consumers; `queue_depth_max` is the sum of each subscriber's maximum (an upper bound:
+/// their peaks need not coincide); the percentile columns are the slowest subscriber's.
+/// Rows beyond the shortest run (one stopped early) are left out.
+pub fn merge_rows(groups: &[&[Row]]) -> Vec<Row> {
+    let n = groups.iter().map(|g| g.len()).min().unwrap_or(0);
+    let worst = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    };
+    (0..n)
+        .map(|i| {
+            let mut t = Row {
+                time: groups[0][i].time,
+                ..Row::default()
+            };
+            let mut busy = 0.0;
+            for g in groups {
+                let r = &g[i];
+                t.arrivals += r.arrivals;
+                t.completed += r.completed;
+                t.rejected += r.rejected;
+                t.retries += r.retries;
+                t.dead_lettered_total += r.dead_lettered_total;
+                t.queue_depth += r.queue_depth;
+                t.oldest_age = t.oldest_age.max(r.oldest_age);
+                t.in_flight += r.in_flight;
+                busy += r.utilization * r.consumers as f64;
+                t.e2e_p50 = worst(t.e2e_p50, r.e2e_p50);
+                t.e2e_p99 = worst(t.e2e_p99, r.e2e_p99);
+                t.queue_depth_max += r.queue_depth_max;
+                t.retry_waiting += r.retry_waiting;
+                t.blocked += r.blocked;
+                t.dropped += r.dropped;
+                t.dead_lettered += r.dead_lettered;
+                t.failed += r.failed;
+                t.attempts += r.attempts;
+                t.failed_attempts += r.failed_attempts;
+                t.client_errors += r.client_errors;
+                t.client_timeouts += r.client_timeouts;
+                t.client_p99 = worst(t.client_p99, r.client_p99);
+                t.offered_rate += r.offered_rate;
+                t.consumers += r.consumers;
+            }
+            t.utilization = if t.consumers == 0 {
+                0.0
+            } else {
+                busy / t.consumers as f64
+            };
+            t
+        })
+        .collect()
+}
+
 /// Shortest float text that reads back the same value (deterministic across platforms).
 pub fn fmt_f(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {

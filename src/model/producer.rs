@@ -103,6 +103,7 @@ mod tests {
             rate,
             schedule: vec![],
             priority: 0,
+            stream: 0,
         };
         Source::new(&p, stream(1, Stream::Arrivals(0)))
     }

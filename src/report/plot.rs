@@ -388,9 +388,23 @@ pub fn dashboard(s: &Scenario, rows: &[Row]) -> Result<(Vec<u8>, String), Error>
 
 /// compare.png and compare.svg: the dashboard panels with one line per variant.
 pub fn compare(base: &Scenario, runs: &[(&Scenario, &[Row])]) -> Result<(Vec<u8>, String), Error> {
+    let named: Vec<(String, &Scenario, &[Row])> = runs
+        .iter()
+        .map(|(s, rows)| (s.variant.clone().unwrap_or_default(), *s, *rows))
+        .collect();
+    compare_named(&format!("{}: variants compared", base.name), base, &named)
+}
+
+/// The dashboard's headline series with one line per named run (variants, or the
+/// subscribers of a fan-out).
+pub fn compare_named(
+    title: &str,
+    base: &Scenario,
+    runs: &[(String, &Scenario, &[Row])],
+) -> Result<(Vec<u8>, String), Error> {
     let per_variant: Vec<Vec<Panel>> = runs
         .iter()
-        .map(|(s, rows)| dashboard_panels(s, rows))
+        .map(|(_, s, rows)| dashboard_panels(s, rows))
         .collect();
     let Some(first) = per_variant.first() else {
         return Err(Error::Other("nothing to compare".into()));
@@ -408,21 +422,11 @@ pub fn compare(base: &Scenario, runs: &[(&Scenario, &[Row])]) -> Result<(Vec<u8>
             series: per_variant
                 .iter()
                 .zip(runs)
-                .map(|(v, (s, _))| {
-                    (
-                        s.variant.clone().unwrap_or_default(),
-                        v[i].series[headline(&p.title)].1.clone(),
-                    )
-                })
+                .map(|(v, (name, _, _))| (name.clone(), v[i].series[headline(&p.title)].1.clone()))
                 .collect(),
         })
         .collect();
-    render(
-        &format!("{}: variants compared", base.name),
-        &panels,
-        base,
-        COMPARE_SIZE,
-    )
+    render(title, &panels, base, COMPARE_SIZE)
 }
 
 /// latency_cdf.png / .svg: the distribution of end-to-end and caller latency per variant,

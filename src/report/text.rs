@@ -228,6 +228,18 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
             format!(", gap {}", s.conservation.gap)
         }
     );
+    if let Some(f) = &s.fanout {
+        let _ = writeln!(
+            o,
+            "  fan-out     {} messages published, {} copies to {} subscribers (the figures above add up every copy)",
+            thousands(f.published),
+            thousands(f.deliveries),
+            f.subscribers
+        );
+        let names: Vec<String> = s.subscribers.iter().map(|x| x.name.clone()).collect();
+        let subs: Vec<&Summary> = s.subscribers.iter().map(|x| &x.summary).collect();
+        o.push_str(&table(&names, &subs));
+    }
     if !files.is_empty() {
         let _ = writeln!(o, "  files       {}", files.join(", "));
     }
@@ -289,14 +301,19 @@ fn theory_lines(o: &mut String, s: &Summary, t: &Prediction) {
 
 /// Variants side by side.
 pub fn comparison(summaries: &[&crate::metrics::Summary]) -> String {
-    let mut o = String::new();
     let names: Vec<String> = summaries
         .iter()
         .map(|s| s.variant.clone().unwrap_or_default())
         .collect();
+    table(&names, summaries)
+}
+
+/// Summaries side by side under the column names `names`.
+fn table(names: &[String], summaries: &[&Summary]) -> String {
+    let mut o = String::new();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(12) + 2;
     let _ = write!(o, "  {:<26}", "");
-    for n in &names {
+    for n in names {
         let _ = write!(o, "{n:>width$}");
     }
     o.push('\n');

@@ -7,6 +7,7 @@
 mod locate;
 pub mod overlay;
 pub mod raw;
+pub mod subscribers;
 mod validate;
 
 pub use raw::{
@@ -60,6 +61,26 @@ pub struct Scenario {
     pub breaker: Option<Breaker>,
     /// `[autoscale]`, if any.
     pub autoscale: Option<Autoscale>,
+    /// `[[subscribers]]`: fan-out. Empty: one queue and one consumer group (the tables
+    /// above). Otherwise each published message is copied to every subscriber that takes
+    /// its producer, and each subscriber runs its own queue and consumer group.
+    pub subscribers: Vec<Subscriber>,
+    /// Mixed into the seeds of the consumer-side random streams (0: none). Each subscriber
+    /// gets its own, from its name, so that subscribers draw independently while sharing
+    /// the arrivals.
+    pub stream_salt: u64,
+}
+
+/// One subscription of a fan-out topic: its own queue and consumer group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscriber {
+    /// Its name (a folder name).
+    pub name: String,
+    /// Names of the producers whose messages it receives (all when the file does not say).
+    pub producers: Vec<String>,
+    /// The scenario it runs: the file's tables with the subscriber's own over them, only
+    /// its producers, and its own random streams.
+    pub run: Box<Scenario>,
 }
 
 /// Autoscaling of the consumer pool.
@@ -111,6 +132,9 @@ pub struct Producer {
     pub schedule: Vec<(Nanos, f64)>,
     /// Priority tier of its messages (0 lowest, 9 highest).
     pub priority: u8,
+    /// Its position in the file: the identity of its arrival stream, kept when a
+    /// subscriber takes only some producers so that the arrivals stay the same.
+    pub stream: u32,
 }
 
 impl Producer {
@@ -390,7 +414,7 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
             validate::from_toml_error(&e, "", &set_label(overrides))
         })?
     };
-    let base = validate::scenario(&base_raw, None).map_err(|e| {
+    let base_error = |e: InputError| {
         if overrides
             .sets
             .iter()
@@ -400,7 +424,9 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
         } else {
             located(e, &[])
         }
-    })?;
+    };
+    let mut base = validate::scenario(&base_raw, None).map_err(base_error)?;
+    subscribers::expand(&set_doc, &mut base).map_err(base_error)?;
 
     // 3. Each variant: the document, the variant's keys over it, then the overrides.
     let mut out = Vec::new();
@@ -446,12 +472,13 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
             overlay::set_path(&mut merged, k, overlay::parse_value(v))
                 .map_err(|e| e.in_file(format!("--set {k}={v}")))?;
         }
+        let vdoc = merged.clone();
         let vraw: RawScenario = merged.try_into().map_err(|e: toml::de::Error| {
             let mut err = validate::from_toml_error(&e, "", label);
             err.message = format!("in variant `{name}`: {}", err.message);
             at_variant(err)
         })?;
-        let s = validate::scenario(&vraw, Some(&name)).map_err(|mut e| {
+        let variant_error = |mut e: InputError| {
             e.message = format!("in variant `{name}`: {}", e.message);
             let key_in_variant = e.key.as_deref().is_some_and(|k| {
                 let mut segs = vec!["variants", idx.as_str()];
@@ -463,7 +490,9 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
             } else {
                 located(e, &[])
             }
-        })?;
+        };
+        let mut s = validate::scenario(&vraw, Some(&name)).map_err(variant_error)?;
+        subscribers::expand(&vdoc, &mut s).map_err(variant_error)?;
         out.push(s);
     }
     Ok(ScenarioFile {

@@ -54,13 +54,17 @@ fn set_in_value(v: &mut Value, segs: &[&str], value: Value, full: &str) -> Resul
     match v {
         Value::Table(t) => set_in_table(t, segs, value, full),
         Value::Array(a) => {
-            let i: usize = segs[0].parse().map_err(|_| {
-                InputError::new(format!("`{}` is a list: index it with a number", segs[0]))
-                    .key(full)
-                    .hint(format!(
-                        "e.g. {}.0.…",
-                        full.split('.').next().unwrap_or(full)
-                    ))
+            let i: usize = index_of(a, segs[0]).ok_or_else(|| {
+                InputError::new(format!(
+                    "`{}` is not in the list: index it with a number or the `name` of an entry",
+                    segs[0]
+                ))
+                .key(full)
+                .allowed(names_of(a))
+                .hint(format!(
+                    "e.g. {}.0.…",
+                    full.split('.').next().unwrap_or(full)
+                ))
             })?;
             let len = a.len();
             let elem = a.get_mut(i).ok_or_else(|| {
@@ -84,6 +88,31 @@ fn set_in_value(v: &mut Value, segs: &[&str], value: Value, full: &str) -> Resul
     }
 }
 
+/// The position `seg` names in a list: a number, or the `name` of a table in it
+/// (`producers.checkout.rate`, `subscribers.email.consumers.count`). A number past the
+/// end is returned as is (the caller reports it as out of range).
+fn index_of(a: &[Value], seg: &str) -> Option<usize> {
+    seg.parse().ok().or_else(|| {
+        a.iter()
+            .position(|v| v.get("name").and_then(Value::as_str) == Some(seg))
+    })
+}
+
+/// `0 ..= n-1` and the names of the list's entries, for error messages.
+fn names_of(a: &[Value]) -> String {
+    let mut s = if a.is_empty() {
+        "the list is empty".to_string()
+    } else {
+        format!("0 ..= {}", a.len() - 1)
+    };
+    for v in a {
+        if let Some(n) = v.get("name").and_then(Value::as_str) {
+            s.push_str(&format!(", {n}"));
+        }
+    }
+    s
+}
+
 /// Merges `overlay` over `base`: tables merge key by key, a table whose keys are numbers
 /// merges into the elements of an array, anything else replaces.
 pub fn merge(base: &mut Table, overlay: &Table) -> Result<(), InputError> {
@@ -92,11 +121,12 @@ pub fn merge(base: &mut Table, overlay: &Table) -> Result<(), InputError> {
             (Some(Value::Table(b)), Value::Table(o)) => merge(b, o)?,
             (Some(Value::Array(b)), Value::Table(o)) => {
                 for (ik, iv) in o {
-                    let i: usize = ik.parse().map_err(|_| {
+                    let i: usize = index_of(b, ik).ok_or_else(|| {
                         InputError::new(format!(
-                            "`{k}` is a list: index it with a number, not `{ik}`"
+                            "`{k}` is a list: index it with a number or the `name` of an entry, not `{ik}`"
                         ))
                         .key(format!("{k}.{ik}"))
+                        .allowed(names_of(b))
                     })?;
                     let len = b.len();
                     let elem = b.get_mut(i).ok_or_else(|| {
@@ -141,6 +171,26 @@ mod tests {
         assert_eq!(d["queue"]["capacity"].as_integer(), Some(10));
         let err = set_path(&mut d, "producers.5.rate", Value::Float(1.0)).unwrap_err();
         assert!(err.message.contains("out of range"));
+        let named: Table =
+            toml::from_str("[[subscribers]]\nname = \"email\"\n[[subscribers]]\nname = \"bi\"\n")
+                .unwrap();
+        let mut n = named.clone();
+        set_path(&mut n, "subscribers.bi.consumers.count", parse_value("3")).unwrap();
+        assert_eq!(
+            n["subscribers"][1]["consumers"]["count"].as_integer(),
+            Some(3)
+        );
+        let err = set_path(&mut n, "subscribers.sms.queue.capacity", parse_value("3")).unwrap_err();
+        assert!(
+            err.allowed.as_deref().unwrap().contains("email, bi"),
+            "{err:?}"
+        );
+        let o: Table = toml::from_str("subscribers.email.queue.capacity = 5\n").unwrap();
+        merge(&mut n, &o).unwrap();
+        assert_eq!(
+            n["subscribers"][0]["queue"]["capacity"].as_integer(),
+            Some(5)
+        );
     }
 
     #[test]

@@ -80,6 +80,10 @@ pub struct RawScenario {
     pub cost: Option<RawCost>,
     pub breaker: Option<RawBreaker>,
     pub autoscale: Option<RawAutoscale>,
+    /// Fan-out subscriptions: each a name, an optional `producers` filter and
+    /// consumer-side tables merged over the file's (see `scenario::subscribers`).
+    #[serde(default)]
+    pub subscribers: Vec<toml::Table>,
     /// Overlays: each is a partial scenario merged over the base (see `overlay`).
     #[serde(default)]
     pub variants: Vec<toml::Table>,

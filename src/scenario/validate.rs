@@ -214,6 +214,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             rate: r,
             schedule,
             priority,
+            stream: i as u32,
         });
     }
 
@@ -546,6 +547,8 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         cost,
         breaker,
         autoscale,
+        subscribers: Vec::new(),
+        stream_salt: 0,
     })
 }
 

@@ -10,6 +10,9 @@
 
 mod broker;
 mod direct;
+mod fanout;
+
+pub use fanout::totals_scenario;
 
 use crate::engine::EventQueue;
 use crate::guard::{self, Limits};
@@ -39,6 +42,36 @@ pub struct RunResult {
     pub e2e_cdf: Vec<(f64, f64)>,
     /// What callers waited: (seconds, fraction at or below).
     pub client_cdf: Vec<(f64, f64)>,
+    /// The latency histograms behind the summary (fan-out merges them).
+    pub hists: Hists,
+    /// Messages produced by each producer: (its arrival stream, count).
+    pub produced_by: Vec<(u32, u64)>,
+    /// Fan-out: each subscriber's own result, in file order (empty otherwise).
+    pub subscribers: Vec<(String, RunResult)>,
+}
+
+/// A run's latency histograms.
+#[derive(Clone)]
+pub struct Hists {
+    /// Produced -> processed successfully.
+    pub e2e: LatencyRecorder,
+    /// Produced -> first attempt.
+    pub wait: LatencyRecorder,
+    /// What callers waited.
+    pub client: LatencyRecorder,
+    /// Per priority tier (index = tier, empty with one tier): produced, completed,
+    /// end-to-end, queue wait.
+    pub classes: Vec<(u64, u64, LatencyRecorder, LatencyRecorder)>,
+}
+
+impl std::fmt::Debug for Hists {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hists")
+            .field("e2e", &self.e2e.count())
+            .field("wait", &self.wait.count())
+            .field("client", &self.client.count())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Simulates `s` from an empty system to `s.duration`, with the default [`Limits`].
@@ -48,8 +81,11 @@ pub fn run(s: &Scenario) -> RunResult {
 
 /// Simulates `s` under `limits`. A run that hits a limit, or is interrupted
 /// ([`crate::guard::interrupt`]), stops at that instant and reports what it has, with
-/// `summary.stopped` saying why.
+/// `summary.stopped` saying why. A fan-out scenario runs each subscriber and adds them up.
 pub fn run_with(s: &Scenario, limits: &Limits) -> RunResult {
+    if !s.subscribers.is_empty() {
+        return fanout::run(s, limits);
+    }
     let started = std::time::Instant::now();
     let mut sim = Sim::new(s);
     sim.limits = *limits;
@@ -132,6 +168,8 @@ struct Sim<'a> {
     /// Per priority tier (empty unless producers use more than one tier): produced,
     /// completed, end-to-end and queue-wait latencies.
     classes: Vec<(u64, u64, LatencyRecorder, LatencyRecorder)>,
+    /// Messages produced per producer.
+    produced_by: Vec<u64>,
     /// Consumers that exist (changes only with autoscaling).
     present: TimeWeighted,
     /// Consumers ordered by autoscaling that have not started yet.
@@ -158,7 +196,7 @@ struct Sim<'a> {
 impl<'a> Sim<'a> {
     fn new(s: &'a Scenario) -> Self {
         let sync = s.client.mode == ClientMode::Sync;
-        let st = |x| rng::stream(s.seed, x);
+        let st = |x| rng::salted(s.seed, s.stream_salt, x);
         Sim {
             s,
             now: 0,
@@ -172,8 +210,7 @@ impl<'a> Sim<'a> {
             sources: s
                 .producers
                 .iter()
-                .enumerate()
-                .map(|(i, p)| Source::new(p, st(Stream::Arrivals(i as u32))))
+                .map(|p| Source::new(p, st(Stream::Arrivals(p.stream))))
                 .collect(),
             downstream: Downstream::new(&s.downstream),
             policy: Policy::new(s.retry),
@@ -216,6 +253,7 @@ impl<'a> Sim<'a> {
                     Vec::new()
                 }
             },
+            produced_by: vec![0; s.producers.len()],
             present: TimeWeighted::new(s.warmup),
             pending_out: 0,
             scale_quiet_until: 0,
@@ -347,6 +385,7 @@ impl<'a> Sim<'a> {
                             .push(t2.saturating_add(self.shift), Ev::Arrival(p, gen));
                     }
                     self.c.produced += 1;
+                    self.produced_by[p as usize] += 1;
                     self.in_transit += 1;
                     let tier = usize::from(self.s.producers[p as usize].priority);
                     if let Some(class) = self.classes.get_mut(tier) {
@@ -430,6 +469,7 @@ impl<'a> Sim<'a> {
             self.events
                 .push(t.saturating_add(self.shift), Ev::Arrival(p, gen));
         }
+        self.produced_by[p as usize] += 1;
         let service = self.sampler.sample(&mut self.rng.service);
         let u = uniform(&mut self.rng.fail);
         let id = self.new_message(produced, service, u, self.s.producers[p as usize].priority);
@@ -842,20 +882,9 @@ impl<'a> Sim<'a> {
                 gap: gap as i64,
             },
             stopped: self.stopped.clone(),
-            classes: self
-                .classes
-                .iter()
-                .enumerate()
-                .rev()
-                .filter(|(_, c)| c.0 > 0)
-                .map(|(tier, c)| ClassStats {
-                    priority: tier as u8,
-                    produced: c.0,
-                    completed: c.1,
-                    end_to_end: c.2.stats(),
-                    queue_wait: c.3.stats(),
-                })
-                .collect(),
+            classes: class_stats(&self.classes),
+            fanout: None,
+            subscribers: Vec::new(),
             cost: s.cost.map(|p| {
                 let consumer_hours = if s.autoscale.is_some() {
                     // The whole run, warm-up included: the bill covers every hour.
@@ -877,13 +906,45 @@ impl<'a> Sim<'a> {
             rows: self.rows,
             e2e_cdf: cdf(&self.e2e),
             client_cdf: cdf(&self.client),
+            produced_by: s
+                .producers
+                .iter()
+                .zip(&self.produced_by)
+                .map(|(p, n)| (p.stream, *n))
+                .collect(),
+            hists: Hists {
+                e2e: self.e2e,
+                wait: self.wait,
+                client: self.client,
+                classes: self.classes,
+            },
+            subscribers: Vec::new(),
         }
     }
 }
 
+/// `classes[]` from per-tier tallies (index = tier), highest tier first.
+pub(crate) fn class_stats(
+    classes: &[(u64, u64, LatencyRecorder, LatencyRecorder)],
+) -> Vec<ClassStats> {
+    classes
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, c)| c.0 > 0)
+        .map(|(tier, c)| ClassStats {
+            priority: tier as u8,
+            produced: c.0,
+            completed: c.1,
+            end_to_end: c.2.stats(),
+            queue_wait: c.3.stats(),
+        })
+        .collect()
+}
+
 /// A latency distribution as (seconds, cumulative fraction) at 1000 evenly spaced levels
 /// plus the far tail.
-fn cdf(r: &LatencyRecorder) -> Vec<(f64, f64)> {
+pub(crate) fn cdf(r: &LatencyRecorder) -> Vec<(f64, f64)> {
     if r.count() == 0 {
         return Vec::new();
     }
