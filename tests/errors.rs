@@ -61,6 +61,11 @@ const CASES: &[Case] = &[
     Case { what: "variant without a name", from: "name = \"v\"\n", to: "", line: Some(14), key: Some("variants.0.name"), says: "needs a `name`", guidance: false },
     Case { what: "name unusable as a folder", from: "name = \"e\"", to: "name = \"a/b\"", line: Some(1), key: Some("name"), says: "output folder", guidance: true },
     Case { what: "crash rate of 1", from: "[retry]", to: "[delivery]\ncrash_rate = 1.0\n[retry]", line: Some(11), key: Some("delivery.crash_rate"), says: "below 1", guidance: true },
+    Case { what: "fan-out with a sync caller", from: "[retry]", to: "[client]\nmode = \"sync\"\n[[subscribers]]\nname = \"s\"\n[retry]", line: Some(11), key: Some("client.mode"), says: "asynchronous", guidance: true },
+    Case { what: "key a subscriber cannot set", from: "[[variants]]", to: "[[subscribers]]\nname = \"s\"\nseed = 3\n[[variants]]", line: Some(16), key: Some("subscribers.0.seed"), says: "cannot be set per subscriber", guidance: true },
+    Case { what: "unknown producer in a subscriber", from: "[[variants]]", to: "[[subscribers]]\nname = \"s\"\nproducers = [\"producer1\"]\n[[variants]]", line: Some(16), key: Some("subscribers.0.producers.0"), says: "no producer is called", guidance: true },
+    Case { what: "blocking subscriber queue", from: "[[variants]]", to: "[[subscribers]]\nname = \"s\"\nqueue = { overflow = \"block\" }\n[[variants]]", line: Some(16), key: Some("subscribers.0.queue.overflow"), says: "hold back", guidance: true },
+    Case { what: "bad value inside a subscriber", from: "[[variants]]", to: "[[subscribers]]\nname = \"s\"\nconsumers = { count = 0 }\n[[variants]]", line: Some(16), key: Some("subscribers.0.consumers.count"), says: "in subscriber `s`", guidance: false },
     Case { what: "run too long", from: "duration = \"1m\"", to: "duration = \"20000000d\"", line: Some(2), key: Some("duration"), says: "too long", guidance: true },
 ];
 

@@ -6,6 +6,7 @@ mod breadth;
 mod capacity;
 mod cli;
 mod errors;
+mod fanout;
 mod fuzz_corpus;
 mod guards;
 mod properties;

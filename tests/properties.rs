@@ -136,6 +136,15 @@ impl Gen {
             "[[variants]]\nname = \"same\"\n[[variants]]\nname = \"flipped\"\nclient.mode = \"{}\"\ndelivery.crash_rate = 0.0\nretry.in = \"queue\"\n",
             if self.sync { "async" } else { "sync" }
         ));
+        // Fan-out: one subscriber taking everything (it must see the base's arrivals), one
+        // taking only the first producer, with its own consumers and failures.
+        s.push_str(&format!(
+            "[[variants]]\nname = \"fanout\"\nclient.mode = \"async\"\ndelivery.crash_rate = {}\nqueue.overflow = \"{}\"\nsubscribers = [ {{ name = \"all\" }}, {{ name = \"first\", producers = [\"producer0\"], consumers = {{ count = {} }}, downstream = {{ failure_rate = {} }} }} ]\n",
+            self.crash,
+            if self.overflow == "block" { "reject" } else { self.overflow },
+            self.consumers % 3 + 1,
+            self.failure / 2.0
+        ));
         let b = &self.breadth;
         s.push_str(&format!(
             "[[variants]]\nname = \"breadth\"\nclient.mode = \"async\"\ndownstream.poison_rate = {}\nqueue.initial_backlog = {}\nqueue.ttl_action = \"{}\"\nqueue.priority = true\n",
@@ -290,6 +299,19 @@ proptest! {
         prop_assert_eq!(comparable(&runs[0].summary), comparable(&again.summary));
         // Common random numbers: flipping sync/async leaves the arrivals alone.
         prop_assert_eq!(runs[0].summary.counts.produced, runs[1].summary.counts.produced);
+        // Fan-out: totals are the subscribers added up, each subscriber keeps the
+        // invariants, and the subscriber taking every producer sees the base's arrivals.
+        let fan = &runs[2].summary;
+        prop_assert_eq!(fan.subscribers.len(), 2);
+        let mut total = queuelab::metrics::Counts::default();
+        for sub in &fan.subscribers {
+            assert_invariants(&sub.summary);
+            total.add(&sub.summary.counts);
+        }
+        prop_assert_eq!(total, fan.counts);
+        prop_assert_eq!(fan.fanout.as_ref().unwrap().deliveries, fan.counts.produced);
+        prop_assert_eq!(fan.subscribers[0].summary.counts.produced, runs[0].summary.counts.produced);
+        prop_assert_eq!(fan.fanout.as_ref().unwrap().published, runs[0].summary.counts.produced);
     }
 
     #[test]

@@ -501,6 +501,16 @@ pub fn quiz_questions(a: &QuizArgs) -> Result<(Scenario, Vec<crate::quiz::Questi
     } else {
         file.base.clone()
     };
+    if !s.subscribers.is_empty() {
+        return Err(InputError::new(
+            "the quiz asks about one queue, and this scenario fans out to several subscribers",
+        )
+        .in_file(a.scenario.clone())
+        .hint(
+            "pick a variant without [[subscribers]] with --variant, or run it with `queuelab run`",
+        )
+        .into());
+    }
     let q = crate::quiz::questions(&s);
     Ok((s, q))
 }

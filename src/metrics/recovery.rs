@@ -18,7 +18,8 @@ use serde::Serialize;
 /// One disturbance and what it did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Disturbance {
-    /// `spike` (offered rate stepped up) or `outage`.
+    /// `spike` (offered rate stepped up), `outage`, or `restart` (a warm start: the backlog
+    /// waiting at time 0; start = end = 0).
     pub kind: String,
     /// Start, seconds.
     pub start: f64,
@@ -73,6 +74,10 @@ pub fn windows(s: &Scenario) -> Vec<(&'static str, Nanos, Nanos)> {
             .unwrap_or(s.duration);
         out.push(("spike", at, end));
         busy_until = end;
+    }
+    if s.queue.initial_backlog > 0 {
+        // A warm start: the backlog is there at time 0 and must drain.
+        out.push(("restart", 0, 0));
     }
     for o in &s.downstream.outages {
         if o.start < s.duration {

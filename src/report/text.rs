@@ -39,15 +39,14 @@ fn latency_line(out: &mut String, name: &str, l: &LatencyStats) {
 
 /// One line about a disturbance.
 pub fn disturbance_line(d: &Disturbance) -> String {
-    let what = if d.kind == "spike" {
-        "traffic spike"
-    } else {
-        "outage"
+    let when = format!("{}–{}", human(d.start), human(d.end));
+    let (what, when) = match d.kind.as_str() {
+        "spike" => ("traffic spike", when.as_str()),
+        "restart" => ("restart into a backlog", "at 0s"),
+        _ => ("outage", when.as_str()),
     };
     let mut line = format!(
-        "{what} {}–{}: backlog peaked at {}, oldest waited {}",
-        human(d.start),
-        human(d.end),
+        "{what} {when}: backlog peaked at {}, oldest waited {}",
         thousands(d.peak_backlog),
         human(d.peak_oldest_age)
     );

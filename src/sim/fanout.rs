@@ -44,41 +44,62 @@ pub fn totals_scenario(s: &Scenario) -> Scenario {
         .iter()
         .flat_map(|sub| sub.run.downstream.outages.iter().copied())
         .collect();
-    outages.sort_by(|a, b| (a.start, a.end).cmp(&(b.start, b.end)));
+    outages.sort_by_key(|o| (o.start, o.end));
     outages.dedup_by(|a, b| a.start == b.start && a.end == b.end);
     t.downstream.outages = outages;
     t.subscribers.clear();
     t
 }
 
-fn merge_hists(subs: &[(String, RunResult)]) -> Hists {
+/// Merges the subscribers' histograms. Per-tier figures are kept when the file's
+/// producers use more than one tier; a subscriber whose producers share one tier (a
+/// dedicated queue per tier) adds all its messages to that tier.
+fn merge_hists(s: &Scenario, subs: &[(String, RunResult)]) -> Hists {
+    let mut tiers: Vec<u8> = s.producers.iter().map(|p| p.priority).collect();
+    tiers.sort_unstable();
+    tiers.dedup();
     let mut h = Hists {
         e2e: LatencyRecorder::new(3),
         wait: LatencyRecorder::new(3),
         client: LatencyRecorder::new(3),
-        classes: Vec::new(),
+        classes: if tiers.len() > 1 {
+            (0..10)
+                .map(|_| (0, 0, LatencyRecorder::new(3), LatencyRecorder::new(3)))
+                .collect()
+        } else {
+            Vec::new()
+        },
     };
-    for (_, r) in subs {
+    for (sub, (_, r)) in s.subscribers.iter().zip(subs) {
         h.e2e.merge(&r.hists.e2e);
         h.wait.merge(&r.hists.wait);
         h.client.merge(&r.hists.client);
-        if !r.hists.classes.is_empty() && h.classes.is_empty() {
-            h.classes = (0..r.hists.classes.len())
-                .map(|_| (0, 0, LatencyRecorder::new(3), LatencyRecorder::new(3)))
-                .collect();
+        if h.classes.is_empty() {
+            continue;
         }
-        for (t, c) in h.classes.iter_mut().zip(&r.hists.classes) {
-            t.0 += c.0;
-            t.1 += c.1;
-            t.2.merge(&c.2);
-            t.3.merge(&c.3);
+        if r.hists.classes.is_empty() {
+            // One tier in this subscriber (its warm backlog, if any, is tier 0 as always).
+            let tier = sub.run.producers.first().map_or(0, |p| p.priority);
+            let c = &r.summary.counts;
+            let t = &mut h.classes[usize::from(tier)];
+            t.0 += c.produced;
+            t.1 += c.completed;
+            t.2.merge(&r.hists.e2e);
+            t.3.merge(&r.hists.wait);
+        } else {
+            for (t, c) in h.classes.iter_mut().zip(&r.hists.classes) {
+                t.0 += c.0;
+                t.1 += c.1;
+                t.2.merge(&c.2);
+                t.3.merge(&c.3);
+            }
         }
     }
     h
 }
 
 fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
-    let hists = merge_hists(&subs);
+    let hists = merge_hists(s, &subs);
     let sums: Vec<&Summary> = subs.iter().map(|(_, r)| &r.summary).collect();
     let mut c = Counts::default();
     for x in &sums {

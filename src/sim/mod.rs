@@ -243,6 +243,10 @@ impl<'a> Sim<'a> {
             asleep: TimeWeighted::new(s.warmup),
             classes: {
                 let mut tiers: Vec<u8> = s.producers.iter().map(|p| p.priority).collect();
+                if s.queue.initial_backlog > 0 {
+                    // A warm backlog is tier 0.
+                    tiers.push(0);
+                }
                 tiers.sort_unstable();
                 tiers.dedup();
                 if tiers.len() > 1 {

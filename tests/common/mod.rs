@@ -68,8 +68,16 @@ pub fn assert_invariants(s: &Summary) {
 
 /// Summary JSON without the wall-clock field, for determinism comparisons.
 pub fn comparable(s: &Summary) -> String {
+    fn strip(v: &mut serde_json::Value) {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("wall_seconds");
+            if let Some(serde_json::Value::Array(subs)) = o.get_mut("subscribers") {
+                subs.iter_mut().for_each(strip);
+            }
+        }
+    }
     let mut v = serde_json::to_value(s).unwrap();
-    v.as_object_mut().unwrap().remove("wall_seconds");
+    strip(&mut v);
     v.to_string()
 }
 
