@@ -9,10 +9,29 @@
 //! failure feature on (a 3-minute outage every hour, 5% failures, attempt timeouts, 4
 //! attempts with exponential backoff and full jitter, a bounded queue, DLQ, 0.1% consumer
 //! crashes with redelivery). Peak memory is the process's high-water mark (VmHWM), which
-//! stays flat as the message count grows.
+//! stays flat as the message count grows. A third case fans the failure scenario out to
+//! three subscribers (one copy of each message per subscriber), on one thread and then on
+//! every core (subscribers run in parallel).
 
 use queuelab::scenario::{parse, Overrides};
 use std::time::Instant;
+
+fn fanout(messages: f64) -> String {
+    let mut s = scenario(messages / 3.0, true);
+    s.push_str(
+        r#"
+[[subscribers]]
+name = "a"
+[[subscribers]]
+name = "b"
+consumers = { count = 5 }
+[[subscribers]]
+name = "c"
+downstream = { failure_rate = 0.01 }
+"#,
+    );
+    s
+}
 
 fn scenario(messages: f64, failures: bool) -> String {
     let mean = 0.001; // 1 ms service, 4 consumers
@@ -84,15 +103,36 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1e7);
-    for (label, failures) in [
-        ("M/M/4 rho 0.9", false),
-        ("M/M/4 rho 0.9 + failures, retries, outages, crashes", true),
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a thread pool");
+    for (label, text, single) in [
+        ("M/M/4 rho 0.9", scenario(messages, false), true),
+        (
+            "M/M/4 rho 0.9 + failures, retries, outages, crashes",
+            scenario(messages, true),
+            true,
+        ),
+        (
+            "the same, fanned out to 3 subscribers, 1 thread",
+            fanout(messages),
+            true,
+        ),
+        (
+            "the same, fanned out to 3 subscribers, all cores",
+            fanout(messages),
+            false,
+        ),
     ] {
-        let text = scenario(messages, failures);
         let file =
             parse(&text, "bench.toml", &Overrides::default()).expect("benchmark scenario is valid");
         let t = Instant::now();
-        let r = queuelab::sim::run(&file.base);
+        let r = if single {
+            one.install(|| queuelab::sim::run(&file.base))
+        } else {
+            queuelab::sim::run(&file.base)
+        };
         let secs = t.elapsed().as_secs_f64();
         let s = &r.summary;
         assert_eq!(s.conservation.gap, 0);

@@ -59,6 +59,41 @@ pub fn sentences(s: &Summary) -> Vec<String> {
         }
         out.push(line);
     }
+    if let Some(f) = &s.fanout {
+        out.push(format!(
+            "The topic copied {} published messages to {} subscribers ({} copies); the figures here add up every copy. Each subscriber has its own queue and consumers, so one falling behind delays only its own copies:",
+            thousands(f.published),
+            f.subscribers,
+            thousands(f.deliveries)
+        ));
+        for sub in &s.subscribers {
+            let x = &sub.summary;
+            let mut line = format!(
+                "{}: end-to-end p99 {}, oldest message waited {}, consumers busy {:.0}%",
+                sub.name,
+                x.latency
+                    .end_to_end
+                    .p99
+                    .map(human)
+                    .unwrap_or_else(|| "-".into()),
+                human(x.queue.max_oldest_age),
+                100.0 * x.consumers.utilization
+            );
+            let lost = x.counts.rejected + x.counts.dropped + x.counts.expired;
+            if x.counts.dead_lettered + lost > 0 {
+                line.push_str(&format!(
+                    "; {} dead-lettered, {} refused, dropped or expired",
+                    thousands(x.counts.dead_lettered),
+                    thousands(lost)
+                ));
+            }
+            if x.recovery.iter().any(|d| !d.recovered) {
+                line.push_str("; it did NOT recover by the end of the run");
+            }
+            line.push('.');
+            out.push(line);
+        }
+    }
     if s.client.mode == "async" {
         let max = s
             .latency

@@ -318,6 +318,10 @@ fn table(names: &[String], summaries: &[&Summary]) -> String {
     o.push('\n');
     type Getter = Box<dyn Fn(&Summary) -> String>;
     let rows: Vec<(&str, Getter)> = vec![
+        (
+            "published",
+            Box::new(|s| thousands(s.fanout.as_ref().map_or(s.counts.produced, |f| f.published))),
+        ),
         ("produced", Box::new(|s| thousands(s.counts.produced))),
         ("completed", Box::new(|s| thousands(s.counts.completed))),
         ("rejected", Box::new(|s| thousands(s.counts.rejected))),
@@ -376,7 +380,12 @@ fn table(names: &[String], summaries: &[&Summary]) -> String {
             }),
         ),
     ];
+    // "published" differs from "produced" only with fan-out (which counts every copy).
+    let fanout = summaries.iter().any(|s| s.fanout.is_some());
     for (label, get) in rows {
+        if label == "published" && !fanout {
+            continue;
+        }
         let _ = write!(o, "  {label:<26}");
         for s in summaries {
             let _ = write!(o, "{:>width$}", get(s));
