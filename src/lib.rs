@@ -56,5 +56,6 @@ pub mod stats;
 pub mod sweep;
 pub mod theory;
 pub mod time;
+pub mod watch;
 
 pub use error::{Error, InputError};

@@ -163,6 +163,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Play a run in the terminal: the queue filling and draining, consumers, DLQ, sparklines.
+    Watch {
+        /// The scenario file (TOML).
+        scenario: String,
+        /// The variant to play (default: the first).
+        #[arg(long)]
+        variant: Option<String>,
+        /// Override a key (repeatable), as for run.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Override the seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Starting speed in simulated seconds per second (default: the run in about a minute).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Print the frame at this simulated time as text (no terminal needed), e.g. --at 2m.
+        #[arg(long)]
+        at: Option<String>,
+        /// Size of the printed frame, WIDTHxHEIGHT.
+        #[arg(long, default_value = "100x32")]
+        size: String,
+    },
     /// List the bundled scenarios and the question each answers.
     List {
         /// The folder to list.
@@ -281,6 +304,23 @@ fn main() -> ExitCode {
             )
         }
         Command::List { dir } => app::list(&dir),
+        Command::Watch {
+            scenario,
+            variant,
+            sets,
+            seed,
+            speed,
+            at,
+            size,
+        } => app::watch(&app::WatchArgs {
+            scenario,
+            variant,
+            sets,
+            seed,
+            speed,
+            at,
+            size: Some(size),
+        }),
         Command::Sweep {
             scenario,
             vary,

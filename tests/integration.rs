@@ -12,3 +12,4 @@ mod guards;
 mod properties;
 mod scenarios;
 mod validation;
+mod watch;

@@ -616,3 +616,88 @@ pub fn list(dir: &Path) -> Result<String, Error> {
     }
     Ok(out)
 }
+
+/// Arguments of `queuelab watch`.
+#[derive(Debug, Clone, Default)]
+pub struct WatchArgs {
+    /// The scenario file.
+    pub scenario: String,
+    /// The variant to play (default: the first one, or the file itself without variants).
+    pub variant: Option<String>,
+    /// `KEY=VALUE` overrides.
+    pub sets: Vec<String>,
+    /// Overrides the file's seed.
+    pub seed: Option<u64>,
+    /// Starting speed, simulated seconds per second (default: the whole run in about a minute).
+    pub speed: Option<f64>,
+    /// Print the frame at this simulated time as text instead of playing.
+    pub at: Option<String>,
+    /// Size of a printed frame, `WIDTHxHEIGHT`.
+    pub size: Option<String>,
+}
+
+/// `queuelab watch`: plays a run in the terminal, or with `--at` prints one frame as text.
+pub fn watch(a: &WatchArgs) -> Result<String, Error> {
+    use crate::watch::{term, view, Player};
+    let mut file = load(&RunArgs {
+        scenario: a.scenario.clone(),
+        variant: a.variant.clone(),
+        sets: a.sets.clone(),
+        seed: a.seed,
+        ..Default::default()
+    })?;
+    let s = if file.variants.is_empty() {
+        file.base.clone()
+    } else {
+        file.variants.swap_remove(0)
+    };
+    let (width, height) = match a.size.as_deref() {
+        None => (100, 32),
+        Some(t) => t
+            .split_once('x')
+            .and_then(|(w, h)| Some((w.trim().parse::<u16>().ok()?, h.trim().parse::<u16>().ok()?)))
+            .filter(|&(w, h)| (60..=400).contains(&w) && (20..=200).contains(&h))
+            .ok_or_else(|| {
+                InputError::new(format!("`{t}` is not a frame size"))
+                    .in_file("--size")
+                    .allowed("WIDTHxHEIGHT with width 60..=400 and height 20..=200, e.g. 100x32")
+            })?,
+    };
+    let at = match a.at.as_deref() {
+        None => None,
+        Some(t) => Some(crate::time::parse_duration(t).map_err(|m| {
+            InputError::new(m)
+                .in_file("--at")
+                .allowed("a simulated time such as 90s, 2m30s")
+        })?),
+    };
+    if let Some(v) = a.speed {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(InputError::new(format!("{v} is not a speed"))
+                .in_file("--speed")
+                .allowed("simulated seconds per second, > 0, e.g. 10")
+                .into());
+        }
+    }
+    check_work(&[&s], None, 1)?;
+    let mut p = Player::new(&s);
+    if let Some(v) = a.speed {
+        p.speed = v;
+    }
+    if let Some(t) = at {
+        p.t = t.min(p.duration);
+        p.paused = true;
+        return Ok(view::snapshot(&p, width, height));
+    }
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(InputError::new(
+            "watch plays in an interactive terminal, and standard output is not one",
+        )
+        .in_file("watch")
+        .hint("pass --at TIME to print the frame at that simulated time as text, e.g. --at 2m")
+        .into());
+    }
+    term::play(&mut p).map_err(|e| Error::io("cannot drive the terminal".to_string(), e))?;
+    Ok(String::new())
+}
