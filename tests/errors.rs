@@ -66,6 +66,8 @@ const CASES: &[Case] = &[
     Case { what: "unknown producer in a subscriber", from: "[[variants]]", to: "[[subscribers]]\nname = \"s\"\nproducers = [\"producer1\"]\n[[variants]]", line: Some(16), key: Some("subscribers.0.producers.0"), says: "no producer is called", guidance: true },
     Case { what: "blocking subscriber queue", from: "[[variants]]", to: "[[subscribers]]\nname = \"s\"\nqueue = { overflow = \"block\" }\n[[variants]]", line: Some(16), key: Some("subscribers.0.queue.overflow"), says: "hold back", guidance: true },
     Case { what: "bad value inside a subscriber", from: "[[variants]]", to: "[[subscribers]]\nname = \"s\"\nconsumers = { count = 0 }\n[[variants]]", line: Some(16), key: Some("subscribers.0.consumers.count"), says: "in subscriber `s`", guidance: false },
+    Case { what: "consumer downtime ends before it starts", from: "count = 2", to: "count = 2\ndown = [ { start = \"30s\", end = \"10s\" } ]", line: Some(9), key: Some("consumers.down.0.end"), says: "end after it starts", guidance: false },
+    Case { what: "overlapping consumer downtimes", from: "count = 2", to: "count = 2\ndown = [ { start = \"1s\", end = \"10s\" }, { start = \"5s\", end = \"20s\" } ]", line: Some(9), key: Some("consumers.down"), says: "overlap", guidance: false },
     Case { what: "run too long", from: "duration = \"1m\"", to: "duration = \"20000000d\"", line: Some(2), key: Some("duration"), says: "too long", guidance: true },
 ];
 

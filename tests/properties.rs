@@ -133,8 +133,10 @@ impl Gen {
         }
         // A variant that flips the design: it must see the same arrivals.
         s.push_str(&format!(
-            "[[variants]]\nname = \"same\"\n[[variants]]\nname = \"flipped\"\nclient.mode = \"{}\"\ndelivery.crash_rate = 0.0\nretry.in = \"queue\"\n",
-            if self.sync { "async" } else { "sync" }
+            "[[variants]]\nname = \"same\"\n[[variants]]\nname = \"flipped\"\nclient.mode = \"{}\"\ndelivery.crash_rate = 0.0\nretry.in = \"queue\"\nconsumers.down = [ {{ start = {}, end = {} }} ]\n",
+            if self.sync { "async" } else { "sync" },
+            self.duration * 0.5,
+            self.duration * 0.6
         ));
         // Fan-out: one subscriber taking everything (it must see the base's arrivals), one
         // taking only the first producer, with its own consumers and failures.
@@ -147,7 +149,9 @@ impl Gen {
         ));
         let b = &self.breadth;
         s.push_str(&format!(
-            "[[variants]]\nname = \"breadth\"\nclient.mode = \"async\"\ndownstream.poison_rate = {}\nqueue.initial_backlog = {}\nqueue.ttl_action = \"{}\"\nqueue.priority = true\n",
+            "[[variants]]\nname = \"breadth\"\nclient.mode = \"async\"\nconsumers.down = [ {{ start = {}, end = {} }} ]\ndownstream.poison_rate = {}\nqueue.initial_backlog = {}\nqueue.ttl_action = \"{}\"\nqueue.priority = true\n",
+            self.duration * 0.2,
+            self.duration * (0.21 + b.poison),
             b.poison,
             self.capacity.map_or(b.backlog, |c| b.backlog.min(c)),
             if b.ttl_dlq { "dlq" } else { "drop" }

@@ -678,3 +678,124 @@ fn a_retry_budget_starves_the_storm() {
     assert!(budget.counts.retries as f64 <= 0.1 * budget.counts.produced as f64 + 10.0);
     assert!(budget.rates.goodput > 0.9 * budget.rates.offered);
 }
+
+#[test]
+fn a_queue_decouples_producers_from_consumers_in_time() {
+    let runs = run_all("decoupling.toml");
+    let (sync, asy) = (get(&runs, "sync"), get(&runs, "async"));
+    // Sync: every call in the 4-minute deploy is refused: 60/s x 240 s = 14,400.
+    assert!(
+        (sync.client.errors as f64 / 14_400.0 - 1.0).abs() < 0.03,
+        "{}",
+        sync.client.errors
+    );
+    // Async: the producers notice nothing and nothing is lost ...
+    assert_eq!(asy.client.errors + asy.client.timeouts, 0);
+    assert_eq!(asy.counts.rejected, 0);
+    let at_end = asy.counts.in_queue_at_end + asy.counts.in_flight_at_end;
+    assert_eq!(asy.counts.completed + at_end, asy.counts.produced);
+    // ... the messages waited out the deploy, and drained at the 60/s spare capacity.
+    let d = &asy.recovery[0];
+    assert_eq!(d.kind, "down");
+    assert!(asy.queue.max_oldest_age > 230.0 && asy.queue.max_oldest_age < 250.0);
+    assert!(
+        (d.peak_backlog as f64 / 14_400.0 - 1.0).abs() < 0.03,
+        "{}",
+        d.peak_backlog
+    );
+    // To within 10% of the peak: 0.9 x 14,400 / 60 = 216 s.
+    let drain = d.drain_seconds.unwrap();
+    assert!((drain / 216.0 - 1.0).abs() < 0.1, "{drain}");
+}
+
+#[test]
+fn at_least_once_redelivers_a_crashed_consumers_work() {
+    let runs = run_all("at_least_once.toml");
+    let (plain, idem, short) = (
+        get(&runs, "not-idempotent"),
+        get(&runs, "idempotent"),
+        get(&runs, "short-visibility"),
+    );
+    for s in [plain, idem, short] {
+        // Nothing lost: every crash is redelivered.
+        assert_eq!(
+            s.counts.dead_lettered + s.counts.failed + s.counts.rejected,
+            0
+        );
+        assert!(
+            s.counts.crashes > 450 && s.counts.crashes < 750,
+            "{}",
+            s.counts.crashes
+        );
+        let pending = s.counts.in_flight_at_end;
+        assert!(s.counts.redeliveries + pending >= s.counts.crashes);
+    }
+    // Every crash repeats the side effect, unless the consumer is idempotent.
+    // (All but those crashed in the last visibility timeout, still invisible at the end.)
+    let (dup, crashes) = (plain.counts.duplicates, plain.counts.crashes);
+    let pending = plain.counts.in_flight_at_end;
+    assert!(
+        dup <= crashes && dup + pending >= crashes,
+        "{dup} of {crashes}, {pending} pending"
+    );
+    assert_eq!(idem.counts.duplicates, 0);
+    // Redelivered messages come a visibility timeout late.
+    assert!(plain.latency.end_to_end.max.unwrap() > 30.0);
+    assert!(short.latency.end_to_end.p999.unwrap() < 3.0);
+    assert!(short.latency.end_to_end.max.unwrap() < 10.0);
+}
+
+#[test]
+fn a_bounded_queue_pushes_back_and_an_unbounded_one_hides_the_overload() {
+    let runs = run_all("backpressure.toml");
+    let (unbounded, reject, block) = (
+        get(&runs, "unbounded"),
+        get(&runs, "reject"),
+        get(&runs, "block"),
+    );
+    // Unbounded: no caller ever hears of the overload, while the backlog reaches
+    // (240 - 125) x 240 = 27,600 and the oldest message waits minutes.
+    assert_eq!(unbounded.client.errors, 0);
+    assert!((unbounded.queue.max_depth as f64 / 27_600.0 - 1.0).abs() < 0.05);
+    assert!(unbounded.queue.max_oldest_age > 180.0);
+    // Reject: the producer is told at once (errors), and the wait stays bounded.
+    assert!(reject.client.errors > 20_000);
+    assert_eq!(reject.queue.max_depth, 2_000);
+    assert!(reject.queue.max_oldest_age < 20.0);
+    // Block: no errors, but the producer's own calls now take minutes.
+    assert_eq!(block.client.errors, 0);
+    assert!(block.latency.client.p99.unwrap() > 60.0);
+    assert_eq!(block.queue.max_depth, 2_000);
+}
+
+#[test]
+fn each_dashboard_signal_moves_for_its_own_trouble() {
+    let r = sim::run(&load("dashboard_signals.toml").base);
+    let rows = &r.rows;
+    let window = |a: f64, b: f64| rows.iter().filter(move |x| x.time > a && x.time <= b);
+    let mean = |a: f64, b: f64, f: &dyn Fn(&queuelab::metrics::Row) -> f64| {
+        let v: Vec<f64> = window(a, b).map(f).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let quiet = (300.0, 540.0);
+    let per_s = |x: &queuelab::metrics::Row| x.completed as f64;
+    // Spike: throughput flat at the 160/s ceiling, depth up, no retries.
+    assert!((mean(630.0, 840.0, &per_s) / 160.0 - 1.0).abs() < 0.05);
+    assert!(window(600.0, 840.0).any(|x| x.queue_depth > 5_000));
+    // Slowdown: throughput falls to a quarter of capacity (40/s) while the age climbs.
+    assert!(mean(1530.0, 1800.0, &per_s) < 50.0);
+    assert!(window(1500.0, 2100.0).any(|x| x.oldest_age > 240.0));
+    // Failures: retries and dead letters, which are absent elsewhere.
+    let retries = |a, b| mean(a, b, &|x: &queuelab::metrics::Row| x.retries as f64);
+    assert!(retries(2430.0, 2700.0) > 50.0 && retries(quiet.0, quiet.1) < 1.0);
+    assert!(window(2400.0, 2700.0).map(|x| x.dead_lettered).sum::<u64>() > 3_000);
+    assert_eq!(
+        window(quiet.0, quiet.1)
+            .map(|x| x.dead_lettered)
+            .sum::<u64>(),
+        0
+    );
+    // And all three recover.
+    assert_eq!(r.summary.recovery.len(), 3);
+    assert!(r.summary.recovery.iter().all(|d| d.recovered));
+}

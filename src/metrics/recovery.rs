@@ -18,7 +18,8 @@ use serde::Serialize;
 /// One disturbance and what it did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Disturbance {
-    /// `spike` (offered rate stepped up), `outage`, or `restart` (a warm start: the backlog
+    /// `spike` (offered rate stepped up), `outage` (of the downstream), `down` (consumers
+    /// down: `consumers.down`), or `restart` (a warm start: the backlog
     /// waiting at time 0; start = end = 0).
     pub kind: String,
     /// Start, seconds.
@@ -74,6 +75,11 @@ pub fn windows(s: &Scenario) -> Vec<(&'static str, Nanos, Nanos)> {
             .unwrap_or(s.duration);
         out.push(("spike", at, end));
         busy_until = end;
+    }
+    for &(a, b) in &s.consumers.down {
+        if a < s.duration {
+            out.push(("down", a, b.min(s.duration)));
+        }
     }
     if s.queue.initial_backlog > 0 {
         // A warm start: the backlog is there at time 0 and must drain.

@@ -28,6 +28,14 @@ pub fn sentences(s: &Summary) -> Vec<String> {
                 human(d.start),
                 human(d.end)
             )
+        } else if d.kind == "restart" {
+            "The restart into a waiting backlog".to_string()
+        } else if d.kind == "down" {
+            format!(
+                "The consumers' downtime from {} to {}",
+                human(d.start),
+                human(d.end)
+            )
         } else {
             format!("The outage from {} to {}", human(d.start), human(d.end))
         };

@@ -240,7 +240,11 @@ fn draw_panels<DB: DrawingBackend>(
             .build_cartesian_2d(0.0..t_end / scale, 0.0..y_max)
             .map_err(draw_error)?;
         for (kind, a, b) in shades {
-            let colour = if *kind == "outage" { OUTAGE } else { SHADE };
+            let colour = if *kind == "outage" || *kind == "down" {
+                OUTAGE
+            } else {
+                SHADE
+            };
             chart
                 .draw_series(std::iter::once(Rectangle::new(
                     [(a / scale, 0.0), (b / scale, y_max)],

@@ -43,6 +43,7 @@ pub fn disturbance_line(d: &Disturbance) -> String {
     let (what, when) = match d.kind.as_str() {
         "spike" => ("traffic spike", when.as_str()),
         "restart" => ("restart into a backlog", "at 0s"),
+        "down" => ("consumers down", when.as_str()),
         _ => ("outage", when.as_str()),
     };
     let mut line = format!(

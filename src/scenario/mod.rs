@@ -173,6 +173,9 @@ pub struct Consumers {
     pub count: u32,
     /// Service-time law of one attempt.
     pub service: Service,
+    /// `(start, end)` windows in which no consumer takes a message (sorted, disjoint).
+    /// Attempts in progress finish; sync calls arriving inside are refused.
+    pub down: Vec<(Nanos, Nanos)>,
 }
 
 /// A service-time law, in seconds.

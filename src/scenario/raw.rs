@@ -171,6 +171,17 @@ pub enum Overflow {
 pub struct RawConsumers {
     pub count: i64,
     pub service: RawService,
+    /// Windows in which no consumer takes a message (a deploy, the service down).
+    #[serde(default)]
+    pub down: Vec<RawWindow>,
+}
+
+/// A time window `{ start, end }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    pub start: Dur,
+    pub end: Dur,
 }
 
 /// A service-time law: `{ dist = "...", ... }`. Which keys apply depends on `dist`.

@@ -234,6 +234,21 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         ));
     }
     let service = service(&raw.consumers.service)?;
+    let mut down = Vec::new();
+    for (i, w) in raw.consumers.down.iter().enumerate() {
+        let (start, end) = (ns(w.start), ns(w.end));
+        if end <= start {
+            return Err(bad(
+                format!("consumers.down.{i}.end"),
+                "a window must end after it starts",
+            ));
+        }
+        down.push((start, end));
+    }
+    down.sort_unstable();
+    if down.windows(2).any(|w| w[1].0 < w[0].1) {
+        return Err(bad("consumers.down", "the windows must not overlap"));
+    }
 
     let d = &raw.downstream;
     let failure_rate = probability("downstream.failure_rate", d.failure_rate)?;
@@ -518,6 +533,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             priority: raw.queue.priority,
         },
         consumers: Consumers {
+            down,
             count: raw.consumers.count as u32,
             service,
         },

@@ -37,6 +37,13 @@ impl Sim<'_> {
             self.release_if_done(id);
             return;
         }
+        if self.consumers_down() {
+            // The servers are down: the call is refused at once (connection refused).
+            self.breaker_outcome(false);
+            self.call_ended(id, CallEnd::Refused);
+            self.release_if_done(id);
+            return;
+        }
         if let Some(c) = self.idle_for_new() {
             self.admit_call(id);
             self.msgs.get_mut(id).in_service = true;

@@ -47,6 +47,14 @@ pub fn totals_scenario(s: &Scenario) -> Scenario {
     outages.sort_by_key(|o| (o.start, o.end));
     outages.dedup_by(|a, b| a.start == b.start && a.end == b.end);
     t.downstream.outages = outages;
+    let mut down: Vec<_> = s
+        .subscribers
+        .iter()
+        .flat_map(|sub| sub.run.consumers.down.iter().copied())
+        .collect();
+    down.sort_unstable();
+    down.dedup();
+    t.consumers.down = down;
     t.subscribers.clear();
     t
 }

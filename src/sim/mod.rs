@@ -103,6 +103,8 @@ enum Ev {
     Arrival(u32, u32),
     /// Producer `p` moves to schedule step `j`.
     RateStep(u32, u32),
+    /// A `consumers.down` window ends: consumers take messages again.
+    ConsumersUp,
     /// Consumer `c` finishes its attempt.
     Done(u32),
     /// Consumer `c` wakes from an inline backoff and tries again.
@@ -295,6 +297,9 @@ impl<'a> Sim<'a> {
             }
         }
         self.events.push(self.s.sample_every, Ev::Sample);
+        for &(_, end) in &self.s.consumers.down {
+            self.events.push(end, Ev::ConsumersUp);
+        }
         self.present.set(0, u64::from(self.s.consumers.count));
         if let Some(a) = self.s.autoscale {
             self.events.push(a.check_every, Ev::AutoscaleCheck);
@@ -337,7 +342,7 @@ impl<'a> Sim<'a> {
                     self.call(m);
                 }
                 Ev::Sample => self.on_sample(),
-                Ev::BreakerTick => self.wake_consumers(),
+                Ev::BreakerTick | Ev::ConsumersUp => self.wake_consumers(),
                 Ev::AutoscaleCheck => self.on_autoscale_check(),
                 Ev::ScaleOut(n) => {
                     self.pending_out -= n;
@@ -585,6 +590,9 @@ impl<'a> Sim<'a> {
     /// Async with a breaker: whether a consumer may take a message now (an open breaker
     /// pauses consumption; the messages wait in the queue). Counts a half-open probe.
     fn consumer_may_take(&mut self) -> bool {
+        if self.consumers_down() {
+            return false;
+        }
         if self.sync {
             return true;
         }
@@ -611,10 +619,23 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Async: idle consumers take waiting messages (after the breaker half-opens or closes).
+    /// Inside a `consumers.down` window: no consumer takes a message.
+    #[inline]
+    fn consumers_down(&self) -> bool {
+        let now = self.now;
+        self.s
+            .consumers
+            .down
+            .iter()
+            .any(|&(a, b)| now >= a && now < b)
+    }
+
+    /// Idle consumers take waiting messages (after the breaker half-opens or closes, or a
+    /// `consumers.down` window ends).
     fn wake_consumers(&mut self) {
         let now = self.now;
         while !self.queue.is_empty()
+            && !self.consumers_down()
             && (self.sync || self.breaker.as_mut().is_none_or(|b| b.would_allow(now)))
         {
             let Some(c) = self.pool.take_idle() else {

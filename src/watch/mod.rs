@@ -94,6 +94,7 @@ impl Player {
                 let label = match kind {
                     "spike" => format!("traffic spike {}–{}", human(a), human(b)),
                     "restart" => "restart into a backlog".to_string(),
+                    "down" => format!("consumers down {}–{}", human(a), human(b)),
                     _ => format!("outage {}–{}", human(a), human(b)),
                 };
                 Mark {
