@@ -799,3 +799,32 @@ fn each_dashboard_signal_moves_for_its_own_trouble() {
     assert_eq!(r.summary.recovery.len(), 3);
     assert!(r.summary.recovery.iter().all(|d| d.recovered));
 }
+
+#[test]
+fn the_lessons_page_covers_every_bundled_scenario() {
+    let page = std::fs::read_to_string(root().join("docs").join("lessons.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for e in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".toml") {
+            assert!(
+                page.contains(&format!("scenarios/{name}")),
+                "{name} not in docs/lessons.md"
+            );
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} not in the README table"
+            );
+        }
+    }
+    // And the page names no scenario that does not exist.
+    for part in page.split("scenarios/").skip(1) {
+        let name: String = part
+            .chars()
+            .take_while(|c| *c != '`' && *c != ' ')
+            .collect();
+        if name.ends_with(".toml") {
+            assert!(root().join("scenarios").join(&name).is_file(), "{name}");
+        }
+    }
+}
