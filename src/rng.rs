@@ -38,6 +38,8 @@ pub enum Stream {
     Poison,
     /// Service and failure draws of the messages waiting at time 0 (warm start).
     Warm,
+    /// Message keys, drawn when a message is produced.
+    Keys,
 }
 
 impl Stream {
@@ -52,6 +54,7 @@ impl Stream {
             Stream::Crash => 6,
             Stream::Poison => 7,
             Stream::Warm => 8,
+            Stream::Keys => 9,
         }
     }
 }
@@ -75,9 +78,37 @@ pub fn stream(seed: u64, stream: Stream) -> Rng {
 /// for all of them. `salt = 0` gives [`stream`].
 pub fn salted(seed: u64, salt: u64, s: Stream) -> Rng {
     match s {
-        Stream::Arrivals(_) | Stream::Poison => stream(seed, s),
+        Stream::Arrivals(_) | Stream::Poison | Stream::Keys => stream(seed, s),
         _ if salt == 0 => stream(seed, s),
         _ => Rng::seed_from_u64(mix64(seed ^ mix64(s.id() ^ mix64(salt)))),
+    }
+}
+
+/// Draws message keys: uniform over `0..count`, or Zipf with exponent `skew` (key 0 the
+/// hottest).
+pub struct KeySampler {
+    count: u32,
+    zipf: Option<rand_distr::Zipf<f64>>,
+}
+
+impl KeySampler {
+    /// A sampler for `count` keys with Zipf exponent `skew` (0 = uniform).
+    pub fn new(count: u32, skew: f64) -> KeySampler {
+        KeySampler {
+            count: count.max(1),
+            zipf: (skew > 0.0)
+                .then(|| rand_distr::Zipf::new(f64::from(count.max(1)), skew).ok())
+                .flatten(),
+        }
+    }
+
+    /// The next key.
+    #[inline]
+    pub fn sample(&self, rng: &mut Rng) -> u32 {
+        match &self.zipf {
+            Some(z) => ((z.sample(rng) as u32).max(1) - 1).min(self.count - 1),
+            None => ((uniform(rng) * f64::from(self.count)) as u32).min(self.count - 1),
+        }
     }
 }
 

@@ -225,6 +225,7 @@ pub fn params_of(s: &Scenario) -> Option<Params> {
         && s.client.mode == ClientMode::Async
         && s.client.enqueue_latency == 0
         && s.subscribers.is_empty()
+        && s.broker == crate::scenario::broker::Broker::Generic
         && (s.queue.capacity.is_none() || s.queue.overflow == Overflow::Reject);
     if !plain {
         return None;

@@ -60,6 +60,9 @@ pub struct Counts {
     pub crashes: u64,
     /// Side effects performed more than once.
     pub duplicates: u64,
+    /// Messages completed after a later-produced message with the same key (`[keys]`);
+    /// 0 without keys.
+    pub out_of_order: u64,
     /// Sync: server work finished for calls whose caller had already given up or moved on.
     pub abandoned_work: u64,
 }
@@ -110,6 +113,7 @@ impl Counts {
             redeliveries,
             crashes,
             duplicates,
+            out_of_order,
             abandoned_work,
         } = *o;
         self.produced += produced;
@@ -138,6 +142,7 @@ impl Counts {
         self.redeliveries += redeliveries;
         self.crashes += crashes;
         self.duplicates += duplicates;
+        self.out_of_order += out_of_order;
         self.abandoned_work += abandoned_work;
     }
 

@@ -43,11 +43,26 @@ pub struct Summary {
     pub cost: Option<CostStats>,
     /// Per priority tier, when producers use more than one (highest first).
     pub classes: Vec<ClassStats>,
+    /// The broker's semantics and its own figures.
+    pub broker: BrokerStats,
     /// Fan-out figures (`null` without `[[subscribers]]`). With subscribers every other
     /// figure above is over all of them together (each copy counts as a message).
     pub fanout: Option<FanoutStats>,
     /// Each subscriber's own figures, in file order (empty without fan-out).
     pub subscribers: Vec<SubscriberSummary>,
+}
+
+/// `broker.*`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerStats {
+    /// `generic`, `sqs`, `sqs-fifo`, `rabbitmq` or `kafka`.
+    pub kind: String,
+    /// Kafka: partitions; SQS FIFO: message groups (`null` for unordered kinds).
+    pub lanes: Option<u32>,
+    /// Kafka: the most messages waiting in one partition at any sample (consumer lag).
+    pub max_partition_lag: Option<u64>,
+    /// Kafka: the most messages waiting in one partition at the end.
+    pub partition_lag_at_end: Option<u64>,
 }
 
 /// `fanout.*`.

@@ -52,6 +52,10 @@ pub struct Msg {
     pub poison: bool,
     /// Priority tier (its producer's).
     pub priority: u8,
+    /// Its key (`[keys]`; 0 without keys).
+    pub key: u32,
+    /// Its place in production order (0, 1, 2, ...).
+    pub seq: u64,
 }
 
 impl Msg {
@@ -74,6 +78,8 @@ impl Msg {
             accepted: false,
             poison: false,
             priority: 0,
+            key: 0,
+            seq: 0,
         }
     }
 }

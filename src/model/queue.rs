@@ -6,7 +6,7 @@
 //! classic sliding-window minimum): push, pop and "oldest" are all amortised O(1).
 
 use crate::time::Nanos;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 /// One waiting entry: a message (or, in sync mode, one call of a request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,18 @@ pub struct WaitQueue {
     tiers: Vec<Fifo>,
     len: usize,
     capacity: Option<u64>,
+    /// Ordered lanes (message groups, partitions): `Some` when the queue serves each lane
+    /// in order, one message at a time.
+    lanes: Option<Lanes>,
+}
+
+/// Which ordered lanes may give out their head.
+struct Lanes {
+    /// A message of the lane is being processed (or waits to be received again).
+    locked: Vec<bool>,
+    /// (head's production time, lane) of every unlocked, non-empty lane: the next to serve
+    /// is the lane with the oldest head.
+    ready: BTreeSet<(Nanos, u32)>,
 }
 
 impl WaitQueue {
@@ -40,7 +52,69 @@ impl WaitQueue {
             tiers: (0..tiers.max(1)).map(|_| Fifo::new()).collect(),
             len: 0,
             capacity,
+            lanes: None,
         }
+    }
+
+    /// An unbounded queue of `lanes` ordered lanes (SQS FIFO message groups, Kafka
+    /// partitions): each lane is served in order and gives out one message at a time, until
+    /// [`unlock`](Self::unlock); among the lanes that may, the oldest head goes first.
+    pub fn ordered(lanes: u32) -> Self {
+        let n = lanes.max(1) as usize;
+        WaitQueue {
+            tiers: (0..n).map(|_| Fifo::new()).collect(),
+            len: 0,
+            capacity: None,
+            lanes: Some(Lanes {
+                locked: vec![false; n],
+                ready: BTreeSet::new(),
+            }),
+        }
+    }
+
+    /// True for an ordered queue.
+    #[inline]
+    pub fn is_ordered(&self) -> bool {
+        self.lanes.is_some()
+    }
+
+    /// True when a message can be given out now (ordered: a lane is unlocked and non-empty).
+    #[inline]
+    pub fn has_ready(&self) -> bool {
+        match &self.lanes {
+            None => self.len > 0,
+            Some(l) => !l.ready.is_empty(),
+        }
+    }
+
+    /// Ordered: lets `lane` give out its next message.
+    pub fn unlock(&mut self, lane: usize) {
+        if let Some(l) = &mut self.lanes {
+            l.locked[lane] = false;
+            if let Some(h) = self.tiers[lane].front() {
+                l.ready.insert((h.produced, lane as u32));
+            }
+        }
+    }
+
+    /// Puts `e` back at the head of `lane` (a requeue, or a message received again).
+    pub fn push_front(&mut self, e: Entry, lane: usize) {
+        let lane = lane.min(self.tiers.len() - 1);
+        if let Some(l) = &mut self.lanes {
+            if !l.locked[lane] {
+                if let Some(h) = self.tiers[lane].front() {
+                    l.ready.remove(&(h.produced, lane as u32));
+                }
+                l.ready.insert((e.produced, lane as u32));
+            }
+        }
+        self.tiers[lane].push_front(e);
+        self.len += 1;
+    }
+
+    /// Waiting messages of each lane (Kafka: partition lag, not counting the one in process).
+    pub fn lane_lengths(&self) -> impl Iterator<Item = usize> + '_ {
+        self.tiers.iter().map(|t| t.items.len())
     }
 
     /// Messages waiting.
@@ -66,26 +140,48 @@ impl WaitQueue {
     #[inline]
     pub fn push(&mut self, e: Entry, tier: usize) {
         let top = self.tiers.len() - 1;
-        self.tiers[tier.min(top)].push(e);
+        let lane = tier.min(top);
+        if let Some(l) = &mut self.lanes {
+            if !l.locked[lane] && self.tiers[lane].front().is_none() {
+                l.ready.insert((e.produced, lane as u32));
+            }
+        }
+        self.tiers[lane].push(e);
         self.len += 1;
     }
 
     /// The next entry to serve, without removing it.
     #[inline]
     pub fn front(&self) -> Option<&Entry> {
+        if let Some(l) = &self.lanes {
+            let &(_, lane) = l.ready.first()?;
+            return self.tiers[lane as usize].front();
+        }
         self.tiers.iter().rev().find_map(|t| t.front())
     }
 
-    /// Removes the next entry to serve: the head of the highest non-empty tier.
+    /// Removes the next entry to serve: the head of the highest non-empty tier (ordered:
+    /// the oldest head of an unlocked lane, which locks that lane).
     #[inline]
     pub fn pop(&mut self) -> Option<Entry> {
+        if let Some(l) = &mut self.lanes {
+            let (_, lane) = l.ready.pop_first()?;
+            l.locked[lane as usize] = true;
+            let e = self.tiers[lane as usize].pop()?;
+            self.len -= 1;
+            return Some(e);
+        }
         let e = self.tiers.iter_mut().rev().find_map(|t| t.pop())?;
         self.len -= 1;
         Some(e)
     }
 
-    /// Removes the head of the lowest non-empty tier (what drop-oldest sheds).
+    /// Removes the head of the lowest non-empty tier (what drop-oldest sheds; ordered
+    /// queues are unbounded and never shed).
     pub fn pop_lowest(&mut self) -> Option<Entry> {
+        if self.lanes.is_some() {
+            return None;
+        }
         let e = self.tiers.iter_mut().find_map(|t| t.pop())?;
         self.len -= 1;
         Some(e)
@@ -118,12 +214,32 @@ impl Fifo {
     /// Appends at the tail (the caller checks [`has_room`](Self::has_room)).
     #[inline]
     fn push(&mut self, e: Entry) {
-        let pos = self.head_pos + self.items.len() as u64;
+        let pos = self.head_pos.wrapping_add(self.items.len() as u64);
         while self.mins.back().is_some_and(|&(_, p)| p >= e.produced) {
             self.mins.pop_back();
         }
         self.mins.push_back((pos, e.produced));
         self.items.push_back(e);
+    }
+
+    /// Puts `e` at the head. The minimum deque stays exact: `e` becomes its front if it is
+    /// the oldest; otherwise (rare: a newer message requeued ahead of older ones) it is
+    /// rebuilt.
+    fn push_front(&mut self, e: Entry) {
+        self.head_pos = self.head_pos.wrapping_sub(1);
+        self.items.push_front(e);
+        if self.mins.front().is_none_or(|&(_, p)| e.produced <= p) {
+            self.mins.push_front((self.head_pos, e.produced));
+        } else {
+            self.mins.clear();
+            for (i, x) in self.items.iter().enumerate() {
+                let pos = self.head_pos.wrapping_add(i as u64);
+                while self.mins.back().is_some_and(|&(_, p)| p >= x.produced) {
+                    self.mins.pop_back();
+                }
+                self.mins.push_back((pos, x.produced));
+            }
+        }
     }
 
     /// The head, without removing it.
@@ -143,7 +259,7 @@ impl Fifo {
         {
             self.mins.pop_front();
         }
-        self.head_pos += 1;
+        self.head_pos = self.head_pos.wrapping_add(1);
         Some(e)
     }
 
@@ -193,6 +309,50 @@ mod tests {
         let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|x| x.id)).collect();
         assert_eq!(order, vec![2, 4, 3]);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn ordered_lanes_give_out_one_message_each_in_order() {
+        let mut q = WaitQueue::ordered(3);
+        q.push(e(1, 1), 0);
+        q.push(e(2, 2), 0);
+        q.push(e(3, 3), 1);
+        q.push(e(4, 4), 2);
+        // Oldest head first, and a lane is locked while its message is out.
+        assert_eq!(q.pop().map(|x| x.id), Some(1));
+        assert_eq!(q.pop().map(|x| x.id), Some(3));
+        assert_eq!(q.pop().map(|x| x.id), Some(4));
+        assert!(!q.has_ready(), "lane 0 still has 2, but 1 is out");
+        assert_eq!(q.pop(), None);
+        assert_eq!(q.len(), 1);
+        // A message received again goes back to the head of its lane.
+        q.push_front(e(1, 1), 0);
+        assert_eq!(q.oldest(), Some(1));
+        q.unlock(0);
+        assert_eq!(q.front().map(|x| x.id), Some(1));
+        assert_eq!(q.pop().map(|x| x.id), Some(1));
+        q.unlock(0);
+        assert_eq!(q.pop().map(|x| x.id), Some(2));
+        assert!(q.is_empty());
+        q.unlock(1);
+        q.push(e(9, 9), 1);
+        assert!(q.has_ready());
+    }
+
+    #[test]
+    fn push_front_keeps_the_oldest_exact() {
+        let mut q = WaitQueue::new(None);
+        q.push(e(5, 1), 0);
+        q.push(e(7, 2), 0);
+        q.push_front(e(9, 3), 0); // a newer message requeued ahead
+        assert_eq!(q.oldest(), Some(5));
+        assert_eq!(q.pop().map(|x| x.id), Some(3));
+        assert_eq!(q.oldest(), Some(5));
+        q.push_front(e(1, 4), 0);
+        assert_eq!(q.oldest(), Some(1));
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|x| x.id)).collect();
+        assert_eq!(order, vec![4, 1, 2]);
+        assert_eq!(q.oldest(), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! [`InputError`]s that name the file, line, column and key.
 
 mod locate;
+pub mod broker;
 pub mod overlay;
 pub mod raw;
 pub mod subscribers;
@@ -61,6 +62,10 @@ pub struct Scenario {
     pub breaker: Option<Breaker>,
     /// `[autoscale]`, if any.
     pub autoscale: Option<Autoscale>,
+    /// `[broker]`: whose semantics the queue follows (`Generic` by default).
+    pub broker: broker::Broker,
+    /// `[keys]`: message keys (per-key ordering, message groups, partitions).
+    pub keys: Option<broker::Keys>,
     /// `[[subscribers]]`: fan-out. Empty: one queue and one consumer group (the tables
     /// above). Otherwise each published message is copied to every subscriber that takes
     /// its producer, and each subscriber runs its own queue and consumer group.

@@ -80,6 +80,10 @@ pub struct RawScenario {
     pub cost: Option<RawCost>,
     pub breaker: Option<RawBreaker>,
     pub autoscale: Option<RawAutoscale>,
+    /// Broker semantics (see `scenario::broker`).
+    pub broker: Option<super::broker::RawBroker>,
+    /// Message keys.
+    pub keys: Option<super::broker::RawKeys>,
     /// Fan-out subscriptions: each a name, an optional `producers` filter and
     /// consumer-side tables merged over the file's (see `scenario::subscribers`).
     #[serde(default)]

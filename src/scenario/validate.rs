@@ -515,6 +515,29 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         }
     }
 
+    let keys = super::broker::keys(raw)?;
+    let broker = super::broker::broker(raw, keys)?;
+    let mut queue = Queue {
+        capacity,
+        overflow: raw.queue.overflow,
+        ttl,
+        ttl_action: raw.queue.ttl_action,
+        initial_backlog,
+        priority: raw.queue.priority,
+    };
+    if let Some(b) = &raw.broker {
+        if let Some(r) = b.retention {
+            // Kafka retention: unconsumed messages are deleted (counted as expired).
+            queue.ttl = Some(ns(r)).filter(|&t| t > 0);
+            queue.ttl_action = TtlAction::Drop;
+        }
+        if let Some(o) = b.overflow {
+            queue.overflow = match o {
+                super::broker::RabbitOverflow::DropHead => Overflow::DropOldest,
+                _ => Overflow::Reject,
+            };
+        }
+    }
     Ok(Scenario {
         name: raw.name.clone(),
         variant: variant.map(str::to_string),
@@ -524,14 +547,7 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         warmup,
         sample_every,
         producers,
-        queue: Queue {
-            capacity,
-            overflow: raw.queue.overflow,
-            ttl,
-            ttl_action: raw.queue.ttl_action,
-            initial_backlog,
-            priority: raw.queue.priority,
-        },
+        queue,
         consumers: Consumers {
             down,
             count: raw.consumers.count as u32,
@@ -565,6 +581,8 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
         autoscale,
         subscribers: Vec::new(),
         stream_salt: 0,
+        broker,
+        keys,
     })
 }
 

@@ -16,7 +16,9 @@
 //!   delivered again (a redelivery), which repeats the side effect unless idempotent.
 
 use super::{Ev, Sim};
+use crate::model::queue::Entry;
 use crate::rng::uniform;
+use crate::scenario::broker::Broker;
 use crate::scenario::{Overflow, RetryPlace};
 
 impl Sim<'_> {
@@ -37,6 +39,21 @@ impl Sim<'_> {
                     self.push_queue(id, 0);
                 }
                 Overflow::Block if bounded_room => self.blocked.push_back(id),
+                _ if matches!(
+                    self.s.broker,
+                    Broker::RabbitMq {
+                        dlx_on_reject: true,
+                        ..
+                    }
+                ) =>
+                {
+                    // reject-publish-dlx: the publisher is refused, the message dead-lettered.
+                    self.c.dead_lettered += 1;
+                    self.client_errors += 1;
+                    let produced = self.msgs.get(id).produced;
+                    self.record_client(produced, 0);
+                    self.msgs.free(id);
+                }
                 _ => {
                     self.c.rejected += 1;
                     self.client_errors += 1;
@@ -92,6 +109,7 @@ impl Sim<'_> {
 
     /// Retries exhausted (or refused): DLQ, or failed without one.
     fn give_up(&mut self, id: u32) {
+        self.release_lane(id);
         if self.s.dlq_enabled {
             self.c.dead_lettered += 1;
         } else {
@@ -116,6 +134,7 @@ impl Sim<'_> {
                 self.events.push(visible_at, Ev::Redeliver(id));
             } else {
                 self.record_completion(id);
+                self.release_lane(id);
                 self.msgs.free(id);
             }
             self.free_consumer(c);
@@ -123,6 +142,18 @@ impl Sim<'_> {
         }
         let m = self.msgs.get_mut(id);
         m.failures += 1;
+        match self.s.broker {
+            Broker::Sqs { max_receive_count } | Broker::SqsFifo { max_receive_count, .. } => {
+                return self.sqs_failed(c, id, max_receive_count)
+            }
+            Broker::RabbitMq {
+                requeue,
+                delivery_limit,
+                ..
+            } => return self.rabbit_nack(c, id, requeue, delivery_limit),
+            Broker::Generic | Broker::Kafka { .. } => {}
+        }
+        let m = self.msgs.get_mut(id);
         if m.failures >= self.policy.max_attempts() || !self.retry_allowed() {
             self.give_up(id);
             self.free_consumer(c);
@@ -143,11 +174,74 @@ impl Sim<'_> {
                     .push(self.now.saturating_add(delay), Ev::Wake(c));
             }
             RetryPlace::Queue => {
+                // Kafka: the retry is republished (a retry topic), so the partition moves on.
+                self.release_lane(id);
                 self.retry_waiting += 1;
                 self.events
                     .push(self.now.saturating_add(delay), Ev::RetryReady(id));
                 self.free_consumer(c);
             }
+        }
+    }
+
+    /// SQS: a failed message is not deleted, so it becomes visible again a visibility
+    /// timeout after it was received (FIFO: at the head of its group, which stays blocked
+    /// meanwhile); after `max_receive_count` receives it is redriven to the DLQ.
+    fn sqs_failed(&mut self, c: u32, id: u32, max_receive_count: Option<u32>) {
+        let (attempts, received) = (self.msgs.get(id).attempts, self.msgs.get(id).received);
+        if max_receive_count.is_some_and(|n| attempts >= n) || !self.retry_allowed() {
+            self.give_up(id);
+            self.free_consumer(c);
+            return;
+        }
+        self.c.retries += 1;
+        self.retry_waiting += 1;
+        let visible_at = (received + self.s.delivery.visibility_timeout).max(self.now);
+        self.events.push(visible_at, Ev::RetryReady(id));
+        self.free_consumer(c);
+    }
+
+    /// RabbitMQ: a nacked message is requeued at the head at once (and so, as a rule, taken
+    /// again straight away) until `delivery_limit` deliveries; without requeue, or past the
+    /// limit, it is dead-lettered.
+    fn rabbit_nack(&mut self, c: u32, id: u32, requeue: bool, limit: Option<u32>) {
+        let m = self.msgs.get(id);
+        if !requeue || limit.is_some_and(|l| m.attempts >= l) {
+            self.give_up(id);
+            self.free_consumer(c);
+            return;
+        }
+        self.c.retries += 1;
+        let (produced, lane) = (m.produced, self.lane_of(id));
+        self.queue.push_front(
+            Entry {
+                produced,
+                id,
+                call: 0,
+            },
+            lane,
+        );
+        self.depth.set(self.now, self.queue.len() as u64);
+        self.free_consumer(c);
+    }
+
+    /// A message waited out its retry delay (or became visible again): back to the queue;
+    /// SQS FIFO puts it back at the head of its group.
+    pub(super) fn retry_ready(&mut self, id: u32) {
+        if matches!(self.s.broker, Broker::SqsFifo { .. }) {
+            self.rejoin_front(id);
+        } else {
+            self.rejoin(id);
+        }
+    }
+
+    /// A crashed consumer's message becomes visible again: ordered queues put it back at
+    /// the head of its lane (its successors wait for it), others at the tail.
+    pub(super) fn redeliver(&mut self, id: u32) {
+        if self.queue.is_ordered() {
+            self.rejoin_front(id);
+        } else {
+            self.rejoin(id);
         }
     }
 

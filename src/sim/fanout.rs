@@ -207,6 +207,17 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
                 total: a.total + b.total,
             }),
         classes: class_stats(&hists.classes),
+        broker: BrokerStats {
+            max_partition_lag: sums
+                .iter()
+                .filter_map(|x| x.broker.max_partition_lag)
+                .max(),
+            partition_lag_at_end: sums
+                .iter()
+                .filter_map(|x| x.broker.partition_lag_at_end)
+                .max(),
+            ..sums[0].broker.clone()
+        },
         fanout: Some(FanoutStats {
             subscribers: subs.len() as u32,
             published: published.iter().map(|(_, n)| n).sum(),

@@ -27,6 +27,7 @@ use crate::model::producer::Source;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::retry::{Budget, Policy};
 use crate::rng::{self, uniform, Rng, Sampler, Stream};
+use crate::scenario::broker::Broker;
 use crate::scenario::{ClientMode, ScaleMetric, Scenario, TtlAction};
 use crate::time::{ns_to_secs, Nanos};
 use std::collections::VecDeque;
@@ -103,8 +104,10 @@ enum Ev {
     Arrival(u32, u32),
     /// Producer `p` moves to schedule step `j`.
     RateStep(u32, u32),
-    /// A `consumers.down` window ends: consumers take messages again.
+    /// A `consumers.down` window (or a Kafka rebalance) ends: consumers take messages again.
     ConsumersUp,
+    /// SQS FIFO: the throughput limit allows the next start.
+    Throttle,
     /// Consumer `c` finishes its attempt.
     Done(u32),
     /// Consumer `c` wakes from an inline backoff and tries again.
@@ -172,6 +175,18 @@ struct Sim<'a> {
     classes: Vec<(u64, u64, LatencyRecorder, LatencyRecorder)>,
     /// Messages produced per producer.
     produced_by: Vec<u64>,
+    /// `[keys]`: the key stream and sampler.
+    keys: Option<(Rng, rng::KeySampler)>,
+    /// Per key: 1 + the production index of the latest message completed (0: none yet).
+    last_done: Vec<u64>,
+    /// SQS FIFO: time between starts, and the earliest next start.
+    start_gap: Option<Nanos>,
+    next_start: Nanos,
+    throttle_pending: bool,
+    /// Kafka: consumption paused by a rebalance until then.
+    paused_until: Nanos,
+    /// Kafka: the longest partition backlog seen at a sample.
+    max_lane_lag: u64,
     /// Consumers that exist (changes only with autoscaling).
     present: TimeWeighted,
     /// Consumers ordered by autoscaling that have not started yet.
@@ -206,7 +221,12 @@ impl<'a> Sim<'a> {
             sync,
             events: EventQueue::default(),
             msgs: Slab::default(),
-            queue: WaitQueue::with_tiers(s.queue.capacity, if s.queue.priority { 10 } else { 1 }),
+            queue: match s.broker.ordered_lanes(s.keys) {
+                Some(lanes) => WaitQueue::ordered(lanes),
+                None => {
+                    WaitQueue::with_tiers(s.queue.capacity, if s.queue.priority { 10 } else { 1 })
+                }
+            },
             blocked: VecDeque::new(),
             pool: Pool::new(s.consumers.count),
             sources: s
@@ -260,6 +280,18 @@ impl<'a> Sim<'a> {
                 }
             },
             produced_by: vec![0; s.producers.len()],
+            keys: s.keys.map(|k| (st(Stream::Keys), rng::KeySampler::new(k.count, k.skew))),
+            last_done: vec![0; s.keys.map_or(0, |k| k.count as usize)],
+            start_gap: match s.broker {
+                Broker::SqsFifo {
+                    throughput_limit, ..
+                } => Some(((1e9 / throughput_limit).round() as Nanos).max(1)),
+                _ => None,
+            },
+            next_start: 0,
+            throttle_pending: false,
+            paused_until: 0,
+            max_lane_lag: 0,
             present: TimeWeighted::new(s.warmup),
             pending_out: 0,
             scale_quiet_until: 0,
@@ -329,12 +361,12 @@ impl<'a> Sim<'a> {
                 Ev::Wake(c) => self.on_wake(c),
                 Ev::RetryReady(m) => {
                     self.retry_waiting -= 1;
-                    self.rejoin(m);
+                    self.retry_ready(m);
                 }
                 Ev::Redeliver(m) => {
                     self.invisible -= 1;
                     self.c.redeliveries += 1;
-                    self.rejoin(m);
+                    self.redeliver(m);
                 }
                 Ev::CallTimeout(m, call) => self.on_call_timeout(m, call),
                 Ev::CallRetry(m) => {
@@ -343,11 +375,16 @@ impl<'a> Sim<'a> {
                 }
                 Ev::Sample => self.on_sample(),
                 Ev::BreakerTick | Ev::ConsumersUp => self.wake_consumers(),
+                Ev::Throttle => {
+                    self.throttle_pending = false;
+                    self.wake_consumers();
+                }
                 Ev::AutoscaleCheck => self.on_autoscale_check(),
                 Ev::ScaleOut(n) => {
                     self.pending_out -= n;
                     self.pool.add(n);
                     self.present.set(self.now, self.pool.present() as u64);
+                    self.rebalance();
                     self.wake_consumers();
                 }
             }
@@ -447,12 +484,20 @@ impl<'a> Sim<'a> {
     /// A message produced at `produced` with its first-attempt draws: stored in the slab and
     /// counted (produced, its tier, the retry budget's earnings), poison drawn.
     fn new_message(&mut self, produced: Nanos, service: Nanos, u: f64, tier: u8) -> u32 {
+        let seq = self.c.produced;
+        let key = match &mut self.keys {
+            Some((r, k)) => k.sample(r),
+            None => 0,
+        };
         self.c.produced += 1;
         if self.measured(produced) {
             self.produced_measured += 1;
         }
         let id = self.msgs.alloc(Msg::new(produced, service, u));
-        self.msgs.get_mut(id).priority = tier;
+        let m = self.msgs.get_mut(id);
+        m.priority = tier;
+        m.key = key;
+        m.seq = seq;
         if let Some(class) = self.classes.get_mut(usize::from(tier)) {
             class.0 += 1;
         }
@@ -572,7 +617,7 @@ impl<'a> Sim<'a> {
                 self.expire(e.id);
             }
         }
-        if !self.queue.is_empty() && self.consumer_may_take() {
+        if self.queue.has_ready() && self.consumer_may_take() {
             if let Some(e) = self.pop_queue() {
                 if self.sync {
                     self.serve_call(e);
@@ -590,14 +635,89 @@ impl<'a> Sim<'a> {
     /// Async with a breaker: whether a consumer may take a message now (an open breaker
     /// pauses consumption; the messages wait in the queue). Counts a half-open probe.
     fn consumer_may_take(&mut self) -> bool {
-        if self.consumers_down() {
+        if self.consumers_down() || self.throttled() {
             return false;
         }
         if self.sync {
             return true;
         }
         let now = self.now;
-        self.breaker.as_mut().is_none_or(|b| b.allow(now))
+        let ok = self.breaker.as_mut().is_none_or(|b| b.allow(now));
+        if ok {
+            if let Some(gap) = self.start_gap {
+                self.next_start = self.next_start.max(now).saturating_add(gap);
+            }
+        }
+        ok
+    }
+
+    /// SQS FIFO: true while the throughput limit forbids a start (a wake-up is scheduled
+    /// for when it allows one).
+    fn throttled(&mut self) -> bool {
+        if self.start_gap.is_none() || self.now >= self.next_start {
+            return false;
+        }
+        if !self.throttle_pending {
+            self.throttle_pending = true;
+            self.events.push(self.next_start, Ev::Throttle);
+        }
+        true
+    }
+
+    /// Kafka: the group's membership changed; consumption pauses for `rebalance_pause`.
+    fn rebalance(&mut self) {
+        if let Broker::Kafka {
+            rebalance_pause, ..
+        } = self.s.broker
+        {
+            if rebalance_pause > 0 {
+                self.paused_until = self.now.saturating_add(rebalance_pause);
+                self.events.push(self.paused_until, Ev::ConsumersUp);
+            }
+        }
+    }
+
+    /// The ordered lane (message group or partition) of message `id`.
+    fn lane_of(&self, id: u32) -> usize {
+        let m = self.msgs.get(id);
+        match self.s.broker {
+            Broker::Kafka { partitions, .. } => {
+                if self.keys.is_some() {
+                    (m.key % partitions) as usize
+                } else {
+                    (m.seq % u64::from(partitions)) as usize
+                }
+            }
+            Broker::SqsFifo { .. } => m.key as usize,
+            _ if self.s.queue.priority => usize::from(m.priority),
+            _ => 0,
+        }
+    }
+
+    /// Ordered queues: message `id` no longer holds its lane.
+    fn release_lane(&mut self, id: u32) {
+        if self.queue.is_ordered() {
+            let lane = self.lane_of(id);
+            self.queue.unlock(lane);
+        }
+    }
+
+    /// Ordered queues: message `id` goes back to the head of its lane (received again), and
+    /// the lane may give it out.
+    pub(super) fn rejoin_front(&mut self, id: u32) {
+        let lane = self.lane_of(id);
+        let produced = self.msgs.get(id).produced;
+        self.queue.push_front(
+            Entry {
+                produced,
+                id,
+                call: 0,
+            },
+            lane,
+        );
+        self.queue.unlock(lane);
+        self.depth.set(self.now, self.queue.len() as u64);
+        self.wake_consumers();
     }
 
     /// Records an attempt's (async) or call's (sync) outcome with the breaker; when it
@@ -623,7 +743,9 @@ impl<'a> Sim<'a> {
     #[inline]
     fn consumers_down(&self) -> bool {
         let now = self.now;
-        self.s
+        now < self.paused_until
+            || self
+                .s
             .consumers
             .down
             .iter()
@@ -634,8 +756,9 @@ impl<'a> Sim<'a> {
     /// `consumers.down` window ends).
     fn wake_consumers(&mut self) {
         let now = self.now;
-        while !self.queue.is_empty()
+        while self.queue.has_ready()
             && !self.consumers_down()
+            && !self.throttled()
             && (self.sync || self.breaker.as_mut().is_none_or(|b| b.would_allow(now)))
         {
             let Some(c) = self.pool.take_idle() else {
@@ -648,6 +771,7 @@ impl<'a> Sim<'a> {
 
     /// Message `id` waited past its TTL: dropped (counted) or dead-lettered.
     fn expire(&mut self, id: u32) {
+        self.release_lane(id);
         match self.s.queue.ttl_action {
             TtlAction::Drop => self.c.expired += 1,
             TtlAction::Dlq => self.c.dead_lettered += 1,
@@ -657,13 +781,12 @@ impl<'a> Sim<'a> {
 
     fn push_queue(&mut self, id: u32, call: u32) {
         let produced = self.msgs.get(id).produced;
-        let tier = if self.s.queue.priority {
-            usize::from(self.msgs.get(id).priority)
-        } else {
-            0
-        };
-        self.queue.push(Entry { produced, id, call }, tier);
+        let lane = self.lane_of(id);
+        self.queue.push(Entry { produced, id, call }, lane);
         self.depth.set(self.now, self.queue.len() as u64);
+        if self.queue.is_ordered() {
+            self.wake_consumers();
+        }
     }
 
     fn pop_queue(&mut self) -> Option<Entry> {
@@ -686,7 +809,12 @@ impl<'a> Sim<'a> {
 
     /// An idle consumer, if the queue is empty and one is free (FIFO: nobody to overtake).
     fn idle_for_new(&mut self) -> Option<u32> {
-        if self.queue.is_empty() && self.pool.has_idle() && self.consumer_may_take() {
+        // Ordered queues: every message goes through its lane (its predecessors first).
+        if !self.queue.is_ordered()
+            && self.queue.is_empty()
+            && self.pool.has_idle()
+            && self.consumer_may_take()
+        {
             self.pool.take_idle()
         } else {
             None
@@ -716,8 +844,17 @@ impl<'a> Sim<'a> {
 
     /// A successful answer for message `id`: completed, with its end-to-end latency.
     fn record_completion(&mut self, id: u32) {
-        let (produced, tier) = (self.msgs.get(id).produced, self.msgs.get(id).priority);
+        let m = self.msgs.get(id);
+        let (produced, tier, key, seq) = (m.produced, m.priority, m.key, m.seq);
         self.c.completed += 1;
+        if let Some(last) = self.last_done.get_mut(key as usize) {
+            // Per-key order: a message done after a later one of its key is out of order.
+            if seq + 1 < *last {
+                self.c.out_of_order += 1;
+            } else {
+                *last = seq + 1;
+            }
+        }
         let measured = self.measured(produced);
         if let Some(class) = self.classes.get_mut(usize::from(tier)) {
             class.1 += 1;
@@ -759,6 +896,7 @@ impl<'a> Sim<'a> {
                 self.present.set(now, self.pool.present() as u64);
                 self.scale_quiet_until = now.saturating_add(a.cooldown);
                 self.c.scale_ins += 1;
+                self.rebalance();
             }
         }
         let next = now.saturating_add(a.check_every);
@@ -767,8 +905,16 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Kafka: the most messages waiting in one partition now.
+    fn lane_lag(&self) -> u64 {
+        self.queue.lane_lengths().max().unwrap_or(0) as u64
+    }
+
     fn on_sample(&mut self) {
         let now = self.now;
+        if matches!(self.s.broker, Broker::Kafka { .. }) {
+            self.max_lane_lag = self.max_lane_lag.max(self.lane_lag());
+        }
         let (busy_area, _) = self.busy.take_interval(now);
         let (_, depth_max) = self.depth.take_interval(now);
         let (present_area, _) = self.present.take_interval(now);
@@ -908,6 +1054,14 @@ impl<'a> Sim<'a> {
             },
             stopped: self.stopped.clone(),
             classes: class_stats(&self.classes),
+            broker: BrokerStats {
+                kind: s.broker.name().to_string(),
+                lanes: s.broker.ordered_lanes(s.keys),
+                max_partition_lag: matches!(s.broker, Broker::Kafka { .. })
+                    .then_some(self.max_lane_lag.max(self.lane_lag())),
+                partition_lag_at_end: matches!(s.broker, Broker::Kafka { .. })
+                    .then(|| self.lane_lag()),
+            },
             fanout: None,
             subscribers: Vec::new(),
             cost: s.cost.map(|p| {

@@ -1,0 +1,364 @@
+//! `[broker]` and `[keys]`: which broker's semantics the queue follows, and message keys.
+//!
+//! `generic` (the default) is the queue of SPEC.md. The other kinds change the rules that
+//! matter in design discussions (ordering, parallelism, what happens to a failed message,
+//! what a full queue does); see `sim::broker` for how each is simulated.
+
+use super::raw::{Dur, Overflow, RawScenario};
+use super::{ClientMode, Nanos};
+use crate::error::InputError;
+use serde::Deserialize;
+
+/// `[broker]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBroker {
+    /// generic | sqs | sqs-fifo | rabbitmq | kafka.
+    #[serde(default)]
+    pub kind: BrokerKind,
+    /// sqs, sqs-fifo: receives before a message is redriven to the DLQ (none: forever).
+    pub max_receive_count: Option<i64>,
+    /// sqs-fifo: most messages started per second (300 without batching, 3,000 with).
+    pub throughput_limit: Option<f64>,
+    /// rabbitmq: a failed message is requeued at the head (true) or dead-lettered (false).
+    pub requeue: Option<bool>,
+    /// rabbitmq: deliveries before a requeued message is dead-lettered (quorum queues).
+    pub delivery_limit: Option<i64>,
+    /// rabbitmq: what a full queue (`queue.capacity` = max-length) does.
+    pub overflow: Option<RabbitOverflow>,
+    /// kafka: partitions of the topic.
+    pub partitions: Option<i64>,
+    /// kafka: consumption stops this long when the group's membership changes (autoscaling).
+    pub rebalance_pause: Option<Dur>,
+    /// kafka: unconsumed messages older than this are deleted (counted as expired).
+    pub retention: Option<Dur>,
+}
+
+/// The broker semantics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokerKind {
+    /// SPEC.md's queue.
+    #[default]
+    Generic,
+    /// Amazon SQS standard queue.
+    Sqs,
+    /// Amazon SQS FIFO queue.
+    SqsFifo,
+    /// RabbitMQ queue.
+    Rabbitmq,
+    /// Kafka topic and consumer group.
+    Kafka,
+}
+
+/// RabbitMQ's `x-overflow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RabbitOverflow {
+    /// The oldest message is dropped.
+    DropHead,
+    /// The publisher is refused.
+    RejectPublish,
+    /// The publisher is refused and the message dead-lettered.
+    RejectPublishDlx,
+}
+
+/// `[keys]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeys {
+    /// Distinct keys.
+    pub count: i64,
+    /// Zipf exponent (0 = uniform).
+    #[serde(default)]
+    pub skew: f64,
+}
+
+/// Message keys: each message gets one of `count` keys, uniformly (`skew = 0`) or Zipf
+/// distributed with exponent `skew` (key 0 the hottest).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Keys {
+    /// Distinct keys.
+    pub count: u32,
+    /// Zipf exponent; 0 = uniform.
+    pub skew: f64,
+}
+
+/// The checked broker semantics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Broker {
+    /// SPEC.md's queue.
+    Generic,
+    /// SQS standard: unbounded, a failed message becomes visible again after the
+    /// visibility timeout (at the tail: no order), redriven to the DLQ after
+    /// `max_receive_count` receives.
+    Sqs {
+        /// Receives before redrive (`None`: forever).
+        max_receive_count: Option<u32>,
+    },
+    /// SQS FIFO: as `Sqs`, but each message group (key) is processed in order, one message
+    /// at a time; a failed message blocks its group until it is received again; at most
+    /// `throughput_limit` messages start per second.
+    SqsFifo {
+        /// Receives before redrive (`None`: forever).
+        max_receive_count: Option<u32>,
+        /// Starts per second.
+        throughput_limit: f64,
+    },
+    /// RabbitMQ: a failed message is requeued at the head at once (`requeue`) until
+    /// `delivery_limit` deliveries, or dead-lettered; a full queue drops its head or
+    /// refuses the publisher (and dead-letters the message with `dlx_on_reject`).
+    RabbitMq {
+        /// Nack with requeue (else dead-letter).
+        requeue: bool,
+        /// Deliveries before dead-lettering (`None`: unlimited).
+        delivery_limit: Option<u32>,
+        /// reject-publish-dlx.
+        dlx_on_reject: bool,
+    },
+    /// Kafka: messages go to partition `key mod partitions` (round robin without keys);
+    /// each partition is consumed in order, one message at a time, so at most
+    /// `partitions` consumers are ever busy. Retries in the consumer block the partition
+    /// (`retry.in = "consumer"`); retries through the queue are republished to the
+    /// partition's tail after their backoff (a retry topic). Membership changes pause
+    /// consumption for `rebalance_pause`.
+    Kafka {
+        /// Partitions.
+        partitions: u32,
+        /// Pause at each membership change.
+        rebalance_pause: Nanos,
+    },
+}
+
+impl Broker {
+    /// `generic`, `sqs`, `sqs-fifo`, `rabbitmq` or `kafka`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Broker::Generic => "generic",
+            Broker::Sqs { .. } => "sqs",
+            Broker::SqsFifo { .. } => "sqs-fifo",
+            Broker::RabbitMq { .. } => "rabbitmq",
+            Broker::Kafka { .. } => "kafka",
+        }
+    }
+
+    /// Lanes of an ordered queue (message groups or partitions), if the kind has them.
+    pub fn ordered_lanes(&self, keys: Option<Keys>) -> Option<u32> {
+        match *self {
+            Broker::SqsFifo { .. } => keys.map(|k| k.count),
+            Broker::Kafka { partitions, .. } => Some(partitions),
+            _ => None,
+        }
+    }
+}
+
+fn bad(key: impl Into<String>, msg: impl Into<String>) -> InputError {
+    InputError::new(msg.into()).key(key.into())
+}
+
+/// The checked `[keys]`.
+pub fn keys(raw: &RawScenario) -> Result<Option<Keys>, InputError> {
+    let Some(k) = &raw.keys else {
+        return Ok(None);
+    };
+    if !(1..=1_000_000).contains(&k.count) {
+        return Err(bad(
+            "keys.count",
+            format!("must be between 1 and 1000000, got {}", k.count),
+        ));
+    }
+    if !(k.skew.is_finite() && (0.0..=10.0).contains(&k.skew)) {
+        return Err(bad(
+            "keys.skew",
+            format!("must be between 0 (uniform) and 10, got {}", k.skew),
+        )
+        .hint("about 1.0 is a typical hot-key skew (Zipf)"));
+    }
+    Ok(Some(Keys {
+        count: k.count as u32,
+        skew: k.skew,
+    }))
+}
+
+/// The checked `[broker]`: its knobs, and the other keys it rules out.
+pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputError> {
+    let Some(b) = &raw.broker else {
+        return Ok(Broker::Generic);
+    };
+    let kind = b.kind;
+    let name = |k: BrokerKind| match k {
+        BrokerKind::Generic => "generic",
+        BrokerKind::Sqs => "sqs",
+        BrokerKind::SqsFifo => "sqs-fifo",
+        BrokerKind::Rabbitmq => "rabbitmq",
+        BrokerKind::Kafka => "kafka",
+    };
+    // Each knob belongs to some kinds.
+    let knobs: [(&str, bool, &[BrokerKind]); 8] = [
+        (
+            "max_receive_count",
+            b.max_receive_count.is_some(),
+            &[BrokerKind::Sqs, BrokerKind::SqsFifo],
+        ),
+        (
+            "throughput_limit",
+            b.throughput_limit.is_some(),
+            &[BrokerKind::SqsFifo],
+        ),
+        ("requeue", b.requeue.is_some(), &[BrokerKind::Rabbitmq]),
+        (
+            "delivery_limit",
+            b.delivery_limit.is_some(),
+            &[BrokerKind::Rabbitmq],
+        ),
+        ("overflow", b.overflow.is_some(), &[BrokerKind::Rabbitmq]),
+        ("partitions", b.partitions.is_some(), &[BrokerKind::Kafka]),
+        (
+            "rebalance_pause",
+            b.rebalance_pause.is_some(),
+            &[BrokerKind::Kafka],
+        ),
+        ("retention", b.retention.is_some(), &[BrokerKind::Kafka]),
+    ];
+    for (knob, set, kinds) in knobs {
+        if set && !kinds.contains(&kind) {
+            let owners: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", name(*k))).collect();
+            return Err(bad(
+                format!("broker.{knob}"),
+                format!("`{knob}` does not apply to kind = \"{}\"", name(kind)),
+            )
+            .allowed(format!("with kind = {}", owners.join(" or "))));
+        }
+    }
+    if kind == BrokerKind::Generic {
+        return Ok(Broker::Generic);
+    }
+    if raw.client.mode == ClientMode::Sync {
+        return Err(bad(
+            "broker.kind",
+            "a broker kind describes the queue between producer and consumers: it needs client.mode = \"async\"",
+        )
+        .hint("use kind = \"generic\" (or no [broker]) in a sync variant"));
+    }
+    let unbounded = |what: &str| -> Result<(), InputError> {
+        if raw.queue.capacity.is_some() {
+            return Err(bad(
+                "queue.capacity",
+                format!("{what} has no length bound"),
+            )
+            .hint("remove queue.capacity for this kind (Kafka: use broker.retention to bound how long messages stay)"));
+        }
+        Ok(())
+    };
+    let no_retry_table = |why: &str| -> Result<(), InputError> {
+        if raw.retry.max_attempts.is_some_and(|n| n != 1) {
+            return Err(bad("retry.max_attempts", why.to_string()));
+        }
+        Ok(())
+    };
+    let receive_count = |v: Option<i64>| -> Result<Option<u32>, InputError> {
+        match v {
+            None => Ok(None),
+            Some(n) if (1..=1000).contains(&n) => Ok(Some(n as u32)),
+            Some(n) => Err(bad(
+                "broker.max_receive_count",
+                format!("must be between 1 and 1000, got {n}"),
+            )),
+        }
+    };
+    let ordered = |what: &str| -> Result<(), InputError> {
+        if raw.queue.priority {
+            return Err(bad(
+                "queue.priority",
+                format!("{what} is ordered: it has no priorities"),
+            ));
+        }
+        Ok(())
+    };
+    match kind {
+        BrokerKind::Generic => Ok(Broker::Generic),
+        BrokerKind::Sqs => {
+            unbounded("an SQS queue")?;
+            no_retry_table("SQS retries by making a failed message visible again after delivery.visibility_timeout: set broker.max_receive_count for the redrive to the DLQ")?;
+            Ok(Broker::Sqs {
+                max_receive_count: receive_count(b.max_receive_count)?,
+            })
+        }
+        BrokerKind::SqsFifo => {
+            unbounded("an SQS queue")?;
+            ordered("an SQS FIFO queue")?;
+            no_retry_table("SQS retries by making a failed message visible again after delivery.visibility_timeout: set broker.max_receive_count for the redrive to the DLQ")?;
+            if keys.is_none() {
+                return Err(bad(
+                    "broker.kind",
+                    "an SQS FIFO queue needs message group ids: add a [keys] table",
+                )
+                .hint("e.g. [keys] count = 1000 (uniform) or count = 1000, skew = 1.1 (hot groups)"));
+            }
+            let limit = b.throughput_limit.unwrap_or(300.0);
+            if !(limit.is_finite() && limit > 0.0) {
+                return Err(bad(
+                    "broker.throughput_limit",
+                    format!("must be a number > 0 (messages per second), got {limit}"),
+                )
+                .hint("SQS FIFO allows 300 messages/s, 3000 with batching"));
+            }
+            Ok(Broker::SqsFifo {
+                max_receive_count: receive_count(b.max_receive_count)?,
+                throughput_limit: limit,
+            })
+        }
+        BrokerKind::Rabbitmq => {
+            no_retry_table("RabbitMQ retries by requeueing a nacked message at the head at once (broker.requeue = true) or dead-letters it (false); broker.delivery_limit caps requeues")?;
+            if raw.queue.overflow == Overflow::Block {
+                return Err(bad(
+                    "queue.overflow",
+                    "a RabbitMQ queue does not block publishers",
+                )
+                .allowed("broker.overflow = \"drop-head\", \"reject-publish\" or \"reject-publish-dlx\""));
+            }
+            let delivery_limit = match b.delivery_limit {
+                None => None,
+                Some(n) if (1..=100_000).contains(&n) => Some(n as u32),
+                Some(n) => {
+                    return Err(bad(
+                        "broker.delivery_limit",
+                        format!("must be between 1 and 100000, got {n}"),
+                    ))
+                }
+            };
+            Ok(Broker::RabbitMq {
+                requeue: b.requeue.unwrap_or(true),
+                delivery_limit,
+                dlx_on_reject: b.overflow == Some(RabbitOverflow::RejectPublishDlx),
+            })
+        }
+        BrokerKind::Kafka => {
+            unbounded("a Kafka topic")?;
+            ordered("a Kafka partition")?;
+            let partitions = match b.partitions {
+                Some(p) if (1..=100_000).contains(&p) => p as u32,
+                Some(p) => {
+                    return Err(bad(
+                        "broker.partitions",
+                        format!("must be between 1 and 100000, got {p}"),
+                    ))
+                }
+                None => {
+                    return Err(bad("broker.partitions", "kind = \"kafka\" needs `partitions`")
+                        .hint("e.g. partitions = 12"))
+                }
+            };
+            if b.retention.is_some() && raw.queue.ttl.is_some() {
+                return Err(bad(
+                    "broker.retention",
+                    "set either broker.retention or queue.ttl, not both",
+                ));
+            }
+            Ok(Broker::Kafka {
+                partitions,
+                rebalance_pause: b.rebalance_pause.map(|d| crate::time::secs_to_ns(d.0)).unwrap_or(0),
+            })
+        }
+    }
+}
