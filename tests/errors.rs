@@ -68,6 +68,13 @@ const CASES: &[Case] = &[
     Case { what: "bad value inside a subscriber", from: "[[variants]]", to: "[[subscribers]]\nname = \"s\"\nconsumers = { count = 0 }\n[[variants]]", line: Some(16), key: Some("subscribers.0.consumers.count"), says: "in subscriber `s`", guidance: false },
     Case { what: "consumer downtime ends before it starts", from: "count = 2", to: "count = 2\ndown = [ { start = \"30s\", end = \"10s\" } ]", line: Some(9), key: Some("consumers.down.0.end"), says: "end after it starts", guidance: false },
     Case { what: "overlapping consumer downtimes", from: "count = 2", to: "count = 2\ndown = [ { start = \"1s\", end = \"10s\" }, { start = \"5s\", end = \"20s\" } ]", line: Some(9), key: Some("consumers.down"), says: "overlap", guidance: false },
+    Case { what: "broker knob of another kind", from: "[[variants]]", to: "[broker]\nkind = \"sqs\"\npartitions = 4\n[[variants]]", line: Some(16), key: Some("broker.partitions"), says: "does not apply", guidance: true },
+    Case { what: "unknown broker kind", from: "[[variants]]", to: "[broker]\nkind = \"kafak\"\n[[variants]]", line: Some(15), key: Some("broker.kind"), says: "unknown value", guidance: true },
+    Case { what: "SQS with a length bound", from: "[[variants]]", to: "[broker]\nkind = \"sqs\"\n[[variants]]", line: Some(6), key: Some("queue.capacity"), says: "no length bound", guidance: true },
+    Case { what: "Kafka without partitions", from: "[[variants]]", to: "[broker]\nkind = \"kafka\"\n[[variants]]", line: Some(14), key: Some("broker.partitions"), says: "needs `partitions`", guidance: true },
+    Case { what: "RabbitMQ with a retry policy", from: "[[variants]]", to: "[broker]\nkind = \"rabbitmq\"\n[[variants]]", line: Some(11), key: Some("retry.max_attempts"), says: "requeueing", guidance: false },
+    Case { what: "a broker kind with a sync caller", from: "[retry]", to: "[client]\nmode = \"sync\"\n[broker]\nkind = \"sqs\"\n[retry]", line: Some(13), key: Some("broker.kind"), says: "needs client.mode", guidance: true },
+    Case { what: "key skew out of range", from: "[[variants]]", to: "[keys]\ncount = 10\nskew = -1.0\n[[variants]]", line: Some(16), key: Some("keys.skew"), says: "between 0", guidance: true },
     Case { what: "run too long", from: "duration = \"1m\"", to: "duration = \"20000000d\"", line: Some(2), key: Some("duration"), says: "too long", guidance: true },
 ];
 

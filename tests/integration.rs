@@ -3,6 +3,7 @@
 mod common;
 
 mod breadth;
+mod brokers;
 mod capacity;
 mod cli;
 mod errors;

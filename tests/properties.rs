@@ -49,7 +49,13 @@ struct Breadth {
     budget: Option<(f64, f64)>,
     breaker: Option<(u32, f64, u32, u32)>,
     autoscale: Option<(u32, u32, u32, u32)>,
+    /// Broker kind for the separate broker run: sqs, sqs-fifo, rabbitmq, kafka.
+    kind: usize,
+    /// `[keys]` count and skew, and Kafka partitions.
+    keys: (u32, f64, u32),
 }
+
+const KINDS: [&str; 4] = ["sqs", "sqs-fifo", "rabbitmq", "kafka"];
 
 fn breadth() -> impl Strategy<Value = Breadth> {
     (
@@ -60,9 +66,11 @@ fn breadth() -> impl Strategy<Value = Breadth> {
         proptest::option::of((0.0..1.0f64, 1.0..30.0f64)),
         proptest::option::of((1u32..30, 0.05..=1.0f64, 1u32..3000, 1u32..5)),
         proptest::option::of((1u32..4, 0u32..6, 1u32..3, 1u32..40)),
+        0usize..4,
+        (1u32..60, 0.0..2.0f64, 1u32..10),
     )
         .prop_map(
-            |(poison, ttl_ms, ttl_dlq, backlog, budget, breaker, autoscale)| Breadth {
+            |(poison, ttl_ms, ttl_dlq, backlog, budget, breaker, autoscale, kind, keys)| Breadth {
                 poison,
                 ttl_ms,
                 ttl_dlq,
@@ -70,12 +78,61 @@ fn breadth() -> impl Strategy<Value = Breadth> {
                 budget,
                 breaker,
                 autoscale,
+                kind,
+                keys,
             },
         )
 }
 
 impl Gen {
+    /// The same workload on a broker kind (a file of its own: kinds rule out some of the
+    /// base's keys, which a variant cannot remove).
+    fn broker_toml(&self) -> String {
+        let mut g = self.clone();
+        let b = &self.breadth;
+        let kind = KINDS[b.kind];
+        g.capacity = None;
+        g.overflow = "reject";
+        g.sync = false;
+        if kind != "kafka" {
+            g.max_attempts = 1;
+        }
+        if let Some((min, ..)) = b.autoscale {
+            g.consumers = min;
+        }
+        let mut s = g.base_toml();
+        if let Some((min, extra, step, out_above)) = b.autoscale {
+            // Membership changes: Kafka pauses for a rebalance at each.
+            s.push_str(&format!(
+                "[autoscale]\nmin = {min}\nmax = {}\nstep = {step}\nscale_out_above = {out_above}\nscale_in_below = {}\nreaction = \"300ms\"\ncooldown = \"500ms\"\ncheck_every = \"200ms\"\n",
+                min + extra,
+                out_above / 2
+            ));
+        }
+        s.push_str(&format!("[broker]\nkind = \"{kind}\"\n"));
+        match kind {
+            "sqs" => s.push_str("max_receive_count = 3\n"),
+            "sqs-fifo" => s.push_str("max_receive_count = 3\nthroughput_limit = 150.0\n"),
+            "rabbitmq" => s.push_str("requeue = true\ndelivery_limit = 4\n"),
+            _ => s.push_str(&format!(
+                "partitions = {}\nrebalance_pause = \"200ms\"\n",
+                b.keys.2
+            )),
+        }
+        s.push_str(&format!(
+            "[keys]\ncount = {}\nskew = {}\n",
+            b.keys.0, b.keys.1
+        ));
+        s
+    }
+
     fn toml(&self) -> String {
+        let mut s = self.base_toml();
+        self.variants_toml(&mut s);
+        s
+    }
+
+    fn base_toml(&self) -> String {
         let mut s = format!(
             "name = \"prop\"\nseed = {}\nduration = {}\nwarmup = {}\nsample_every = 0.5\n",
             self.seed, self.duration, self.warmup
@@ -131,6 +188,10 @@ impl Gen {
         if let Some(t) = self.client_timeout_ms {
             s.push_str(&format!("timeout = \"{t}ms\"\n"));
         }
+        s
+    }
+
+    fn variants_toml(&self, s: &mut String) {
         // A variant that flips the design: it must see the same arrivals.
         s.push_str(&format!(
             "[[variants]]\nname = \"same\"\n[[variants]]\nname = \"flipped\"\nclient.mode = \"{}\"\ndelivery.crash_rate = 0.0\nretry.in = \"queue\"\nconsumers.down = [ {{ start = {}, end = {} }} ]\n",
@@ -176,7 +237,6 @@ impl Gen {
                 "breaker.window = {window}\nbreaker.failure_threshold = {threshold}\nbreaker.open_for = \"{open_ms}ms\"\nbreaker.half_open_probes = {probes}\n"
             ));
         }
-        s
     }
 }
 
@@ -316,6 +376,24 @@ proptest! {
         prop_assert_eq!(fan.fanout.as_ref().unwrap().deliveries, fan.counts.produced);
         prop_assert_eq!(fan.subscribers[0].summary.counts.produced, runs[0].summary.counts.produced);
         prop_assert_eq!(fan.fanout.as_ref().unwrap().published, runs[0].summary.counts.produced);
+
+        // The same workload on a broker kind: the identity, the same arrivals, and per-key
+        // order wherever the kind promises it.
+        let btext = g.broker_toml();
+        let bfile = parse(&btext, "broker.toml", &Overrides::default()).unwrap_or_else(|e| panic!("{e}\n{btext}"));
+        let br = sim::run(&bfile.base);
+        assert_invariants(&br.summary);
+        prop_assert_eq!(br.summary.counts.produced, runs[0].summary.counts.produced);
+        prop_assert_eq!(&br.summary.broker.kind, KINDS[g.breadth.kind]);
+        let ordered = match KINDS[g.breadth.kind] {
+            "sqs-fifo" => true,
+            "kafka" => g.in_consumer || g.max_attempts == 1,
+            _ => false,
+        };
+        if ordered {
+            prop_assert_eq!(br.summary.counts.out_of_order, 0, "{}", btext);
+        }
+        prop_assert_eq!(comparable(&br.summary), comparable(&sim::run(&bfile.base).summary));
     }
 
     #[test]

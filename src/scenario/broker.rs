@@ -293,7 +293,9 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                     "broker.kind",
                     "an SQS FIFO queue needs message group ids: add a [keys] table",
                 )
-                .hint("e.g. [keys] count = 1000 (uniform) or count = 1000, skew = 1.1 (hot groups)"));
+                .hint(
+                    "e.g. [keys] count = 1000 (uniform) or count = 1000, skew = 1.1 (hot groups)",
+                ));
             }
             let limit = b.throughput_limit.unwrap_or(300.0);
             if !(limit.is_finite() && limit > 0.0) {
@@ -315,7 +317,9 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                     "queue.overflow",
                     "a RabbitMQ queue does not block publishers",
                 )
-                .allowed("broker.overflow = \"drop-head\", \"reject-publish\" or \"reject-publish-dlx\""));
+                .allowed(
+                    "broker.overflow = \"drop-head\", \"reject-publish\" or \"reject-publish-dlx\"",
+                ));
             }
             let delivery_limit = match b.delivery_limit {
                 None => None,
@@ -334,8 +338,6 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
             })
         }
         BrokerKind::Kafka => {
-            unbounded("a Kafka topic")?;
-            ordered("a Kafka partition")?;
             let partitions = match b.partitions {
                 Some(p) if (1..=100_000).contains(&p) => p as u32,
                 Some(p) => {
@@ -345,10 +347,14 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                     ))
                 }
                 None => {
-                    return Err(bad("broker.partitions", "kind = \"kafka\" needs `partitions`")
-                        .hint("e.g. partitions = 12"))
+                    return Err(
+                        bad("broker.partitions", "kind = \"kafka\" needs `partitions`")
+                            .hint("e.g. partitions = 12"),
+                    )
                 }
             };
+            unbounded("a Kafka topic")?;
+            ordered("a Kafka partition")?;
             if b.retention.is_some() && raw.queue.ttl.is_some() {
                 return Err(bad(
                     "broker.retention",
@@ -357,7 +363,10 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
             }
             Ok(Broker::Kafka {
                 partitions,
-                rebalance_pause: b.rebalance_pause.map(|d| crate::time::secs_to_ns(d.0)).unwrap_or(0),
+                rebalance_pause: b
+                    .rebalance_pause
+                    .map(|d| crate::time::secs_to_ns(d.0))
+                    .unwrap_or(0),
             })
         }
     }

@@ -4,8 +4,8 @@
 //! every value checked, times converted to integer nanoseconds. Errors are
 //! [`InputError`]s that name the file, line, column and key.
 
-mod locate;
 pub mod broker;
+mod locate;
 pub mod overlay;
 pub mod raw;
 pub mod subscribers;

@@ -208,10 +208,7 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
             }),
         classes: class_stats(&hists.classes),
         broker: BrokerStats {
-            max_partition_lag: sums
-                .iter()
-                .filter_map(|x| x.broker.max_partition_lag)
-                .max(),
+            max_partition_lag: sums.iter().filter_map(|x| x.broker.max_partition_lag).max(),
             partition_lag_at_end: sums
                 .iter()
                 .filter_map(|x| x.broker.partition_lag_at_end)

@@ -280,7 +280,9 @@ impl<'a> Sim<'a> {
                 }
             },
             produced_by: vec![0; s.producers.len()],
-            keys: s.keys.map(|k| (st(Stream::Keys), rng::KeySampler::new(k.count, k.skew))),
+            keys: s
+                .keys
+                .map(|k| (st(Stream::Keys), rng::KeySampler::new(k.count, k.skew))),
             last_done: vec![0; s.keys.map_or(0, |k| k.count as usize)],
             start_gap: match s.broker {
                 Broker::SqsFifo {
@@ -746,10 +748,10 @@ impl<'a> Sim<'a> {
         now < self.paused_until
             || self
                 .s
-            .consumers
-            .down
-            .iter()
-            .any(|&(a, b)| now >= a && now < b)
+                .consumers
+                .down
+                .iter()
+                .any(|&(a, b)| now >= a && now < b)
     }
 
     /// Idle consumers take waiting messages (after the breaker half-opens or closes, or a
