@@ -501,6 +501,15 @@ pub fn quiz_questions(a: &QuizArgs) -> Result<(Scenario, Vec<crate::quiz::Questi
     } else {
         file.base.clone()
     };
+    if s.broker != crate::scenario::broker::Broker::Generic {
+        return Err(InputError::new(format!(
+            "the quiz reasons about a generic queue, and this scenario uses {} semantics",
+            s.broker.name()
+        ))
+        .in_file(a.scenario.clone())
+        .hint("run it with `queuelab run`, or pick a generic variant with --variant")
+        .into());
+    }
     if !s.subscribers.is_empty() {
         return Err(InputError::new(
             "the quiz asks about one queue, and this scenario fans out to several subscribers",

@@ -14,6 +14,19 @@
 //! - A consumer that crashes after the side effect, before the ack, is replaced at once;
 //!   its message becomes visible again `visibility_timeout` after it was received and is
 //!   delivered again (a redelivery), which repeats the side effect unless idempotent.
+//!
+//! Broker kinds (`[broker]`) change these rules (the queue side is in
+//! `model::queue`'s ordered lanes):
+//! - `sqs`: a failed message becomes visible again a visibility timeout after it was
+//!   received, at the tail; after `max_receive_count` receives it is redriven to the DLQ.
+//! - `sqs-fifo`: the same, but at the head of its message group, which stays blocked until
+//!   then; each group gives out one message at a time; starts are spaced by the throughput
+//!   limit.
+//! - `rabbitmq`: a failed message is requeued at the head at once until `delivery_limit`,
+//!   or dead-lettered; `reject-publish-dlx` dead-letters refused messages.
+//! - `kafka`: partitions give out one message at a time; a retry in the consumer holds the
+//!   partition, a retry through the queue releases it and republishes to its tail; a crash
+//!   redelivers at the partition's head.
 
 use super::{Ev, Sim};
 use crate::model::queue::Entry;
