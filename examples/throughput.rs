@@ -11,7 +11,8 @@
 //! crashes with redelivery). Peak memory is the process's high-water mark (VmHWM), which
 //! stays flat as the message count grows. A third case fans the failure scenario out to
 //! three subscribers (one copy of each message per subscriber), on one thread and then on
-//! every core (subscribers run in parallel).
+//! every core (subscribers run in parallel). The last two run the plain load on ordered
+//! broker semantics (Kafka partitions, SQS FIFO message groups) with keyed messages.
 
 use queuelab::scenario::{parse, Overrides};
 use std::time::Instant;
@@ -30,6 +31,13 @@ name = "c"
 downstream = { failure_rate = 0.01 }
 "#,
     );
+    s
+}
+
+fn broker(messages: f64, table: &str) -> String {
+    let mut s = scenario(messages, false);
+    s.push_str("[keys]\ncount = 10000\n");
+    s.push_str(table);
     s
 }
 
@@ -123,6 +131,19 @@ fn main() {
             "the same, fanned out to 3 subscribers, all cores",
             fanout(messages),
             false,
+        ),
+        (
+            "M/M/4 rho 0.9 on kafka semantics (16 partitions, 10,000 keys)",
+            broker(messages, "[broker]\nkind = \"kafka\"\npartitions = 16\n"),
+            true,
+        ),
+        (
+            "M/M/4 rho 0.9 on sqs-fifo semantics (10,000 message groups)",
+            broker(
+                messages,
+                "[broker]\nkind = \"sqs-fifo\"\nthroughput_limit = 1e9\n",
+            ),
+            true,
         ),
     ] {
         let file =
