@@ -31,11 +31,22 @@ crash_rate = 0.05
 visibility_timeout = "1s"
 [client]
 enqueue_latency = "1ms"
+[keys]
+count = 7
+skew = 1.0
 [[variants]]
 name = "sync"
 client.mode = "sync"
 delivery.crash_rate = 0.0
 client.timeout = "50ms"
+[[variants]]
+name = "fan"
+consumers.down = [ { start = "2s", end = "4s" } ]
+subscribers = [ { name = "a" }, { name = "b", producers = ["producer1"], consumers = { count = 1 } } ]
+[[variants]]
+name = "rabbit"
+retry.max_attempts = 1
+broker = { kind = "rabbitmq", requeue = true, delivery_limit = 3, overflow = "reject-publish-dlx" }
 "#;
 
 /// Most events a fuzzed scenario may cost before it is skipped (keeps iterations fast).
@@ -74,5 +85,20 @@ pub fn check_scenario_text(text: &str, sets: &[&str]) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_scenario_loads_with_every_variant() {
+        // The `overrides` target mutates this file: if it stopped loading, the target would
+        // test nothing.
+        let f = parse(BASE_SCENARIO, "fuzz.toml", &Overrides::default()).unwrap();
+        assert_eq!(f.variants.len(), 3);
+        assert_eq!(f.variants[1].subscribers.len(), 2);
+        assert_eq!(f.variants[2].broker.name(), "rabbitmq");
     }
 }

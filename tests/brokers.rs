@@ -158,3 +158,14 @@ fn a_generic_queue_counts_out_of_order_completions_too() {
     let one = sim::run(&load(&keyed.replace("count = 10\n", "count = 1\n")).base).summary;
     assert_eq!(one.counts.out_of_order, 0, "one consumer keeps every order");
 }
+
+#[test]
+fn an_ordered_kind_without_what_it_orders_by_is_refused() {
+    let no_keys = FIFO.replace("[keys]\ncount = 1000\n", "");
+    let e = scenario::parse(&no_keys, "t.toml", &Overrides::default()).unwrap_err();
+    assert!(e.message.contains("message group ids"), "{e}");
+    assert_eq!(e.line, Some(11), "{e}");
+    let many = FIFO.replace("count = 1000", "count = 200000");
+    let e = scenario::parse(&many, "t.toml", &Overrides::default()).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("keys.count"), "{e}");
+}

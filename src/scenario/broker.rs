@@ -297,6 +297,16 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                     "e.g. [keys] count = 1000 (uniform) or count = 1000, skew = 1.1 (hot groups)",
                 ));
             }
+            if let Some(k) = keys.filter(|k| k.count > 100_000) {
+                return Err(bad(
+                    "keys.count",
+                    format!(
+                        "an SQS FIFO queue has at most 100000 message groups here, got {}",
+                        k.count
+                    ),
+                )
+                .hint("every group is a lane the simulator scans for the oldest message at each sample"));
+            }
             let limit = b.throughput_limit.unwrap_or(300.0);
             if !(limit.is_finite() && limit > 0.0) {
                 return Err(bad(
