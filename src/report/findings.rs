@@ -205,6 +205,21 @@ pub fn sentences(s: &Summary) -> Vec<String> {
             thousands(c.dead_lettered)
         ));
     }
+    if c.out_of_order > 0 {
+        out.push(format!(
+            "{} messages ({}) were processed after a later message with the same key: per-key order was not kept.",
+            thousands(c.out_of_order),
+            pct(c.out_of_order, c.completed)
+        ));
+    }
+    if let Some(lag) = s.broker.max_partition_lag {
+        out.push(format!(
+            "On {} partitions, the most messages waiting in one partition was {} (consumer lag); at the end, {}.",
+            s.broker.lanes.unwrap_or(0),
+            thousands(lag),
+            thousands(s.broker.partition_lag_at_end.unwrap_or(0))
+        ));
+    }
     if c.retries_denied > 0 {
         out.push(format!(
             "The retry budget refused {} retries, capping the extra load at the cost of those messages.",

@@ -187,6 +187,22 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
             thousands(c.breaker_rejections)
         );
     }
+    if s.broker.kind != "generic" || c.out_of_order > 0 {
+        let mut line = format!(
+            "  broker      {} · {} processed out of their key's order",
+            s.broker.kind,
+            thousands(c.out_of_order)
+        );
+        if let (Some(lanes), Some(lag)) = (s.broker.lanes, s.broker.max_partition_lag) {
+            line.push_str(&format!(
+                " · {lanes} partitions, lag up to {} in one partition",
+                thousands(lag)
+            ));
+        } else if let Some(lanes) = s.broker.lanes {
+            line.push_str(&format!(" · {lanes} message groups"));
+        }
+        let _ = writeln!(o, "{line}");
+    }
     if let Some(cost) = &s.cost {
         let _ = writeln!(
             o,
@@ -334,6 +350,10 @@ fn table(names: &[String], summaries: &[&Summary]) -> String {
         ("retries", Box::new(|s| thousands(s.counts.retries))),
         ("duplicates", Box::new(|s| thousands(s.counts.duplicates))),
         (
+            "out of key order",
+            Box::new(|s| thousands(s.counts.out_of_order)),
+        ),
+        (
             "end-to-end p50",
             Box::new(|s| opt_time(s.latency.end_to_end.p50)),
         ),
@@ -383,8 +403,11 @@ fn table(names: &[String], summaries: &[&Summary]) -> String {
     ];
     // "published" differs from "produced" only with fan-out (which counts every copy).
     let fanout = summaries.iter().any(|s| s.fanout.is_some());
+    let keyed = summaries
+        .iter()
+        .any(|s| s.counts.out_of_order > 0 || s.broker.kind != "generic");
     for (label, get) in rows {
-        if label == "published" && !fanout {
+        if (label == "published" && !fanout) || (label == "out of key order" && !keyed) {
             continue;
         }
         let _ = write!(o, "  {label:<26}");
