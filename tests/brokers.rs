@@ -169,3 +169,40 @@ fn an_ordered_kind_without_what_it_orders_by_is_refused() {
     let e = scenario::parse(&many, "t.toml", &Overrides::default()).unwrap_err();
     assert_eq!(e.key.as_deref(), Some("keys.count"), "{e}");
 }
+
+#[test]
+fn consumer_groups_read_one_topic_independently() {
+    let text = r#"
+name = "groups"
+seed = 5
+duration = "5m"
+[[producers]]
+rate = 200.0
+[keys]
+count = 100
+[consumers]
+count = 4
+service = { dist = "exponential", mean = "10ms" }
+[broker]
+kind = "kafka"
+partitions = 6
+[[subscribers]]
+name = "billing"
+[[subscribers]]
+name = "search"
+consumers = { count = 1, service = { dist = "exponential", mean = "10ms" } }
+"#;
+    let s = sim::run(&load(text).base).summary;
+    assert_invariants(&s);
+    let (billing, search) = (&s.subscribers[0].summary, &s.subscribers[1].summary);
+    // Both groups read every message, each in partition order ...
+    assert_eq!(billing.counts.produced, search.counts.produced);
+    assert_eq!(s.counts.out_of_order, 0);
+    // ... and the one-consumer group (200/s at 10 ms = 2 consumers' work) lags alone.
+    assert!(search.broker.total_lag_at_end.unwrap() > 10_000);
+    assert!(billing.broker.total_lag_at_end.unwrap() < 100);
+    assert_eq!(
+        s.broker.total_lag_at_end,
+        Some(billing.broker.total_lag_at_end.unwrap() + search.broker.total_lag_at_end.unwrap())
+    );
+}

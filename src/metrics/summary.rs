@@ -63,6 +63,9 @@ pub struct BrokerStats {
     pub max_partition_lag: Option<u64>,
     /// Kafka: the most messages waiting in one partition at the end.
     pub partition_lag_at_end: Option<u64>,
+    /// Kafka: messages waiting in all partitions at the end (the group's total lag; its
+    /// largest value over the run is `queue.max_depth`).
+    pub total_lag_at_end: Option<u64>,
 }
 
 /// `fanout.*`.

@@ -213,6 +213,10 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
                 .iter()
                 .filter_map(|x| x.broker.partition_lag_at_end)
                 .max(),
+            total_lag_at_end: sums
+                .iter()
+                .filter_map(|x| x.broker.total_lag_at_end)
+                .reduce(|a, b| a + b),
             ..sums[0].broker.clone()
         },
         fanout: Some(FanoutStats {

@@ -1063,6 +1063,8 @@ impl<'a> Sim<'a> {
                     .then_some(self.max_lane_lag.max(self.lane_lag())),
                 partition_lag_at_end: matches!(s.broker, Broker::Kafka { .. })
                     .then(|| self.lane_lag()),
+                total_lag_at_end: matches!(s.broker, Broker::Kafka { .. })
+                    .then_some(self.queue.len() as u64),
             },
             fanout: None,
             subscribers: Vec::new(),
