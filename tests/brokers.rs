@@ -206,3 +206,39 @@ consumers = { count = 1, service = { dist = "exponential", mean = "10ms" } }
         Some(billing.broker.total_lag_at_end.unwrap() + search.broker.total_lag_at_end.unwrap())
     );
 }
+
+const PREFETCH: &str = r#"
+name = "prefetch"
+seed = 8
+duration = "10m"
+[[producers]]
+rate = 120.0
+[consumers]
+count = 4
+service = { dist = "lognormal", mean = "20ms", stddev = "100ms" }
+[delivery]
+crash_rate = 0.002
+visibility_timeout = "5s"
+[broker]
+kind = "rabbitmq"
+prefetch = 1
+"#;
+
+#[test]
+fn a_large_prefetch_strands_messages_behind_slow_ones() {
+    let one = sim::run(&load(PREFETCH).base).summary;
+    let many = sim::run(&load(&PREFETCH.replace("prefetch = 1", "prefetch = 50")).base).summary;
+    for s in [&one, &many] {
+        assert_invariants(s);
+    }
+    assert_eq!(one.counts.produced, many.counts.produced);
+    // The same work, but with 50 prefetched a message can wait behind a slow one at a busy
+    // consumer while another consumer idles: the tail grows.
+    let (p1, p50) = (
+        one.latency.end_to_end.p99.unwrap(),
+        many.latency.end_to_end.p99.unwrap(),
+    );
+    assert!(p50 > 1.4 * p1, "p99 {p1} with prefetch 1, {p50} with 50");
+    // A crashed consumer's prefetched messages go back to the queue, counted redelivered.
+    assert!(many.counts.redeliveries > many.counts.crashes);
+}

@@ -113,7 +113,10 @@ impl Gen {
         match kind {
             "sqs" => s.push_str("max_receive_count = 3\n"),
             "sqs-fifo" => s.push_str("max_receive_count = 3\nthroughput_limit = 150.0\n"),
-            "rabbitmq" => s.push_str("requeue = true\ndelivery_limit = 4\n"),
+            "rabbitmq" => s.push_str(&format!(
+                "requeue = true\ndelivery_limit = 4\nprefetch = {}\n",
+                b.keys.2
+            )),
             _ => s.push_str(&format!(
                 "partitions = {}\nrebalance_pause = \"200ms\"\n",
                 b.keys.2

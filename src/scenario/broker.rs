@@ -26,6 +26,8 @@ pub struct RawBroker {
     pub delivery_limit: Option<i64>,
     /// rabbitmq: what a full queue (`queue.capacity` = max-length) does.
     pub overflow: Option<RabbitOverflow>,
+    /// rabbitmq: unacknowledged messages a consumer may hold (basic.qos).
+    pub prefetch: Option<i64>,
     /// kafka: partitions of the topic.
     pub partitions: Option<i64>,
     /// kafka: consumption stops this long when the group's membership changes (autoscaling).
@@ -115,6 +117,9 @@ pub enum Broker {
         delivery_limit: Option<u32>,
         /// reject-publish-dlx.
         dlx_on_reject: bool,
+        /// Unacknowledged messages a consumer may hold: the one it works on and
+        /// `prefetch - 1` more in its own buffer, out of other consumers' reach.
+        prefetch: u32,
     },
     /// Kafka: messages go to partition `key mod partitions` (round robin without keys);
     /// each partition is consumed in order, one message at a time, so at most
@@ -194,7 +199,8 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
         BrokerKind::Kafka => "kafka",
     };
     // Each knob belongs to some kinds.
-    let knobs: [(&str, bool, &[BrokerKind]); 8] = [
+    let knobs: [(&str, bool, &[BrokerKind]); 9] = [
+        ("prefetch", b.prefetch.is_some(), &[BrokerKind::Rabbitmq]),
         (
             "max_receive_count",
             b.max_receive_count.is_some(),
@@ -321,6 +327,30 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
             })
         }
         BrokerKind::Rabbitmq => {
+            let prefetch = match b.prefetch {
+                None => 1,
+                Some(n) if (1..=10_000).contains(&n) => n as u32,
+                Some(n) => {
+                    return Err(bad(
+                        "broker.prefetch",
+                        format!("must be between 1 and 10000, got {n}"),
+                    ))
+                }
+            };
+            if prefetch > 1 {
+                for (key, used) in [
+                    ("breaker", raw.breaker.is_some()),
+                    ("consumers.down", !raw.consumers.down.is_empty()),
+                ] {
+                    if used {
+                        return Err(bad(
+                            key,
+                            "pausing consumers that hold prefetched messages is not modelled",
+                        )
+                        .hint("use broker.prefetch = 1 with it"));
+                    }
+                }
+            }
             no_retry_table("RabbitMQ retries by requeueing a nacked message at the head at once (broker.requeue = true) or dead-letters it (false); broker.delivery_limit caps requeues")?;
             if raw.queue.overflow == Overflow::Block {
                 return Err(bad(
@@ -345,6 +375,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                 requeue: b.requeue.unwrap_or(true),
                 delivery_limit,
                 dlx_on_reject: b.overflow == Some(RabbitOverflow::RejectPublishDlx),
+                prefetch,
             })
         }
         BrokerKind::Kafka => {

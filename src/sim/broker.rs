@@ -141,6 +141,8 @@ impl Sim<'_> {
             let crash = self.s.delivery.crash_rate;
             if crash > 0.0 && uniform(&mut self.rng.crash) < crash {
                 self.c.crashes += 1;
+                // The broker takes back what the dead consumer held.
+                self.requeue_buffer(c);
                 self.invisible += 1;
                 let visible_at =
                     (self.msgs.get(id).received + self.s.delivery.visibility_timeout).max(self.now);

@@ -187,6 +187,12 @@ struct Sim<'a> {
     paused_until: Nanos,
     /// Kafka: the longest partition backlog seen at a sample.
     max_lane_lag: u64,
+    /// RabbitMQ prefetch: messages each consumer holds beyond the one it works on.
+    prefetch_extra: usize,
+    /// Per consumer slot: prefetched messages, in delivery order.
+    buffers: Vec<VecDeque<u32>>,
+    /// All prefetched messages (unacknowledged, not yet started).
+    buffered: u64,
     /// Consumers that exist (changes only with autoscaling).
     present: TimeWeighted,
     /// Consumers ordered by autoscaling that have not started yet.
@@ -294,6 +300,12 @@ impl<'a> Sim<'a> {
             throttle_pending: false,
             paused_until: 0,
             max_lane_lag: 0,
+            prefetch_extra: match s.broker {
+                Broker::RabbitMq { prefetch, .. } => prefetch.saturating_sub(1) as usize,
+                _ => 0,
+            },
+            buffers: Vec::new(),
+            buffered: 0,
             present: TimeWeighted::new(s.warmup),
             pending_out: 0,
             scale_quiet_until: 0,
@@ -596,6 +608,21 @@ impl<'a> Sim<'a> {
     /// Consumer `c` is free: it takes the next waiting message (discarding any whose TTL
     /// has run out on the way), or goes idle.
     fn free_consumer(&mut self, c: u32) {
+        if self.prefetch_extra > 0 {
+            if self.pool.retire_if_due(c) {
+                self.requeue_buffer(c);
+                self.present.set(self.now, self.pool.present() as u64);
+                self.busy.set(self.now, self.pool.busy() as u64);
+                return;
+            }
+            // Its own prefetched messages come first, then it takes more from the queue.
+            if let Some(id) = self.buffers.get_mut(c as usize).and_then(|b| b.pop_front()) {
+                self.buffered -= 1;
+                self.start(c, id, 0);
+                self.top_up(c);
+                return;
+            }
+        }
         if self.pool.retire_if_due(c) {
             // Scaled in while busy: this consumer leaves now that it has finished.
             self.present.set(self.now, self.pool.present() as u64);
@@ -627,6 +654,7 @@ impl<'a> Sim<'a> {
                     self.unblock_one();
                 }
                 self.start(c, e.id, e.call);
+                self.top_up(c);
                 return;
             }
         }
@@ -739,6 +767,51 @@ impl<'a> Sim<'a> {
         if closed {
             self.wake_consumers();
         }
+    }
+
+    /// RabbitMQ prefetch: consumer `c` fills its buffer from the head of the queue
+    /// (messages whose TTL ran out at the head expire instead).
+    fn top_up(&mut self, c: u32) {
+        if self.prefetch_extra == 0 {
+            return;
+        }
+        let c = c as usize;
+        if self.buffers.len() <= c {
+            self.buffers.resize_with(c + 1, VecDeque::new);
+        }
+        while self.buffers[c].len() < self.prefetch_extra {
+            let Some(e) = self.pop_queue() else { break };
+            let ttl = self.s.queue.ttl;
+            if ttl.is_some_and(|t| self.now - e.produced > t) {
+                self.expire(e.id);
+                continue;
+            }
+            self.buffers[c].push_back(e.id);
+            self.buffered += 1;
+        }
+    }
+
+    /// RabbitMQ prefetch: consumer `c` is gone (crashed, or scaled in); its prefetched
+    /// messages go back to the head of the queue in order, marked redelivered.
+    pub(super) fn requeue_buffer(&mut self, c: u32) {
+        let Some(buf) = self.buffers.get_mut(c as usize) else {
+            return;
+        };
+        let ids: Vec<u32> = buf.drain(..).collect();
+        self.buffered -= ids.len() as u64;
+        for &id in ids.iter().rev() {
+            let (produced, lane) = (self.msgs.get(id).produced, self.lane_of(id));
+            self.queue.push_front(
+                Entry {
+                    produced,
+                    id,
+                    call: 0,
+                },
+                lane,
+            );
+            self.c.redeliveries += 1;
+        }
+        self.depth.set(self.now, self.queue.len() as u64);
     }
 
     /// Inside a `consumers.down` window: no consumer takes a message.
@@ -940,7 +1013,7 @@ impl<'a> Sim<'a> {
                 .oldest()
                 .map(|p| ns_to_secs(now - p))
                 .unwrap_or(0.0),
-            in_flight: self.pool.busy() as u64 + self.invisible,
+            in_flight: self.pool.busy() as u64 + self.invisible + self.buffered,
             utilization: busy_area as f64 / span,
             e2e_p50: self.e2e_iv.quantile(0.5),
             e2e_p99: self.e2e_iv.quantile(0.99),
@@ -981,7 +1054,8 @@ impl<'a> Sim<'a> {
             self.tally_sync_at_end();
         } else {
             self.c.in_queue_at_end = self.queue.len() as u64;
-            self.c.in_flight_at_end = self.pool.busy() as u64 + self.invisible + self.in_transit;
+            self.c.in_flight_at_end =
+                self.pool.busy() as u64 + self.invisible + self.in_transit + self.buffered;
             self.c.retry_waiting_at_end = self.retry_waiting;
             self.c.blocked_at_end = self.blocked.len() as u64;
         }
