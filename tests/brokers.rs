@@ -242,3 +242,67 @@ fn a_large_prefetch_strands_messages_behind_slow_ones() {
     // A crashed consumer's prefetched messages go back to the queue, counted redelivered.
     assert!(many.counts.redeliveries > many.counts.crashes);
 }
+
+const SQS: &str = r#"
+name = "sqs"
+seed = 12
+duration = "10m"
+[[producers]]
+rate = 50.0
+[consumers]
+count = 10
+service = { dist = "exponential", mean = "20ms" }
+[broker]
+kind = "sqs"
+batch_size = 1
+wait_time = "20s"
+[cost]
+per_million_requests = 0.40
+"#;
+
+#[test]
+fn sqs_batches_and_long_polling_cut_requests() {
+    let one = sim::run(&load(SQS).base).summary;
+    let ten = sim::run(&load(&SQS.replace("batch_size = 1", "batch_size = 10")).base).summary;
+    let short = sim::run(
+        &load(&SQS.replace(
+            "wait_time = \"20s\"",
+            "wait_time = 0\npoll_interval = \"100ms\"",
+        ))
+        .base,
+    )
+    .summary;
+    for s in [&one, &ten, &short] {
+        assert_invariants(s);
+    }
+    let b = |s: &Summary| s.broker.clone();
+    // One message per receive: a receive (and a delete) per message.
+    assert_eq!(b(&one).receives, Some(one.counts.attempts));
+    // At 10% utilisation consumers are mostly idle: long polling asks every 20 s, short
+    // polling every 100 ms, which dominates the bill: 10 x 600 s x 0.9 / 0.1 s = 54,000.
+    let empty = |s: &Summary| b(s).empty_receives.unwrap() as f64;
+    assert!((empty(&one) / 270.0 - 1.0).abs() < 0.05, "{}", empty(&one));
+    assert!(
+        (empty(&short) / 54_000.0 - 1.0).abs() < 0.05,
+        "{}",
+        empty(&short)
+    );
+    assert_eq!(
+        one.cost.as_ref().unwrap().requests,
+        b(&one).api_requests.unwrap()
+    );
+    assert!(short.cost.as_ref().unwrap().total > 1.5 * one.cost.as_ref().unwrap().total);
+    // Batches of up to 10 mean fewer receives (when messages are waiting), never more.
+    assert!(b(&ten).receives.unwrap() <= b(&one).receives.unwrap());
+    assert_eq!(
+        ten.counts.completed + ten.counts.in_flight_at_end,
+        ten.counts.produced
+    );
+    // Busy (90%): batches of 10 cut receives by a third, and their messages wait for the
+    // ones ahead of them in the batch: the tail grows.
+    let busy = SQS.replace("rate = 50.0", "rate = 450.0");
+    let one = sim::run(&load(&busy).base).summary;
+    let ten = sim::run(&load(&busy.replace("batch_size = 1", "batch_size = 10")).base).summary;
+    assert!((b(&ten).receives.unwrap() as f64) < 0.75 * b(&one).receives.unwrap() as f64);
+    assert!(ten.latency.end_to_end.p99.unwrap() > 1.5 * one.latency.end_to_end.p99.unwrap());
+}

@@ -111,7 +111,10 @@ impl Gen {
         }
         s.push_str(&format!("[broker]\nkind = \"{kind}\"\n"));
         match kind {
-            "sqs" => s.push_str("max_receive_count = 3\n"),
+            "sqs" => s.push_str(&format!(
+                "max_receive_count = 3\nbatch_size = {}\n",
+                b.keys.2
+            )),
             "sqs-fifo" => s.push_str("max_receive_count = 3\nthroughput_limit = 150.0\n"),
             "rabbitmq" => s.push_str(&format!(
                 "requeue = true\ndelivery_limit = 4\nprefetch = {}\n",

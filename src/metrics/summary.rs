@@ -66,6 +66,13 @@ pub struct BrokerStats {
     /// Kafka: messages waiting in all partitions at the end (the group's total lag; its
     /// largest value over the run is `queue.max_depth`).
     pub total_lag_at_end: Option<u64>,
+    /// SQS: receive requests that returned messages.
+    pub receives: Option<u64>,
+    /// SQS: receive requests that returned nothing (idle consumer-time / the polling wait).
+    pub empty_receives: Option<u64>,
+    /// SQS: API requests: sends + receives + empty receives + one delete per receive.
+    /// `cost.requests` uses this for SQS kinds.
+    pub api_requests: Option<u64>,
 }
 
 /// `fanout.*`.

@@ -20,6 +20,13 @@ pub struct RawBroker {
     pub max_receive_count: Option<i64>,
     /// sqs-fifo: most messages started per second (300 without batching, 3,000 with).
     pub throughput_limit: Option<f64>,
+    /// sqs: messages one receive returns at most (1..=10).
+    pub batch_size: Option<i64>,
+    /// sqs, sqs-fifo: long polling: an empty receive waits this long for a message (0..=20 s;
+    /// 0 = short polling).
+    pub wait_time: Option<Dur>,
+    /// sqs, sqs-fifo: with short polling, how often an idle consumer asks again.
+    pub poll_interval: Option<Dur>,
     /// rabbitmq: a failed message is requeued at the head (true) or dead-lettered (false).
     pub requeue: Option<bool>,
     /// rabbitmq: deliveries before a requeued message is dead-lettered (quorum queues).
@@ -97,6 +104,11 @@ pub enum Broker {
     Sqs {
         /// Receives before redrive (`None`: forever).
         max_receive_count: Option<u32>,
+        /// Messages per receive: a consumer works through a batch before it asks again.
+        batch_size: u32,
+        /// An idle consumer makes one empty receive per this long (long polling's wait, or
+        /// the short-polling interval).
+        poll_every: Nanos,
     },
     /// SQS FIFO: as `Sqs`, but each message group (key) is processed in order, one message
     /// at a time; a failed message blocks its group until it is received again; at most
@@ -106,6 +118,8 @@ pub enum Broker {
         max_receive_count: Option<u32>,
         /// Starts per second.
         throughput_limit: f64,
+        /// An idle consumer makes one empty receive per this long.
+        poll_every: Nanos,
     },
     /// RabbitMQ: a failed message is requeued at the head at once (`requeue`) until
     /// `delivery_limit` deliveries, or dead-lettered; a full queue drops its head or
@@ -161,6 +175,32 @@ fn bad(key: impl Into<String>, msg: impl Into<String>) -> InputError {
     InputError::new(msg.into()).key(key.into())
 }
 
+/// How often an idle SQS consumer receives nothing: long polling's `wait_time` (default
+/// 20 s), or with `wait_time = 0` the short-polling `poll_interval` (default 1 s).
+fn poll_every(b: &RawBroker) -> Result<Nanos, InputError> {
+    let wait = b.wait_time.map(|d| d.0).unwrap_or(20.0);
+    if wait > 20.0 {
+        return Err(bad(
+            "broker.wait_time",
+            format!("SQS long polling waits at most 20 s, got {wait} s"),
+        ));
+    }
+    if wait > 0.0 {
+        if b.poll_interval.is_some() {
+            return Err(bad(
+                "broker.poll_interval",
+                "applies to short polling: set wait_time = 0 to use it",
+            ));
+        }
+        return Ok(crate::time::secs_to_ns(wait));
+    }
+    let every = b.poll_interval.map(|d| d.0).unwrap_or(1.0);
+    if every <= 0.0 {
+        return Err(bad("broker.poll_interval", "must be longer than 0"));
+    }
+    Ok(crate::time::secs_to_ns(every))
+}
+
 /// The checked `[keys]`.
 pub fn keys(raw: &RawScenario) -> Result<Option<Keys>, InputError> {
     let Some(k) = &raw.keys else {
@@ -199,7 +239,11 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
         BrokerKind::Kafka => "kafka",
     };
     // Each knob belongs to some kinds.
-    let knobs: [(&str, bool, &[BrokerKind]); 9] = [
+    let sqs_kinds: &[BrokerKind] = &[BrokerKind::Sqs, BrokerKind::SqsFifo];
+    let knobs: [(&str, bool, &[BrokerKind]); 12] = [
+        ("batch_size", b.batch_size.is_some(), &[BrokerKind::Sqs]),
+        ("wait_time", b.wait_time.is_some(), sqs_kinds),
+        ("poll_interval", b.poll_interval.is_some(), sqs_kinds),
         ("prefetch", b.prefetch.is_some(), &[BrokerKind::Rabbitmq]),
         (
             "max_receive_count",
@@ -286,8 +330,20 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
         BrokerKind::Sqs => {
             unbounded("an SQS queue")?;
             no_retry_table("SQS retries by making a failed message visible again after delivery.visibility_timeout: set broker.max_receive_count for the redrive to the DLQ")?;
+            let batch_size = match b.batch_size {
+                None => 1,
+                Some(n) if (1..=10).contains(&n) => n as u32,
+                Some(n) => {
+                    return Err(bad(
+                        "broker.batch_size",
+                        format!("must be between 1 and 10 (SQS returns at most 10), got {n}"),
+                    ))
+                }
+            };
             Ok(Broker::Sqs {
                 max_receive_count: receive_count(b.max_receive_count)?,
+                batch_size,
+                poll_every: poll_every(b)?,
             })
         }
         BrokerKind::SqsFifo => {
@@ -324,6 +380,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
             Ok(Broker::SqsFifo {
                 max_receive_count: receive_count(b.max_receive_count)?,
                 throughput_limit: limit,
+                poll_every: poll_every(b)?,
             })
         }
         BrokerKind::Rabbitmq => {

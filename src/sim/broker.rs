@@ -158,7 +158,9 @@ impl Sim<'_> {
         let m = self.msgs.get_mut(id);
         m.failures += 1;
         match self.s.broker {
-            Broker::Sqs { max_receive_count }
+            Broker::Sqs {
+                max_receive_count, ..
+            }
             | Broker::SqsFifo {
                 max_receive_count, ..
             } => return self.sqs_failed(c, id, max_receive_count),

@@ -217,6 +217,18 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
                 .iter()
                 .filter_map(|x| x.broker.total_lag_at_end)
                 .reduce(|a, b| a + b),
+            receives: sums
+                .iter()
+                .filter_map(|x| x.broker.receives)
+                .reduce(|a, b| a + b),
+            empty_receives: sums
+                .iter()
+                .filter_map(|x| x.broker.empty_receives)
+                .reduce(|a, b| a + b),
+            api_requests: sums
+                .iter()
+                .filter_map(|x| x.broker.api_requests)
+                .reduce(|a, b| a + b),
             ..sums[0].broker.clone()
         },
         fanout: Some(FanoutStats {

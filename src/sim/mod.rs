@@ -193,6 +193,10 @@ struct Sim<'a> {
     buffers: Vec<VecDeque<u32>>,
     /// All prefetched messages (unacknowledged, not yet started).
     buffered: u64,
+    /// SQS batches: a consumer receives a new batch only when it has finished the last.
+    batch_mode: bool,
+    /// SQS: receives that returned messages.
+    receives: u64,
     /// Consumers that exist (changes only with autoscaling).
     present: TimeWeighted,
     /// Consumers ordered by autoscaling that have not started yet.
@@ -302,8 +306,11 @@ impl<'a> Sim<'a> {
             max_lane_lag: 0,
             prefetch_extra: match s.broker {
                 Broker::RabbitMq { prefetch, .. } => prefetch.saturating_sub(1) as usize,
+                Broker::Sqs { batch_size, .. } => batch_size.saturating_sub(1) as usize,
                 _ => 0,
             },
+            batch_mode: matches!(s.broker, Broker::Sqs { .. }),
+            receives: 0,
             buffers: Vec::new(),
             buffered: 0,
             present: TimeWeighted::new(s.warmup),
@@ -619,7 +626,9 @@ impl<'a> Sim<'a> {
             if let Some(id) = self.buffers.get_mut(c as usize).and_then(|b| b.pop_front()) {
                 self.buffered -= 1;
                 self.start(c, id, 0);
-                self.top_up(c);
+                if !self.batch_mode {
+                    self.top_up(c);
+                }
                 return;
             }
         }
@@ -653,6 +662,7 @@ impl<'a> Sim<'a> {
                 } else {
                     self.unblock_one();
                 }
+                self.receives += 1;
                 self.start(c, e.id, e.call);
                 self.top_up(c);
                 return;
@@ -890,6 +900,7 @@ impl<'a> Sim<'a> {
             && self.pool.has_idle()
             && self.consumer_may_take()
         {
+            self.receives += 1;
             self.pool.take_idle()
         } else {
             None
@@ -1074,6 +1085,20 @@ impl<'a> Sim<'a> {
         let wait_count = self.wait.count();
         let gap = self.c.conservation_gap();
         let recovery = recovery::analyse(s, &self.rows);
+        let sqs_poll = match s.broker {
+            Broker::Sqs { poll_every, .. } | Broker::SqsFifo { poll_every, .. } => {
+                Some(poll_every.max(1))
+            }
+            _ => None,
+        };
+        let empty_receives = sqs_poll.map(|every| {
+            let idle = self
+                .present
+                .total_area(now)
+                .saturating_sub(self.busy.total_area(now));
+            (idle / u128::from(every)) as u64
+        });
+        let api_requests = empty_receives.map(|empty| self.c.accepted + 2 * self.receives + empty);
         let summary = Summary {
             scenario: s.name.clone(),
             variant: s.variant.clone(),
@@ -1139,6 +1164,9 @@ impl<'a> Sim<'a> {
                     .then(|| self.lane_lag()),
                 total_lag_at_end: matches!(s.broker, Broker::Kafka { .. })
                     .then_some(self.queue.len() as u64),
+                receives: sqs_poll.map(|_| self.receives),
+                empty_receives,
+                api_requests,
             },
             fanout: None,
             subscribers: Vec::new(),
@@ -1149,7 +1177,7 @@ impl<'a> Sim<'a> {
                 } else {
                     f64::from(s.consumers.count) * ns_to_secs(now) / 3600.0
                 };
-                let requests = self.c.attempts;
+                let requests = api_requests.unwrap_or(self.c.attempts);
                 CostStats {
                     consumer_hours,
                     requests,
