@@ -40,6 +40,8 @@ pub enum Stream {
     Warm,
     /// Message keys, drawn when a message is produced.
     Keys,
+    /// Whether a message is published twice, and its copy's draws.
+    Duplicates,
 }
 
 impl Stream {
@@ -55,6 +57,7 @@ impl Stream {
             Stream::Poison => 7,
             Stream::Warm => 8,
             Stream::Keys => 9,
+            Stream::Duplicates => 10,
         }
     }
 }
@@ -78,7 +81,7 @@ pub fn stream(seed: u64, stream: Stream) -> Rng {
 /// for all of them. `salt = 0` gives [`stream`].
 pub fn salted(seed: u64, salt: u64, s: Stream) -> Rng {
     match s {
-        Stream::Arrivals(_) | Stream::Poison | Stream::Keys => stream(seed, s),
+        Stream::Arrivals(_) | Stream::Poison | Stream::Keys | Stream::Duplicates => stream(seed, s),
         _ if salt == 0 => stream(seed, s),
         _ => Rng::seed_from_u64(mix64(seed ^ mix64(s.id() ^ mix64(salt)))),
     }

@@ -306,3 +306,74 @@ fn sqs_batches_and_long_polling_cut_requests() {
     assert!((b(&ten).receives.unwrap() as f64) < 0.75 * b(&one).receives.unwrap() as f64);
     assert!(ten.latency.end_to_end.p99.unwrap() > 1.5 * one.latency.end_to_end.p99.unwrap());
 }
+
+const DUPS: &str = r#"
+name = "dups"
+seed = 21
+duration = "10m"
+[[producers]]
+rate = 100.0
+duplicate_rate = 0.02
+duplicate_delay = "2s"
+[keys]
+count = 500
+[consumers]
+count = 6
+service = { dist = "exponential", mean = "20ms" }
+[broker]
+kind = "sqs-fifo"
+"#;
+
+#[test]
+fn a_dedup_window_drops_a_producers_second_publish() {
+    let fifo = sim::run(&load(DUPS).base).summary;
+    let sqs = sim::run(&load(&DUPS.replace("kind = \"sqs-fifo\"", "kind = \"sqs\"")).base).summary;
+    let short = sim::run(
+        &load(&DUPS.replace(
+            "kind = \"sqs-fifo\"",
+            "kind = \"sqs-fifo\"\ndedup_window = \"1s\"",
+        ))
+        .base,
+    )
+    .summary;
+    let idem = sim::run(
+        &load(&DUPS.replace(
+            "kind = \"sqs-fifo\"",
+            "kind = \"sqs\"\n[delivery]\nidempotent = true",
+        ))
+        .base,
+    )
+    .summary;
+    for s in [&fifo, &sqs, &short, &idem] {
+        assert_invariants(s);
+    }
+    // 2% of ~60,000 messages are published twice; every kind sees the same copies.
+    let copies = fifo.counts.deduplicated;
+    assert!(
+        (copies as f64 / (0.02 * 60_000.0) - 1.0).abs() < 0.1,
+        "{copies}"
+    );
+    assert_eq!(sqs.counts.produced, fifo.counts.produced);
+    // FIFO's 5-minute window drops each copy: nothing done twice.
+    assert_eq!(fifo.counts.duplicates, 0);
+    // Standard SQS processes the copy: a duplicate side effect each ...
+    assert_eq!(sqs.counts.deduplicated, 0);
+    let done_twice = sqs.counts.duplicates;
+    assert!(
+        done_twice + 2 >= copies && done_twice <= copies,
+        "{done_twice} of {copies}"
+    );
+    // ... and so does FIFO when the retry comes after the window.
+    assert_eq!(short.counts.deduplicated, 0);
+    assert!(short.counts.duplicates + 2 >= copies);
+    // An idempotent consumer makes the copy harmless without the broker's help.
+    assert_eq!(idem.counts.duplicates, 0);
+    // Kafka's idempotent producer drops them too.
+    let kafka = DUPS.replace(
+        "kind = \"sqs-fifo\"",
+        "kind = \"kafka\"\npartitions = 6\nidempotent_producer = true",
+    );
+    let k = sim::run(&load(&kafka).base).summary;
+    assert_eq!(k.counts.deduplicated, copies);
+    assert_eq!(k.counts.duplicates, 0);
+}

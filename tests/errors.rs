@@ -75,6 +75,7 @@ const CASES: &[Case] = &[
     Case { what: "RabbitMQ with a retry policy", from: "[[variants]]", to: "[broker]\nkind = \"rabbitmq\"\n[[variants]]", line: Some(11), key: Some("retry.max_attempts"), says: "requeueing", guidance: false },
     Case { what: "a broker kind with a sync caller", from: "[retry]", to: "[client]\nmode = \"sync\"\n[broker]\nkind = \"sqs\"\n[retry]", line: Some(13), key: Some("broker.kind"), says: "needs client.mode", guidance: true },
     Case { what: "prefetch with a breaker", from: "[[variants]]", to: "[broker]\nkind = \"rabbitmq\"\nprefetch = 10\n[breaker]\nwindow = 5\n[[variants]]", line: Some(17), key: Some("breaker"), says: "not modelled", guidance: true },
+    Case { what: "duplicate publishes with a sync caller", from: "rate = 10.0\n[queue]", to: "rate = 10.0\nduplicate_rate = 0.1\n[client]\nmode = \"sync\"\n[queue]", line: Some(5), key: Some("producers.0.duplicate_rate"), says: "async", guidance: true },
     Case { what: "key skew out of range", from: "[[variants]]", to: "[keys]\ncount = 10\nskew = -1.0\n[[variants]]", line: Some(16), key: Some("keys.skew"), says: "between 0", guidance: true },
     Case { what: "run too long", from: "duration = \"1m\"", to: "duration = \"20000000d\"", line: Some(2), key: Some("duration"), says: "too long", guidance: true },
 ];

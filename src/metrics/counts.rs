@@ -32,6 +32,9 @@ pub struct Counts {
     /// Messages whose `queue.ttl` ran out before processing (`ttl_action = "drop"`; a term of
     /// the identity). With `ttl_action = "dlq"` they are dead-lettered instead.
     pub expired: u64,
+    /// Second copies dropped by the broker's deduplication (SQS FIFO's window, Kafka's
+    /// idempotent producer; a term of the identity). Copies are counted in `produced`.
+    pub deduplicated: u64,
     /// Poison messages produced (they fail on every attempt).
     pub poison: u64,
     /// Retries refused by the retry budget (the message then gives up).
@@ -69,7 +72,7 @@ pub struct Counts {
 
 impl Counts {
     /// The terms on the right of the conservation identity, by name.
-    pub fn fates(&self) -> [(&'static str, u64); 10] {
+    pub fn fates(&self) -> [(&'static str, u64); 11] {
         [
             ("rejected", self.rejected),
             ("dropped", self.dropped),
@@ -81,6 +84,7 @@ impl Counts {
             ("retry_waiting_at_end", self.retry_waiting_at_end),
             ("blocked_at_end", self.blocked_at_end),
             ("expired", self.expired),
+            ("deduplicated", self.deduplicated),
         ]
     }
 
@@ -99,6 +103,7 @@ impl Counts {
             retry_waiting_at_end,
             blocked_at_end,
             expired,
+            deduplicated,
             poison,
             retries_denied,
             breaker_opens,
@@ -128,6 +133,7 @@ impl Counts {
         self.retry_waiting_at_end += retry_waiting_at_end;
         self.blocked_at_end += blocked_at_end;
         self.expired += expired;
+        self.deduplicated += deduplicated;
         self.poison += poison;
         self.retries_denied += retries_denied;
         self.breaker_opens += breaker_opens;

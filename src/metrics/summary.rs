@@ -195,7 +195,8 @@ pub struct Rates {
 }
 
 /// The identity `produced = rejected + dropped + completed + dead_lettered + failed +
-/// in_queue_at_end + in_flight_at_end + retry_waiting_at_end + blocked_at_end`.
+/// in_queue_at_end + in_flight_at_end + retry_waiting_at_end + blocked_at_end + expired +
+/// deduplicated`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Conservation {
     /// True when the identity holds.

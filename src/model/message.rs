@@ -56,6 +56,8 @@ pub struct Msg {
     pub key: u32,
     /// Its place in production order (0, 1, 2, ...).
     pub seq: u64,
+    /// A second copy of a message its producer published twice.
+    pub dup: bool,
 }
 
 impl Msg {
@@ -80,6 +82,7 @@ impl Msg {
             priority: 0,
             key: 0,
             seq: 0,
+            dup: false,
         }
     }
 }

@@ -104,6 +104,8 @@ mod tests {
             schedule: vec![],
             priority: 0,
             stream: 0,
+            duplicate_rate: 0.0,
+            duplicate_delay: 1_000_000_000,
         };
         Source::new(&p, stream(1, Stream::Arrivals(0)))
     }

@@ -27,6 +27,10 @@ pub struct RawBroker {
     pub wait_time: Option<Dur>,
     /// sqs, sqs-fifo: with short polling, how often an idle consumer asks again.
     pub poll_interval: Option<Dur>,
+    /// sqs-fifo: a copy published again within this window is dropped (SQS: 5 minutes).
+    pub dedup_window: Option<Dur>,
+    /// kafka: the producer is idempotent (retried publishes are dropped by the broker).
+    pub idempotent_producer: Option<bool>,
     /// rabbitmq: a failed message is requeued at the head (true) or dead-lettered (false).
     pub requeue: Option<bool>,
     /// rabbitmq: deliveries before a requeued message is dead-lettered (quorum queues).
@@ -120,6 +124,8 @@ pub enum Broker {
         throughput_limit: f64,
         /// An idle consumer makes one empty receive per this long.
         poll_every: Nanos,
+        /// A copy published again within this long is dropped.
+        dedup_window: Nanos,
     },
     /// RabbitMQ: a failed message is requeued at the head at once (`requeue`) until
     /// `delivery_limit` deliveries, or dead-lettered; a full queue drops its head or
@@ -146,6 +152,8 @@ pub enum Broker {
         partitions: u32,
         /// Pause at each membership change.
         rebalance_pause: Nanos,
+        /// Retried publishes are dropped by the broker.
+        idempotent_producer: bool,
     },
 }
 
@@ -158,6 +166,18 @@ impl Broker {
             Broker::SqsFifo { .. } => "sqs-fifo",
             Broker::RabbitMq { .. } => "rabbitmq",
             Broker::Kafka { .. } => "kafka",
+        }
+    }
+
+    /// Whether the broker drops a copy published again `delay` after the first.
+    pub fn dedups(&self, delay: Nanos) -> bool {
+        match *self {
+            Broker::SqsFifo { dedup_window, .. } => delay <= dedup_window,
+            Broker::Kafka {
+                idempotent_producer,
+                ..
+            } => idempotent_producer,
+            _ => false,
         }
     }
 
@@ -240,7 +260,17 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
     };
     // Each knob belongs to some kinds.
     let sqs_kinds: &[BrokerKind] = &[BrokerKind::Sqs, BrokerKind::SqsFifo];
-    let knobs: [(&str, bool, &[BrokerKind]); 12] = [
+    let knobs: [(&str, bool, &[BrokerKind]); 14] = [
+        (
+            "dedup_window",
+            b.dedup_window.is_some(),
+            &[BrokerKind::SqsFifo],
+        ),
+        (
+            "idempotent_producer",
+            b.idempotent_producer.is_some(),
+            &[BrokerKind::Kafka],
+        ),
         ("batch_size", b.batch_size.is_some(), &[BrokerKind::Sqs]),
         ("wait_time", b.wait_time.is_some(), sqs_kinds),
         ("poll_interval", b.poll_interval.is_some(), sqs_kinds),
@@ -381,6 +411,10 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                 max_receive_count: receive_count(b.max_receive_count)?,
                 throughput_limit: limit,
                 poll_every: poll_every(b)?,
+                dedup_window: b
+                    .dedup_window
+                    .map(|d| crate::time::secs_to_ns(d.0))
+                    .unwrap_or(300_000_000_000),
             })
         }
         BrokerKind::Rabbitmq => {
@@ -465,6 +499,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                     .rebalance_pause
                     .map(|d| crate::time::secs_to_ns(d.0))
                     .unwrap_or(0),
+                idempotent_producer: b.idempotent_producer.unwrap_or(false),
             })
         }
     }

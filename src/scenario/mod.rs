@@ -140,6 +140,10 @@ pub struct Producer {
     /// Its position in the file: the identity of its arrival stream, kept when a
     /// subscriber takes only some producers so that the arrivals stay the same.
     pub stream: u32,
+    /// Probability a message is published twice (async only).
+    pub duplicate_rate: f64,
+    /// Delay of the second copy.
+    pub duplicate_delay: Nanos,
 }
 
 impl Producer {

@@ -105,6 +105,10 @@ pub struct RawProducer {
     pub schedule: Vec<RawStep>,
     /// Priority tier of this producer's messages (0 lowest, 9 highest).
     pub priority: Option<i64>,
+    /// Probability that a message is published twice (a producer retry after a lost ack).
+    pub duplicate_rate: Option<f64>,
+    /// When the second copy goes out, after the first.
+    pub duplicate_delay: Option<Dur>,
 }
 
 /// How a producer spaces its messages.

@@ -215,6 +215,12 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
             schedule,
             priority,
             stream: i as u32,
+            duplicate_rate: probability(&key("duplicate_rate"), p.duplicate_rate.unwrap_or(0.0))?,
+            duplicate_delay: match p.duplicate_delay.map(ns) {
+                None => 1_000_000_000,
+                Some(0) => return Err(bad(key("duplicate_delay"), "must be longer than 0")),
+                Some(d) => d,
+            },
         });
     }
 
@@ -505,6 +511,13 @@ pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, In
                 )
                 .hint("remove it in the sync variant"));
             }
+        }
+        if let Some(i) = producers.iter().position(|p| p.duplicate_rate > 0.0) {
+            return Err(bad(
+                format!("producers.{i}.duplicate_rate"),
+                "duplicate publishes go to a broker: they apply to client.mode = \"async\" only",
+            )
+            .hint("a sync caller's retries are [retry]"));
         }
         if r.place == RetryPlace::Consumer {
             return Err(bad(

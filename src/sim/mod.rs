@@ -108,6 +108,8 @@ enum Ev {
     ConsumersUp,
     /// SQS FIFO: the throughput limit allows the next start.
     Throttle,
+    /// The second copy `m` of a message published twice reaches the broker.
+    Duplicate(u32),
     /// Consumer `c` finishes its attempt.
     Done(u32),
     /// Consumer `c` wakes from an inline backoff and tries again.
@@ -131,6 +133,7 @@ enum Ev {
 }
 
 struct Rngs {
+    dup: Rng,
     service: Rng,
     fail: Rng,
     retry_service: Rng,
@@ -248,6 +251,7 @@ impl<'a> Sim<'a> {
             policy: Policy::new(s.retry),
             sampler: Sampler::new(&s.consumers.service),
             rng: Rngs {
+                dup: st(Stream::Duplicates),
                 service: st(Stream::Service),
                 fail: st(Stream::Failure),
                 retry_service: st(Stream::RetryService),
@@ -396,6 +400,7 @@ impl<'a> Sim<'a> {
                 }
                 Ev::Sample => self.on_sample(),
                 Ev::BreakerTick | Ev::ConsumersUp => self.wake_consumers(),
+                Ev::Duplicate(m) => self.on_duplicate(m),
                 Ev::Throttle => {
                     self.throttle_pending = false;
                     self.wake_consumers();
@@ -548,6 +553,10 @@ impl<'a> Sim<'a> {
         let service = self.sampler.sample(&mut self.rng.service);
         let u = uniform(&mut self.rng.fail);
         let id = self.new_message(produced, service, u, self.s.producers[p as usize].priority);
+        let rate = self.s.producers[p as usize].duplicate_rate;
+        if rate > 0.0 && uniform(&mut self.rng.dup) < rate {
+            self.publish_again(id, self.s.producers[p as usize].duplicate_delay);
+        }
         if self.sync {
             self.call(id);
         } else {
@@ -915,10 +924,60 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Side effect of a successful attempt; counts duplicates.
+    /// The producer of message `id` publishes it again `delay` later (a retry after a lost
+    /// ack): a copy with the same payload, key and production time, and its own draws.
+    fn publish_again(&mut self, id: u32, delay: Nanos) {
+        let o = *self.msgs.get(id);
+        let service = self.sampler.sample(&mut self.rng.dup);
+        let u = uniform(&mut self.rng.dup);
+        let mut m = Msg::new(o.produced, service, u);
+        m.key = o.key;
+        m.priority = o.priority;
+        m.poison = o.poison;
+        m.dup = true;
+        let copy = self.msgs.alloc(m);
+        self.events
+            .push(self.now.saturating_add(delay), Ev::Duplicate(copy));
+    }
+
+    /// The copy reaches the broker: produced (a second publish); dropped by a broker that
+    /// deduplicates, else stored like any message.
+    fn on_duplicate(&mut self, id: u32) {
+        // Its place in its key's order is where it is published now.
+        self.msgs.get_mut(id).seq = self.c.produced;
+        self.c.produced += 1;
+        let m = self.msgs.get(id);
+        if self.measured(m.produced) {
+            self.produced_measured += 1;
+        }
+        if let Some(class) = self.classes.get_mut(usize::from(m.priority)) {
+            class.0 += 1;
+        }
+        if self
+            .s
+            .broker
+            .dedups(self.now.saturating_sub(m.produced + self.shift))
+        {
+            self.c.deduplicated += 1;
+            self.msgs.free(id);
+        } else {
+            self.arrive(id);
+        }
+    }
+
+    /// Side effect of a successful attempt; counts duplicates (a producer's second copy is
+    /// one, unless the consumer is idempotent: it carries the same message id).
     fn side_effect(&mut self, id: u32) {
         let idempotent = self.s.delivery.idempotent;
         let m = self.msgs.get_mut(id);
+        if m.dup && m.side_effects == 0 {
+            if idempotent {
+                return;
+            }
+            m.side_effects = 1;
+            self.c.duplicates += 1;
+            return;
+        }
         if idempotent && m.side_effects > 0 {
             return;
         }
