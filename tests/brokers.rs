@@ -377,3 +377,28 @@ fn a_dedup_window_drops_a_producers_second_publish() {
     assert_eq!(k.counts.deduplicated, copies);
     assert_eq!(k.counts.duplicates, 0);
 }
+
+#[test]
+fn kafka_retention_deletes_what_the_group_did_not_consume_in_time() {
+    let text = r#"
+name = "retention"
+seed = 2
+duration = "5m"
+[[producers]]
+rate = 300.0
+[consumers]
+count = 4
+service = { dist = "exponential", mean = "20ms" }
+[broker]
+kind = "kafka"
+partitions = 4
+retention = "30s"
+"#;
+    let s = sim::run(&load(text).base).summary;
+    assert_invariants(&s);
+    // 4 partitions do 200/s against 300/s: the lag grows until retention deletes the
+    // oldest messages, counted as expired, so nothing waits much longer than 30 s.
+    assert!(s.counts.expired > 15_000, "{}", s.counts.expired);
+    assert!(s.latency.end_to_end.max.unwrap() < 31.0);
+    assert!((s.rates.throughput / 200.0 - 1.0).abs() < 0.03);
+}
