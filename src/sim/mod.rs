@@ -3,6 +3,9 @@
 //!
 //! - `broker.rs`: the async path (queue, consumer retries, DLQ, crashes and redelivery).
 //! - `direct.rs`: the sync path (server backlog, caller timeouts and caller retries).
+//! - `kinds.rs`: what the broker kinds add (ordered lanes, throttle, rebalances, prefetch
+//!   and batch buffers, duplicate publishes).
+//! - `fanout.rs`: `[[subscribers]]`, one simulation per subscriber, added up.
 //!
 //! Hot-path rules: no allocation per message (messages live in a recycled slab, the queue
 //! and the heap reuse their buffers), statistics are streaming, and every random draw
@@ -11,6 +14,7 @@
 mod broker;
 mod direct;
 mod fanout;
+mod kinds;
 
 pub use fanout::totals_scenario;
 
@@ -700,75 +704,6 @@ impl<'a> Sim<'a> {
         ok
     }
 
-    /// SQS FIFO: true while the throughput limit forbids a start (a wake-up is scheduled
-    /// for when it allows one).
-    fn throttled(&mut self) -> bool {
-        if self.start_gap.is_none() || self.now >= self.next_start {
-            return false;
-        }
-        if !self.throttle_pending {
-            self.throttle_pending = true;
-            self.events.push(self.next_start, Ev::Throttle);
-        }
-        true
-    }
-
-    /// Kafka: the group's membership changed; consumption pauses for `rebalance_pause`.
-    fn rebalance(&mut self) {
-        if let Broker::Kafka {
-            rebalance_pause, ..
-        } = self.s.broker
-        {
-            if rebalance_pause > 0 {
-                self.paused_until = self.now.saturating_add(rebalance_pause);
-                self.events.push(self.paused_until, Ev::ConsumersUp);
-            }
-        }
-    }
-
-    /// The ordered lane (message group or partition) of message `id`.
-    fn lane_of(&self, id: u32) -> usize {
-        let m = self.msgs.get(id);
-        match self.s.broker {
-            Broker::Kafka { partitions, .. } => {
-                if self.keys.is_some() {
-                    (m.key % partitions) as usize
-                } else {
-                    (m.seq % u64::from(partitions)) as usize
-                }
-            }
-            Broker::SqsFifo { .. } => m.key as usize,
-            _ if self.s.queue.priority => usize::from(m.priority),
-            _ => 0,
-        }
-    }
-
-    /// Ordered queues: message `id` no longer holds its lane.
-    fn release_lane(&mut self, id: u32) {
-        if self.queue.is_ordered() {
-            let lane = self.lane_of(id);
-            self.queue.unlock(lane);
-        }
-    }
-
-    /// Ordered queues: message `id` goes back to the head of its lane (received again), and
-    /// the lane may give it out.
-    pub(super) fn rejoin_front(&mut self, id: u32) {
-        let lane = self.lane_of(id);
-        let produced = self.msgs.get(id).produced;
-        self.queue.push_front(
-            Entry {
-                produced,
-                id,
-                call: 0,
-            },
-            lane,
-        );
-        self.queue.unlock(lane);
-        self.depth.set(self.now, self.queue.len() as u64);
-        self.wake_consumers();
-    }
-
     /// Records an attempt's (async) or call's (sync) outcome with the breaker; when it
     /// opens, schedules the moment it half-opens; when it closes, wakes idle consumers.
     fn breaker_outcome(&mut self, ok: bool) {
@@ -786,51 +721,6 @@ impl<'a> Sim<'a> {
         if closed {
             self.wake_consumers();
         }
-    }
-
-    /// RabbitMQ prefetch: consumer `c` fills its buffer from the head of the queue
-    /// (messages whose TTL ran out at the head expire instead).
-    fn top_up(&mut self, c: u32) {
-        if self.prefetch_extra == 0 {
-            return;
-        }
-        let c = c as usize;
-        if self.buffers.len() <= c {
-            self.buffers.resize_with(c + 1, VecDeque::new);
-        }
-        while self.buffers[c].len() < self.prefetch_extra {
-            let Some(e) = self.pop_queue() else { break };
-            let ttl = self.s.queue.ttl;
-            if ttl.is_some_and(|t| self.now - e.produced > t) {
-                self.expire(e.id);
-                continue;
-            }
-            self.buffers[c].push_back(e.id);
-            self.buffered += 1;
-        }
-    }
-
-    /// RabbitMQ prefetch: consumer `c` is gone (crashed, or scaled in); its prefetched
-    /// messages go back to the head of the queue in order, marked redelivered.
-    pub(super) fn requeue_buffer(&mut self, c: u32) {
-        let Some(buf) = self.buffers.get_mut(c as usize) else {
-            return;
-        };
-        let ids: Vec<u32> = buf.drain(..).collect();
-        self.buffered -= ids.len() as u64;
-        for &id in ids.iter().rev() {
-            let (produced, lane) = (self.msgs.get(id).produced, self.lane_of(id));
-            self.queue.push_front(
-                Entry {
-                    produced,
-                    id,
-                    call: 0,
-                },
-                lane,
-            );
-            self.c.redeliveries += 1;
-        }
-        self.depth.set(self.now, self.queue.len() as u64);
     }
 
     /// Inside a `consumers.down` window: no consumer takes a message.
@@ -924,47 +814,6 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// The producer of message `id` publishes it again `delay` later (a retry after a lost
-    /// ack): a copy with the same payload, key and production time, and its own draws.
-    fn publish_again(&mut self, id: u32, delay: Nanos) {
-        let o = *self.msgs.get(id);
-        let service = self.sampler.sample(&mut self.rng.dup);
-        let u = uniform(&mut self.rng.dup);
-        let mut m = Msg::new(o.produced, service, u);
-        m.key = o.key;
-        m.priority = o.priority;
-        m.poison = o.poison;
-        m.dup = true;
-        let copy = self.msgs.alloc(m);
-        self.events
-            .push(self.now.saturating_add(delay), Ev::Duplicate(copy));
-    }
-
-    /// The copy reaches the broker: produced (a second publish); dropped by a broker that
-    /// deduplicates, else stored like any message.
-    fn on_duplicate(&mut self, id: u32) {
-        // Its place in its key's order is where it is published now.
-        self.msgs.get_mut(id).seq = self.c.produced;
-        self.c.produced += 1;
-        let m = self.msgs.get(id);
-        if self.measured(m.produced) {
-            self.produced_measured += 1;
-        }
-        if let Some(class) = self.classes.get_mut(usize::from(m.priority)) {
-            class.0 += 1;
-        }
-        if self
-            .s
-            .broker
-            .dedups(self.now.saturating_sub(m.produced + self.shift))
-        {
-            self.c.deduplicated += 1;
-            self.msgs.free(id);
-        } else {
-            self.arrive(id);
-        }
-    }
-
     /// Side effect of a successful attempt; counts duplicates (a producer's second copy is
     /// one, unless the consumer is idempotent: it carries the same message id).
     fn side_effect(&mut self, id: u32) {
@@ -1048,11 +897,6 @@ impl<'a> Sim<'a> {
         if next <= self.s.duration {
             self.events.push(next, Ev::AutoscaleCheck);
         }
-    }
-
-    /// Kafka: the most messages waiting in one partition now.
-    fn lane_lag(&self) -> u64 {
-        self.queue.lane_lengths().max().unwrap_or(0) as u64
     }
 
     fn on_sample(&mut self) {

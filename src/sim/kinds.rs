@@ -1,0 +1,174 @@
+//! What the broker kinds add to the event loop (`[broker]`, see `sim::broker` for the
+//! failure rules): ordered lanes (SQS FIFO groups, Kafka partitions), the FIFO throughput
+//! limit, Kafka rebalances and lag, prefetch and batch buffers (RabbitMQ, SQS), and a
+//! producer's second publishes with the brokers' deduplication.
+
+use super::{Ev, Sim};
+use crate::model::message::Msg;
+use crate::model::queue::Entry;
+use crate::rng::uniform;
+use crate::scenario::broker::Broker;
+use crate::time::Nanos;
+use std::collections::VecDeque;
+
+impl Sim<'_> {
+    /// SQS FIFO: true while the throughput limit forbids a start (a wake-up is scheduled
+    /// for when it allows one).
+    pub(super) fn throttled(&mut self) -> bool {
+        if self.start_gap.is_none() || self.now >= self.next_start {
+            return false;
+        }
+        if !self.throttle_pending {
+            self.throttle_pending = true;
+            self.events.push(self.next_start, Ev::Throttle);
+        }
+        true
+    }
+
+    /// Kafka: the group's membership changed; consumption pauses for `rebalance_pause`.
+    pub(super) fn rebalance(&mut self) {
+        if let Broker::Kafka {
+            rebalance_pause, ..
+        } = self.s.broker
+        {
+            if rebalance_pause > 0 {
+                self.paused_until = self.now.saturating_add(rebalance_pause);
+                self.events.push(self.paused_until, Ev::ConsumersUp);
+            }
+        }
+    }
+
+    /// The ordered lane (message group or partition) of message `id`.
+    pub(super) fn lane_of(&self, id: u32) -> usize {
+        let m = self.msgs.get(id);
+        match self.s.broker {
+            Broker::Kafka { partitions, .. } => {
+                if self.keys.is_some() {
+                    (m.key % partitions) as usize
+                } else {
+                    (m.seq % u64::from(partitions)) as usize
+                }
+            }
+            Broker::SqsFifo { .. } => m.key as usize,
+            _ if self.s.queue.priority => usize::from(m.priority),
+            _ => 0,
+        }
+    }
+
+    /// Ordered queues: message `id` no longer holds its lane.
+    pub(super) fn release_lane(&mut self, id: u32) {
+        if self.queue.is_ordered() {
+            let lane = self.lane_of(id);
+            self.queue.unlock(lane);
+        }
+    }
+
+    /// Ordered queues: message `id` goes back to the head of its lane (received again), and
+    /// the lane may give it out.
+    pub(super) fn rejoin_front(&mut self, id: u32) {
+        let lane = self.lane_of(id);
+        let produced = self.msgs.get(id).produced;
+        self.queue.push_front(
+            Entry {
+                produced,
+                id,
+                call: 0,
+            },
+            lane,
+        );
+        self.queue.unlock(lane);
+        self.depth.set(self.now, self.queue.len() as u64);
+        self.wake_consumers();
+    }
+
+    /// RabbitMQ prefetch: consumer `c` fills its buffer from the head of the queue
+    /// (messages whose TTL ran out at the head expire instead).
+    pub(super) fn top_up(&mut self, c: u32) {
+        if self.prefetch_extra == 0 {
+            return;
+        }
+        let c = c as usize;
+        if self.buffers.len() <= c {
+            self.buffers.resize_with(c + 1, VecDeque::new);
+        }
+        while self.buffers[c].len() < self.prefetch_extra {
+            let Some(e) = self.pop_queue() else { break };
+            let ttl = self.s.queue.ttl;
+            if ttl.is_some_and(|t| self.now - e.produced > t) {
+                self.expire(e.id);
+                continue;
+            }
+            self.buffers[c].push_back(e.id);
+            self.buffered += 1;
+        }
+    }
+
+    /// RabbitMQ prefetch: consumer `c` is gone (crashed, or scaled in); its prefetched
+    /// messages go back to the head of the queue in order, marked redelivered.
+    pub(super) fn requeue_buffer(&mut self, c: u32) {
+        let Some(buf) = self.buffers.get_mut(c as usize) else {
+            return;
+        };
+        let ids: Vec<u32> = buf.drain(..).collect();
+        self.buffered -= ids.len() as u64;
+        for &id in ids.iter().rev() {
+            let (produced, lane) = (self.msgs.get(id).produced, self.lane_of(id));
+            self.queue.push_front(
+                Entry {
+                    produced,
+                    id,
+                    call: 0,
+                },
+                lane,
+            );
+            self.c.redeliveries += 1;
+        }
+        self.depth.set(self.now, self.queue.len() as u64);
+    }
+
+    /// The producer of message `id` publishes it again `delay` later (a retry after a lost
+    /// ack): a copy with the same payload, key and production time, and its own draws.
+    pub(super) fn publish_again(&mut self, id: u32, delay: Nanos) {
+        let o = *self.msgs.get(id);
+        let service = self.sampler.sample(&mut self.rng.dup);
+        let u = uniform(&mut self.rng.dup);
+        let mut m = Msg::new(o.produced, service, u);
+        m.key = o.key;
+        m.priority = o.priority;
+        m.poison = o.poison;
+        m.dup = true;
+        let copy = self.msgs.alloc(m);
+        self.events
+            .push(self.now.saturating_add(delay), Ev::Duplicate(copy));
+    }
+
+    /// The copy reaches the broker: produced (a second publish); dropped by a broker that
+    /// deduplicates, else stored like any message.
+    pub(super) fn on_duplicate(&mut self, id: u32) {
+        // Its place in its key's order is where it is published now.
+        self.msgs.get_mut(id).seq = self.c.produced;
+        self.c.produced += 1;
+        let m = self.msgs.get(id);
+        if self.measured(m.produced) {
+            self.produced_measured += 1;
+        }
+        if let Some(class) = self.classes.get_mut(usize::from(m.priority)) {
+            class.0 += 1;
+        }
+        if self
+            .s
+            .broker
+            .dedups(self.now.saturating_sub(m.produced + self.shift))
+        {
+            self.c.deduplicated += 1;
+            self.msgs.free(id);
+        } else {
+            self.arrive(id);
+        }
+    }
+
+    /// Kafka: the most messages waiting in one partition now.
+    pub(super) fn lane_lag(&self) -> u64 {
+        self.queue.lane_lengths().max().unwrap_or(0) as u64
+    }
+}
