@@ -402,3 +402,41 @@ retention = "30s"
     assert!(s.latency.end_to_end.max.unwrap() < 31.0);
     assert!((s.rates.throughput / 200.0 - 1.0).abs() < 0.03);
 }
+
+#[test]
+fn partitions_that_do_not_divide_among_consumers_overload_some() {
+    let text = r#"
+name = "uneven"
+seed = 6
+duration = "10m"
+[[producers]]
+rate = 450.0
+[keys]
+count = 12000
+[consumers]
+count = 8
+service = { dist = "exponential", mean = "15ms" }
+[broker]
+kind = "kafka"
+partitions = 12
+"#;
+    // 8 consumers could do 8 / 15 ms = 533/s, but partitions are dealt round-robin:
+    // 4 consumers own 2 partitions (2/12 x 450 = 75/s each, above their 66/s) and lag,
+    // while the other 4 own one (37.5/s) and idle half the time.
+    let uneven = sim::run(&load(text).base).summary;
+    assert_invariants(&uneven);
+    assert!(
+        uneven.broker.max_partition_lag.unwrap() > 2_000,
+        "{:?}",
+        uneven.broker
+    );
+    assert!(uneven.rates.throughput < 0.95 * uneven.rates.offered);
+    // 12 consumers (one partition each) keep up.
+    let even = sim::run(&load(&text.replace("count = 8\n", "count = 12\n")).base).summary;
+    assert!(
+        even.broker.max_partition_lag.unwrap() < 100,
+        "{:?}",
+        even.broker
+    );
+    assert!((even.rates.throughput / even.rates.offered - 1.0).abs() < 0.01);
+}

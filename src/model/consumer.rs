@@ -41,6 +41,20 @@ impl Pool {
         self.idle.pop()
     }
 
+    /// Takes the most recently freed idle consumer for which `f` holds, if any.
+    pub fn take_idle_where(&mut self, f: impl Fn(u32) -> bool) -> Option<u32> {
+        let i = self.idle.iter().rposition(|&c| f(c))?;
+        Some(self.idle.remove(i))
+    }
+
+    /// The consumers that exist, by slot (busy or idle; a busy one due to retire included
+    /// until it does).
+    pub fn members(&self) -> Vec<u32> {
+        (0..self.slots.len() as u32)
+            .filter(|c| !self.retired.contains(c))
+            .collect()
+    }
+
     /// True when some consumer is idle.
     #[inline]
     pub fn has_idle(&self) -> bool {

@@ -31,13 +31,46 @@ pub struct WaitQueue {
     lanes: Option<Lanes>,
 }
 
-/// Which ordered lanes may give out their head.
+/// Which ordered lanes may give out their head, and to whom.
 struct Lanes {
     /// A message of the lane is being processed (or waits to be received again).
     locked: Vec<bool>,
-    /// (head's production time, lane) of every unlocked, non-empty lane: the next to serve
-    /// is the lane with the oldest head.
-    ready: BTreeSet<(Nanos, u32)>,
+    /// The consumer each lane belongs to (Kafka's assignment), or `None` when any consumer
+    /// may serve any lane (SQS FIFO groups).
+    owner: Option<Vec<u32>>,
+    /// Per owner (one set when lanes are shared): (head's production time, lane) of every
+    /// unlocked, non-empty lane; an owner serves its lane with the oldest head first.
+    ready: Vec<BTreeSet<(Nanos, u32)>>,
+    /// Lanes in all the sets.
+    ready_count: usize,
+}
+
+impl Lanes {
+    fn set_of(&self, lane: usize) -> usize {
+        self.owner.as_ref().map_or(0, |o| o[lane] as usize)
+    }
+
+    fn insert(&mut self, produced: Nanos, lane: usize) {
+        let s = self.set_of(lane);
+        if self.ready[s].insert((produced, lane as u32)) {
+            self.ready_count += 1;
+        }
+    }
+
+    fn remove(&mut self, produced: Nanos, lane: usize) {
+        let s = self.set_of(lane);
+        if self.ready[s].remove(&(produced, lane as u32)) {
+            self.ready_count -= 1;
+        }
+    }
+
+    /// The set consumer `c` serves from.
+    fn set_for(&self, c: u32) -> Option<usize> {
+        match &self.owner {
+            None => Some(0),
+            Some(_) => ((c as usize) < self.ready.len()).then_some(c as usize),
+        }
+    }
 }
 
 impl WaitQueue {
@@ -67,9 +100,68 @@ impl WaitQueue {
             capacity: None,
             lanes: Some(Lanes {
                 locked: vec![false; n],
-                ready: BTreeSet::new(),
+                owner: None,
+                ready: vec![BTreeSet::new()],
+                ready_count: 0,
             }),
         }
+    }
+
+    /// Ordered: gives lane `i` to consumer `members[i mod members.len()]` (round-robin
+    /// assignment, as a Kafka group does); from now on a consumer serves only its lanes.
+    /// Called again when the members change (a rebalance).
+    pub fn assign(&mut self, members: &[u32]) {
+        let Some(l) = &mut self.lanes else { return };
+        if members.is_empty() {
+            return;
+        }
+        let owner: Vec<u32> = (0..l.locked.len())
+            .map(|i| members[i % members.len()])
+            .collect();
+        let sets = members.iter().max().map_or(1, |&m| m as usize + 1);
+        l.owner = Some(owner);
+        l.ready = (0..sets).map(|_| BTreeSet::new()).collect();
+        l.ready_count = 0;
+        for (lane, t) in self.tiers.iter().enumerate() {
+            if let (false, Some(h)) = (l.locked[lane], t.front()) {
+                l.insert(h.produced, lane);
+            }
+        }
+    }
+
+    /// True when consumer `c` may be given a message now (ordered: one of its lanes is
+    /// unlocked and non-empty).
+    #[inline]
+    pub fn has_ready_for(&self, c: u32) -> bool {
+        match &self.lanes {
+            None => self.len > 0,
+            Some(l) => l.set_for(c).is_some_and(|s| !l.ready[s].is_empty()),
+        }
+    }
+
+    /// The next entry consumer `c` would serve, without removing it.
+    pub fn front_for(&self, c: u32) -> Option<&Entry> {
+        match &self.lanes {
+            None => self.front(),
+            Some(l) => {
+                let &(_, lane) = l.ready[l.set_for(c)?].first()?;
+                self.tiers[lane as usize].front()
+            }
+        }
+    }
+
+    /// Removes the next entry consumer `c` serves (ordered: locks its lane).
+    pub fn pop_for(&mut self, c: u32) -> Option<Entry> {
+        let Some(l) = &mut self.lanes else {
+            return self.pop();
+        };
+        let s = l.set_for(c)?;
+        let (_, lane) = l.ready[s].pop_first()?;
+        l.ready_count -= 1;
+        l.locked[lane as usize] = true;
+        let e = self.tiers[lane as usize].pop()?;
+        self.len -= 1;
+        Some(e)
     }
 
     /// True for an ordered queue.
@@ -83,7 +175,7 @@ impl WaitQueue {
     pub fn has_ready(&self) -> bool {
         match &self.lanes {
             None => self.len > 0,
-            Some(l) => !l.ready.is_empty(),
+            Some(l) => l.ready_count > 0,
         }
     }
 
@@ -92,7 +184,7 @@ impl WaitQueue {
         if let Some(l) = &mut self.lanes {
             l.locked[lane] = false;
             if let Some(h) = self.tiers[lane].front() {
-                l.ready.insert((h.produced, lane as u32));
+                l.insert(h.produced, lane);
             }
         }
     }
@@ -103,9 +195,9 @@ impl WaitQueue {
         if let Some(l) = &mut self.lanes {
             if !l.locked[lane] {
                 if let Some(h) = self.tiers[lane].front() {
-                    l.ready.remove(&(h.produced, lane as u32));
+                    l.remove(h.produced, lane);
                 }
-                l.ready.insert((e.produced, lane as u32));
+                l.insert(e.produced, lane);
             }
         }
         self.tiers[lane].push_front(e);
@@ -143,7 +235,7 @@ impl WaitQueue {
         let lane = tier.min(top);
         if let Some(l) = &mut self.lanes {
             if !l.locked[lane] && self.tiers[lane].front().is_none() {
-                l.ready.insert((e.produced, lane as u32));
+                l.insert(e.produced, lane);
             }
         }
         self.tiers[lane].push(e);
@@ -154,7 +246,8 @@ impl WaitQueue {
     #[inline]
     pub fn front(&self) -> Option<&Entry> {
         if let Some(l) = &self.lanes {
-            let &(_, lane) = l.ready.first()?;
+            // The oldest ready head of any owner.
+            let &(_, lane) = l.ready.iter().filter_map(|s| s.first()).min()?;
             return self.tiers[lane as usize].front();
         }
         self.tiers.iter().rev().find_map(|t| t.front())
@@ -165,7 +258,14 @@ impl WaitQueue {
     #[inline]
     pub fn pop(&mut self) -> Option<Entry> {
         if let Some(l) = &mut self.lanes {
-            let (_, lane) = l.ready.pop_first()?;
+            let (s, _) = l
+                .ready
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.first().map(|h| (i, *h)))
+                .min_by_key(|&(_, h)| h)?;
+            let (_, lane) = l.ready[s].pop_first()?;
+            l.ready_count -= 1;
             l.locked[lane as usize] = true;
             let e = self.tiers[lane as usize].pop()?;
             self.len -= 1;
@@ -337,6 +437,33 @@ mod tests {
         q.unlock(1);
         q.push(e(9, 9), 1);
         assert!(q.has_ready());
+    }
+
+    #[test]
+    fn assigned_lanes_are_served_only_by_their_owner() {
+        let mut q = WaitQueue::ordered(3);
+        q.assign(&[4, 7]); // lanes 0 and 2 -> consumer 4, lane 1 -> consumer 7
+        q.push(e(1, 1), 0);
+        q.push(e(2, 2), 1);
+        q.push(e(3, 3), 2);
+        assert!(q.has_ready_for(4) && q.has_ready_for(7));
+        assert!(!q.has_ready_for(5), "owns nothing");
+        assert_eq!(q.pop_for(7).map(|x| x.id), Some(2));
+        assert!(!q.has_ready_for(7));
+        assert_eq!(q.front_for(4).map(|x| x.id), Some(1));
+        assert_eq!(q.pop_for(4).map(|x| x.id), Some(1));
+        assert_eq!(q.pop_for(4).map(|x| x.id), Some(3));
+        assert!(!q.has_ready());
+        // A rebalance: consumer 9 alone takes everything, locks kept.
+        q.unlock(0);
+        q.push(e(5, 5), 0);
+        q.push(e(6, 6), 1);
+        q.assign(&[9]);
+        assert!(!q.has_ready_for(4));
+        assert_eq!(q.pop_for(9).map(|x| x.id), Some(5));
+        assert_eq!(q.pop_for(9), None, "lane 1 is still locked by 2");
+        q.unlock(1);
+        assert_eq!(q.pop_for(9).map(|x| x.id), Some(6));
     }
 
     #[test]

@@ -27,6 +27,7 @@ impl Sim<'_> {
 
     /// Kafka: the group's membership changed; consumption pauses for `rebalance_pause`.
     pub(super) fn rebalance(&mut self) {
+        self.reassign();
         if let Broker::Kafka {
             rebalance_pause, ..
         } = self.s.broker
@@ -35,6 +36,14 @@ impl Sim<'_> {
                 self.paused_until = self.now.saturating_add(rebalance_pause);
                 self.events.push(self.paused_until, Ev::ConsumersUp);
             }
+        }
+    }
+
+    /// Kafka: partitions are dealt round-robin to the consumers that exist now.
+    pub(super) fn reassign(&mut self) {
+        if self.assigned {
+            let members = self.pool.members();
+            self.queue.assign(&members);
         }
     }
 

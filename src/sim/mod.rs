@@ -194,6 +194,8 @@ struct Sim<'a> {
     paused_until: Nanos,
     /// Kafka: the longest partition backlog seen at a sample.
     max_lane_lag: u64,
+    /// Kafka: partitions are assigned to consumers (reassigned when the group changes).
+    assigned: bool,
     /// RabbitMQ prefetch: messages each consumer holds beyond the one it works on.
     prefetch_extra: usize,
     /// Per consumer slot: prefetched messages, in delivery order.
@@ -318,6 +320,7 @@ impl<'a> Sim<'a> {
                 _ => 0,
             },
             batch_mode: matches!(s.broker, Broker::Sqs { .. }),
+            assigned: matches!(s.broker, Broker::Kafka { .. }),
             receives: 0,
             buffers: Vec::new(),
             buffered: 0,
@@ -362,6 +365,7 @@ impl<'a> Sim<'a> {
             self.events.push(end, Ev::ConsumersUp);
         }
         self.present.set(0, u64::from(self.s.consumers.count));
+        self.reassign();
         if let Some(a) = self.s.autoscale {
             self.events.push(a.check_every, Ev::AutoscaleCheck);
         }
@@ -646,13 +650,18 @@ impl<'a> Sim<'a> {
             }
         }
         if self.pool.retire_if_due(c) {
-            // Scaled in while busy: this consumer leaves now that it has finished.
+            // Scaled in while busy: this consumer leaves now that it has finished (Kafka: its
+            // partitions go to the others).
             self.present.set(self.now, self.pool.present() as u64);
             self.busy.set(self.now, self.pool.busy() as u64);
+            if self.assigned {
+                self.reassign();
+                self.wake_consumers();
+            }
             return;
         }
         // Messages whose TTL ran out are discarded as they reach the head.
-        while let Some(head) = self.queue.front() {
+        while let Some(head) = self.queue.front_for(c) {
             if self
                 .s
                 .queue
@@ -661,15 +670,15 @@ impl<'a> Sim<'a> {
             {
                 break;
             }
-            if let Some(e) = self.pop_queue() {
+            if let Some(e) = self.pop_queue_for(c) {
                 if !self.sync {
                     self.unblock_one();
                 }
                 self.expire(e.id);
             }
         }
-        if self.queue.has_ready() && self.consumer_may_take() {
-            if let Some(e) = self.pop_queue() {
+        if self.queue.has_ready_for(c) && self.consumer_may_take() {
+            if let Some(e) = self.pop_queue_for(c) {
                 if self.sync {
                     self.serve_call(e);
                 } else {
@@ -745,7 +754,14 @@ impl<'a> Sim<'a> {
             && !self.throttled()
             && (self.sync || self.breaker.as_mut().is_none_or(|b| b.would_allow(now)))
         {
-            let Some(c) = self.pool.take_idle() else {
+            let taken = if self.assigned {
+                // Kafka: only a consumer that owns a ready partition can take from it.
+                let q = &self.queue;
+                self.pool.take_idle_where(|c| q.has_ready_for(c))
+            } else {
+                self.pool.take_idle()
+            };
+            let Some(c) = taken else {
                 break;
             };
             self.busy.set(now, self.pool.busy() as u64);
@@ -775,6 +791,12 @@ impl<'a> Sim<'a> {
 
     fn pop_queue(&mut self) -> Option<Entry> {
         let e = self.queue.pop()?;
+        Some(self.removed(e))
+    }
+
+    /// The next entry for consumer `c` (ordered queues with assigned lanes: from its own).
+    fn pop_queue_for(&mut self, c: u32) -> Option<Entry> {
+        let e = self.queue.pop_for(c)?;
         Some(self.removed(e))
     }
 
@@ -891,6 +913,7 @@ impl<'a> Sim<'a> {
                 self.scale_quiet_until = now.saturating_add(a.cooldown);
                 self.c.scale_ins += 1;
                 self.rebalance();
+                self.wake_consumers();
             }
         }
         let next = now.saturating_add(a.check_every);
