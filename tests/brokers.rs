@@ -440,3 +440,41 @@ partitions = 12
     );
     assert!((even.rates.throughput / even.rates.offered - 1.0).abs() < 0.01);
 }
+
+#[test]
+fn set_applies_to_the_selected_variant_only() {
+    // The base of broker_choice is a generic queue: `broker.partitions` makes sense only in
+    // the kafka variant, and with --variant it is applied there alone.
+    let out = tempfile::tempdir().unwrap();
+    let r = crate::common::queuelab()
+        .args([
+            "run",
+            "scenarios/broker_choice.toml",
+            "--variant",
+            "kafka",
+            "--set",
+            "broker.partitions=3",
+            "--no-plots",
+            "--format",
+            "json",
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&r.get_output().stdout).unwrap();
+    assert_eq!(v["broker"]["lanes"], 3);
+    // Without --variant it applies to the base and every variant too, and the base refuses.
+    crate::common::queuelab()
+        .args([
+            "check",
+            "scenarios/broker_choice.toml",
+            "--set",
+            "broker.partitions=3",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "does not apply to kind = \"generic\"",
+        ));
+}

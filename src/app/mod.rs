@@ -116,7 +116,11 @@ pub fn overrides(
 
 /// Loads the scenario with the run's overrides and variant choice.
 pub fn load(args: &RunArgs) -> Result<ScenarioFile, Error> {
-    let o = overrides(&args.sets, args.seed, args.duration.as_deref())?;
+    let mut o = overrides(&args.sets, args.seed, args.duration.as_deref())?;
+    if let Some(v) = &args.variant {
+        // Only that variant is built (and `--set` applies to it, not to the base).
+        o.variants = scenario::VariantFilter::Only(v.clone());
+    }
     let mut file = scenario::load(&args.scenario, &o)?;
     if let Some(v) = &args.variant {
         file.select_variant(v)?;
@@ -408,7 +412,7 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
     let params = if let Some(path) = &a.scenario {
         let file = scenario::load(path, &Overrides::default())?;
         theory::params_of(&file.base).ok_or_else(|| {
-            InputError::new("this scenario is not a textbook queue (it has failures, retries, a schedule, several producers, sync callers or an enqueue latency)")
+            InputError::new("this scenario is not a textbook queue (it has failures, retries, a schedule, several producers, sync callers, an enqueue latency, a broker kind or fan-out)")
                 .in_file(path.clone())
         })?
     } else {

@@ -419,7 +419,10 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
         overlay::set_path(&mut set_doc, k, overlay::parse_value(v))
             .map_err(|e| e.in_file(format!("--set {k}={v}")))?;
     }
-    let base_raw: RawScenario = if overrides.sets.is_empty() {
+    // With one variant selected, `--set` applies to it; the base is checked as written
+    // (a key such as `broker.partitions` may make sense only in the variant).
+    let selected = matches!(overrides.variants, VariantFilter::Only(_));
+    let base_raw: RawScenario = if overrides.sets.is_empty() || selected {
         raw
     } else {
         set_doc.clone().try_into().map_err(|e: toml::de::Error| {
@@ -506,6 +509,25 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
         let mut s = validate::scenario(&vraw, Some(&name)).map_err(variant_error)?;
         subscribers::expand(&vdoc, &mut s).map_err(variant_error)?;
         out.push(s);
+    }
+    if let VariantFilter::Only(wanted) = &overrides.variants {
+        if out.is_empty() {
+            let names: Vec<&str> = variants
+                .iter()
+                .filter_map(|v| v.get("name").and_then(toml::Value::as_str))
+                .collect();
+            let mut e = InputError::new(format!("no variant called `{wanted}` in {label}"))
+                .in_file("--variant")
+                .allowed(if names.is_empty() {
+                    "this file has no [[variants]]".to_string()
+                } else {
+                    names.join(", ")
+                });
+            if let Some(s) = did_you_mean(wanted, names.iter().copied()) {
+                e = e.hint(format!("did you mean `{s}`?"));
+            }
+            return Err(e);
+        }
     }
     Ok(ScenarioFile {
         path: label.to_string(),
