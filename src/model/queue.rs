@@ -131,7 +131,7 @@ impl WaitQueue {
 
     /// True when consumer `c` may be given a message now (ordered: one of its lanes is
     /// unlocked and non-empty).
-    #[inline]
+    #[inline(always)]
     pub fn has_ready_for(&self, c: u32) -> bool {
         match &self.lanes {
             None => self.len > 0,
@@ -140,21 +140,31 @@ impl WaitQueue {
     }
 
     /// The next entry consumer `c` would serve, without removing it.
+    #[inline(always)]
     pub fn front_for(&self, c: u32) -> Option<&Entry> {
-        match &self.lanes {
-            None => self.front(),
-            Some(l) => {
-                let &(_, lane) = l.ready[l.set_for(c)?].first()?;
-                self.tiers[lane as usize].front()
-            }
+        if self.lanes.is_none() {
+            return self.front();
         }
+        self.front_for_ordered(c)
+    }
+
+    fn front_for_ordered(&self, c: u32) -> Option<&Entry> {
+        let l = self.lanes.as_ref()?;
+        let &(_, lane) = l.ready[l.set_for(c)?].first()?;
+        self.tiers[lane as usize].front()
     }
 
     /// Removes the next entry consumer `c` serves (ordered: locks its lane).
+    #[inline(always)]
     pub fn pop_for(&mut self, c: u32) -> Option<Entry> {
-        let Some(l) = &mut self.lanes else {
+        if self.lanes.is_none() {
             return self.pop();
-        };
+        }
+        self.pop_for_ordered(c)
+    }
+
+    fn pop_for_ordered(&mut self, c: u32) -> Option<Entry> {
+        let l = self.lanes.as_mut()?;
         let s = l.set_for(c)?;
         let (_, lane) = l.ready[s].pop_first()?;
         l.ready_count -= 1;
@@ -245,33 +255,44 @@ impl WaitQueue {
     /// The next entry to serve, without removing it.
     #[inline]
     pub fn front(&self) -> Option<&Entry> {
-        if let Some(l) = &self.lanes {
-            // The oldest ready head of any owner.
-            let &(_, lane) = l.ready.iter().filter_map(|s| s.first()).min()?;
-            return self.tiers[lane as usize].front();
+        if self.lanes.is_some() {
+            return self.front_ordered();
         }
         self.tiers.iter().rev().find_map(|t| t.front())
+    }
+
+    /// Ordered: the oldest ready head of any owner.
+    fn front_ordered(&self) -> Option<&Entry> {
+        let l = self.lanes.as_ref()?;
+        let &(_, lane) = l.ready.iter().filter_map(|s| s.first()).min()?;
+        self.tiers[lane as usize].front()
     }
 
     /// Removes the next entry to serve: the head of the highest non-empty tier (ordered:
     /// the oldest head of an unlocked lane, which locks that lane).
     #[inline]
     pub fn pop(&mut self) -> Option<Entry> {
-        if let Some(l) = &mut self.lanes {
-            let (s, _) = l
-                .ready
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.first().map(|h| (i, *h)))
-                .min_by_key(|&(_, h)| h)?;
-            let (_, lane) = l.ready[s].pop_first()?;
-            l.ready_count -= 1;
-            l.locked[lane as usize] = true;
-            let e = self.tiers[lane as usize].pop()?;
-            self.len -= 1;
-            return Some(e);
+        if self.lanes.is_some() {
+            return self.pop_ordered();
         }
         let e = self.tiers.iter_mut().rev().find_map(|t| t.pop())?;
+        self.len -= 1;
+        Some(e)
+    }
+
+    /// Ordered: the oldest ready head of any owner (locks its lane).
+    fn pop_ordered(&mut self) -> Option<Entry> {
+        let l = self.lanes.as_mut()?;
+        let (s, _) = l
+            .ready
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.first().map(|h| (i, *h)))
+            .min_by_key(|&(_, h)| h)?;
+        let (_, lane) = l.ready[s].pop_first()?;
+        l.ready_count -= 1;
+        l.locked[lane as usize] = true;
+        let e = self.tiers[lane as usize].pop()?;
         self.len -= 1;
         Some(e)
     }

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 impl Sim<'_> {
     /// SQS FIFO: true while the throughput limit forbids a start (a wake-up is scheduled
     /// for when it allows one).
+    #[inline]
     pub(super) fn throttled(&mut self) -> bool {
         if self.start_gap.is_none() || self.now >= self.next_start {
             return false;
@@ -48,6 +49,7 @@ impl Sim<'_> {
     }
 
     /// The ordered lane (message group or partition) of message `id`.
+    #[inline]
     pub(super) fn lane_of(&self, id: u32) -> usize {
         let m = self.msgs.get(id);
         match self.s.broker {
@@ -65,6 +67,7 @@ impl Sim<'_> {
     }
 
     /// Ordered queues: message `id` no longer holds its lane.
+    #[inline]
     pub(super) fn release_lane(&mut self, id: u32) {
         if self.queue.is_ordered() {
             let lane = self.lane_of(id);
@@ -92,10 +95,14 @@ impl Sim<'_> {
 
     /// RabbitMQ prefetch: consumer `c` fills its buffer from the head of the queue
     /// (messages whose TTL ran out at the head expire instead).
+    #[inline]
     pub(super) fn top_up(&mut self, c: u32) {
-        if self.prefetch_extra == 0 {
-            return;
+        if self.prefetch_extra > 0 {
+            self.fill_buffer(c);
         }
+    }
+
+    fn fill_buffer(&mut self, c: u32) {
         let c = c as usize;
         if self.buffers.len() <= c {
             self.buffers.resize_with(c + 1, VecDeque::new);

@@ -196,6 +196,9 @@ struct Sim<'a> {
     max_lane_lag: u64,
     /// Kafka: partitions are assigned to consumers (reassigned when the group changes).
     assigned: bool,
+    /// Whether anything can stop a consumer from taking a message (a breaker, downtime,
+    /// a rebalance pause, the FIFO throughput limit); false keeps the common case fast.
+    gated: bool,
     /// RabbitMQ prefetch: messages each consumer holds beyond the one it works on.
     prefetch_extra: usize,
     /// Per consumer slot: prefetched messages, in delivery order.
@@ -321,6 +324,9 @@ impl<'a> Sim<'a> {
             },
             batch_mode: matches!(s.broker, Broker::Sqs { .. }),
             assigned: matches!(s.broker, Broker::Kafka { .. }),
+            gated: s.breaker.is_some()
+                || !s.consumers.down.is_empty()
+                || matches!(s.broker, Broker::Kafka { .. } | Broker::SqsFifo { .. }),
             receives: 0,
             buffers: Vec::new(),
             buffered: 0,
@@ -696,7 +702,15 @@ impl<'a> Sim<'a> {
 
     /// Async with a breaker: whether a consumer may take a message now (an open breaker
     /// pauses consumption; the messages wait in the queue). Counts a half-open probe.
+    #[inline(always)]
     fn consumer_may_take(&mut self) -> bool {
+        if !self.gated {
+            return true;
+        }
+        self.consumer_may_take_gated()
+    }
+
+    fn consumer_may_take_gated(&mut self) -> bool {
         if self.consumers_down() || self.throttled() {
             return false;
         }
@@ -781,7 +795,11 @@ impl<'a> Sim<'a> {
 
     fn push_queue(&mut self, id: u32, call: u32) {
         let produced = self.msgs.get(id).produced;
-        let lane = self.lane_of(id);
+        let lane = if self.queue.is_ordered() || self.s.queue.priority {
+            self.lane_of(id)
+        } else {
+            0
+        };
         self.queue.push(Entry { produced, id, call }, lane);
         self.depth.set(self.now, self.queue.len() as u64);
         if self.queue.is_ordered() {
@@ -795,6 +813,7 @@ impl<'a> Sim<'a> {
     }
 
     /// The next entry for consumer `c` (ordered queues with assigned lanes: from its own).
+    #[inline]
     fn pop_queue_for(&mut self, c: u32) -> Option<Entry> {
         let e = self.queue.pop_for(c)?;
         Some(self.removed(e))
