@@ -6,7 +6,8 @@
 //! classic sliding-window minimum): push, pop and "oldest" are all amortised O(1).
 
 use crate::time::Nanos;
-use std::collections::{BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// One waiting entry: a message (or, in sync mode, one call of a request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +39,15 @@ struct Lanes {
     /// The consumer each lane belongs to (Kafka's assignment), or `None` when any consumer
     /// may serve any lane (SQS FIFO groups).
     owner: Option<Vec<u32>>,
-    /// Per owner (one set when lanes are shared): (head's production time, lane) of every
-    /// unlocked, non-empty lane; an owner serves its lane with the oldest head first.
-    ready: Vec<BTreeSet<(Nanos, u32)>>,
-    /// Lanes in all the sets.
+    /// Per owner (one when lanes are shared): a min-heap of (head's production time, lane)
+    /// of the unlocked, non-empty lanes; an owner serves its lane with the oldest head
+    /// first. Entries are deleted lazily: one is live only while `key[lane]` equals it.
+    ready: Vec<BinaryHeap<Reverse<(Nanos, u32)>>>,
+    /// Each lane's live ready entry, if it is ready.
+    key: Vec<Option<Nanos>>,
+    /// Live entries per set.
+    live: Vec<usize>,
+    /// Lanes that are ready.
     ready_count: usize,
 }
 
@@ -52,16 +58,42 @@ impl Lanes {
 
     fn insert(&mut self, produced: Nanos, lane: usize) {
         let s = self.set_of(lane);
-        if self.ready[s].insert((produced, lane as u32)) {
+        if self.key[lane].is_none() {
             self.ready_count += 1;
+            self.live[s] += 1;
         }
+        self.key[lane] = Some(produced);
+        self.ready[s].push(Reverse((produced, lane as u32)));
     }
 
     fn remove(&mut self, produced: Nanos, lane: usize) {
-        let s = self.set_of(lane);
-        if self.ready[s].remove(&(produced, lane as u32)) {
+        if self.key[lane] == Some(produced) {
+            self.key[lane] = None;
             self.ready_count -= 1;
+            let s = self.set_of(lane);
+            self.live[s] -= 1;
         }
+    }
+
+    /// The live entry with the oldest head in set `s` (dropping stale ones on the way).
+    fn first(&mut self, s: usize) -> Option<(Nanos, u32)> {
+        while let Some(&Reverse((p, lane))) = self.ready[s].peek() {
+            if self.key[lane as usize] == Some(p) {
+                return Some((p, lane));
+            }
+            self.ready[s].pop();
+        }
+        None
+    }
+
+    /// Takes the live entry with the oldest head in set `s`.
+    fn pop_first(&mut self, s: usize) -> Option<(Nanos, u32)> {
+        let (p, lane) = self.first(s)?;
+        self.ready[s].pop();
+        self.key[lane as usize] = None;
+        self.ready_count -= 1;
+        self.live[s] -= 1;
+        Some((p, lane))
     }
 
     /// The set consumer `c` serves from.
@@ -101,7 +133,9 @@ impl WaitQueue {
             lanes: Some(Lanes {
                 locked: vec![false; n],
                 owner: None,
-                ready: vec![BTreeSet::new()],
+                ready: vec![BinaryHeap::new()],
+                key: vec![None; n],
+                live: vec![0],
                 ready_count: 0,
             }),
         }
@@ -120,7 +154,9 @@ impl WaitQueue {
             .collect();
         let sets = members.iter().max().map_or(1, |&m| m as usize + 1);
         l.owner = Some(owner);
-        l.ready = (0..sets).map(|_| BTreeSet::new()).collect();
+        l.ready = (0..sets).map(|_| BinaryHeap::new()).collect();
+        l.key.iter_mut().for_each(|k| *k = None);
+        l.live = vec![0; sets];
         l.ready_count = 0;
         for (lane, t) in self.tiers.iter().enumerate() {
             if let (false, Some(h)) = (l.locked[lane], t.front()) {
@@ -135,22 +171,23 @@ impl WaitQueue {
     pub fn has_ready_for(&self, c: u32) -> bool {
         match &self.lanes {
             None => self.len > 0,
-            Some(l) => l.set_for(c).is_some_and(|s| !l.ready[s].is_empty()),
+            Some(l) => l.set_for(c).is_some_and(|s| l.live[s] > 0),
         }
     }
 
     /// The next entry consumer `c` would serve, without removing it.
     #[inline(always)]
-    pub fn front_for(&self, c: u32) -> Option<&Entry> {
+    pub fn front_for(&mut self, c: u32) -> Option<&Entry> {
         if self.lanes.is_none() {
             return self.front();
         }
         self.front_for_ordered(c)
     }
 
-    fn front_for_ordered(&self, c: u32) -> Option<&Entry> {
-        let l = self.lanes.as_ref()?;
-        let &(_, lane) = l.ready[l.set_for(c)?].first()?;
+    fn front_for_ordered(&mut self, c: u32) -> Option<&Entry> {
+        let l = self.lanes.as_mut()?;
+        let s = l.set_for(c)?;
+        let (_, lane) = l.first(s)?;
         self.tiers[lane as usize].front()
     }
 
@@ -166,8 +203,7 @@ impl WaitQueue {
     fn pop_for_ordered(&mut self, c: u32) -> Option<Entry> {
         let l = self.lanes.as_mut()?;
         let s = l.set_for(c)?;
-        let (_, lane) = l.ready[s].pop_first()?;
-        l.ready_count -= 1;
+        let (_, lane) = l.pop_first(s)?;
         l.locked[lane as usize] = true;
         let e = self.tiers[lane as usize].pop()?;
         self.len -= 1;
@@ -264,7 +300,13 @@ impl WaitQueue {
     /// Ordered: the oldest ready head of any owner.
     fn front_ordered(&self) -> Option<&Entry> {
         let l = self.lanes.as_ref()?;
-        let &(_, lane) = l.ready.iter().filter_map(|s| s.first()).min()?;
+        let (_, lane) = l
+            .ready
+            .iter()
+            .flat_map(|h| h.iter())
+            .map(|&Reverse(x)| x)
+            .filter(|&(p, lane)| l.key[lane as usize] == Some(p))
+            .min()?;
         self.tiers[lane as usize].front()
     }
 
@@ -283,14 +325,12 @@ impl WaitQueue {
     /// Ordered: the oldest ready head of any owner (locks its lane).
     fn pop_ordered(&mut self) -> Option<Entry> {
         let l = self.lanes.as_mut()?;
-        let (s, _) = l
-            .ready
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.first().map(|h| (i, *h)))
-            .min_by_key(|&(_, h)| h)?;
-        let (_, lane) = l.ready[s].pop_first()?;
-        l.ready_count -= 1;
+        let sets = l.ready.len();
+        let s = (0..sets)
+            .filter_map(|s| l.first(s).map(|h| (h, s)))
+            .min()
+            .map(|(_, s)| s)?;
+        let (_, lane) = l.pop_first(s)?;
         l.locked[lane as usize] = true;
         let e = self.tiers[lane as usize].pop()?;
         self.len -= 1;
