@@ -20,6 +20,15 @@ fn run_all(name: &str) -> Vec<(String, RunResult)> {
         .collect()
 }
 
+/// The figures of priority tier `p`.
+fn class(s: &Summary, p: u8) -> queuelab::metrics::summary::ClassStats {
+    s.classes
+        .iter()
+        .find(|c| c.priority == p)
+        .cloned()
+        .expect("class")
+}
+
 fn get<'a>(runs: &'a [(String, RunResult)], variant: &str) -> &'a Summary {
     &runs
         .iter()
@@ -433,13 +442,6 @@ fn zero_traffic_and_empty_runs_do_not_break() {
 #[test]
 fn priority_protects_critical_traffic_from_a_bulk_flood() {
     let runs = run_all("noisy_neighbour.toml");
-    let class = |s: &Summary, p: u8| {
-        s.classes
-            .iter()
-            .find(|c| c.priority == p)
-            .cloned()
-            .expect("class")
-    };
     let (fifo, prio) = (get(&runs, "shared-fifo"), get(&runs, "priority"));
     // Shared FIFO: checkout waits behind the flood's ~28,800-message backlog (~2.4 min).
     let checkout_fifo = class(fifo, 5).end_to_end.p99.unwrap();
@@ -465,13 +467,6 @@ fn priority_protects_critical_traffic_from_a_bulk_flood() {
 #[test]
 fn dedicated_queues_protect_checkout_but_drain_bulk_slower() {
     let runs = run_all("noisy_neighbour.toml");
-    let class = |s: &Summary, p: u8| {
-        s.classes
-            .iter()
-            .find(|c| c.priority == p)
-            .cloned()
-            .expect("class")
-    };
     let (prio, dedicated) = (get(&runs, "priority"), get(&runs, "dedicated"));
     assert_invariants(dedicated);
     assert_eq!(dedicated.subscribers.len(), 2);

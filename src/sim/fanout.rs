@@ -207,29 +207,19 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
                 total: a.total + b.total,
             }),
         classes: class_stats(&hists.classes),
-        broker: BrokerStats {
-            max_partition_lag: sums.iter().filter_map(|x| x.broker.max_partition_lag).max(),
-            partition_lag_at_end: sums
-                .iter()
-                .filter_map(|x| x.broker.partition_lag_at_end)
-                .max(),
-            total_lag_at_end: sums
-                .iter()
-                .filter_map(|x| x.broker.total_lag_at_end)
-                .reduce(|a, b| a + b),
-            receives: sums
-                .iter()
-                .filter_map(|x| x.broker.receives)
-                .reduce(|a, b| a + b),
-            empty_receives: sums
-                .iter()
-                .filter_map(|x| x.broker.empty_receives)
-                .reduce(|a, b| a + b),
-            api_requests: sums
-                .iter()
-                .filter_map(|x| x.broker.api_requests)
-                .reduce(|a, b| a + b),
-            ..sums[0].broker.clone()
+        broker: {
+            // Optional broker figures: the largest, or the sum, over the subscribers that have one.
+            let each =
+                |f: fn(&BrokerStats) -> Option<u64>| sums.iter().filter_map(move |x| f(&x.broker));
+            BrokerStats {
+                max_partition_lag: each(|b| b.max_partition_lag).max(),
+                partition_lag_at_end: each(|b| b.partition_lag_at_end).max(),
+                total_lag_at_end: each(|b| b.total_lag_at_end).reduce(|a, b| a + b),
+                receives: each(|b| b.receives).reduce(|a, b| a + b),
+                empty_receives: each(|b| b.empty_receives).reduce(|a, b| a + b),
+                api_requests: each(|b| b.api_requests).reduce(|a, b| a + b),
+                ..sums[0].broker.clone()
+            }
         },
         fanout: Some(FanoutStats {
             subscribers: subs.len() as u32,
