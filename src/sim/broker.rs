@@ -29,7 +29,6 @@
 //!   redelivers at the partition's head.
 
 use super::{Ev, Sim};
-use crate::model::queue::Entry;
 use crate::rng::uniform;
 use crate::scenario::broker::Broker;
 use crate::scenario::{Overflow, RetryPlace};
@@ -230,16 +229,7 @@ impl Sim<'_> {
             return;
         }
         self.c.retries += 1;
-        let (produced, lane) = (m.produced, self.lane_of(id));
-        self.queue.push_front(
-            Entry {
-                produced,
-                id,
-                call: 0,
-            },
-            lane,
-        );
-        self.depth.set(self.now, self.queue.len() as u64);
+        self.push_front(id);
         self.free_consumer(c);
     }
 

@@ -78,8 +78,14 @@ impl Sim<'_> {
     /// Ordered queues: message `id` goes back to the head of its lane (received again), and
     /// the lane may give it out.
     pub(super) fn rejoin_front(&mut self, id: u32) {
-        let lane = self.lane_of(id);
-        let produced = self.msgs.get(id).produced;
+        let lane = self.push_front(id);
+        self.queue.unlock(lane);
+        self.wake_consumers();
+    }
+
+    /// Puts message `id` back at the head of its lane (or tier); returns the lane.
+    pub(super) fn push_front(&mut self, id: u32) -> usize {
+        let (produced, lane) = (self.msgs.get(id).produced, self.lane_of(id));
         self.queue.push_front(
             Entry {
                 produced,
@@ -88,9 +94,8 @@ impl Sim<'_> {
             },
             lane,
         );
-        self.queue.unlock(lane);
         self.depth.set(self.now, self.queue.len() as u64);
-        self.wake_consumers();
+        lane
     }
 
     /// RabbitMQ prefetch: consumer `c` fills its buffer from the head of the queue
@@ -125,21 +130,14 @@ impl Sim<'_> {
         let Some(buf) = self.buffers.get_mut(c as usize) else {
             return;
         };
-        let ids: Vec<u32> = buf.drain(..).collect();
-        self.buffered -= ids.len() as u64;
-        for &id in ids.iter().rev() {
-            let (produced, lane) = (self.msgs.get(id).produced, self.lane_of(id));
-            self.queue.push_front(
-                Entry {
-                    produced,
-                    id,
-                    call: 0,
-                },
-                lane,
-            );
+        let mut buf = std::mem::take(buf);
+        self.buffered -= buf.len() as u64;
+        // Last first, so that they end up at the head in their delivery order.
+        while let Some(id) = buf.pop_back() {
+            self.push_front(id);
             self.c.redeliveries += 1;
         }
-        self.depth.set(self.now, self.queue.len() as u64);
+        self.buffers[c as usize] = buf;
     }
 
     /// The producer of message `id` publishes it again `delay` later (a retry after a lost
