@@ -478,3 +478,29 @@ fn set_applies_to_the_selected_variant_only() {
             "does not apply to kind = \"generic\"",
         ));
 }
+
+#[test]
+fn one_fifo_message_group_goes_no_faster_than_one_consumer() {
+    // All messages in one group: processed one at a time, so 10 consumers do what one does:
+    // 1 / 10 ms = 100/s against 150/s offered, and the group's backlog grows.
+    let one_group = FIFO
+        .replace("count = 1000", "count = 1")
+        .replace("rate = 100.0", "rate = 150.0")
+        .replace("throughput_limit = 40.0", "throughput_limit = 3000.0")
+        .replace(
+            "dist = \"exponential\", mean = \"10ms\"",
+            "dist = \"constant\", value = \"10ms\"",
+        );
+    let s = sim::run(&load(&one_group).base).summary;
+    assert_invariants(&s);
+    assert!(
+        (s.rates.throughput / 100.0 - 1.0).abs() < 0.01,
+        "{}",
+        s.rates.throughput
+    );
+    assert!(s.consumers.utilization < 0.11, "one of 10 consumers busy");
+    assert_eq!(s.broker.lanes, Some(1));
+    // Spread over 1,000 groups, the same 10 consumers keep up.
+    let spread = sim::run(&load(&one_group.replace("count = 1\n", "count = 1000\n")).base).summary;
+    assert!((spread.rates.throughput / spread.rates.offered - 1.0).abs() < 0.01);
+}
