@@ -5,6 +5,7 @@
 //! what a full queue does); see `sim::broker` for how each is simulated.
 
 use super::raw::{Dur, Overflow, RawScenario};
+use super::validate::bad;
 use super::{ClientMode, Nanos};
 use crate::error::InputError;
 use serde::Deserialize;
@@ -62,6 +63,19 @@ pub enum BrokerKind {
     Rabbitmq,
     /// Kafka topic and consumer group.
     Kafka,
+}
+
+impl BrokerKind {
+    /// As written in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            BrokerKind::Generic => "generic",
+            BrokerKind::Sqs => "sqs",
+            BrokerKind::SqsFifo => "sqs-fifo",
+            BrokerKind::Rabbitmq => "rabbitmq",
+            BrokerKind::Kafka => "kafka",
+        }
+    }
 }
 
 /// RabbitMQ's `x-overflow`.
@@ -191,10 +205,6 @@ impl Broker {
     }
 }
 
-fn bad(key: impl Into<String>, msg: impl Into<String>) -> InputError {
-    InputError::new(msg.into()).key(key.into())
-}
-
 /// How often an idle SQS consumer receives nothing: long polling's `wait_time` (default
 /// 20 s), or with `wait_time = 0` the short-polling `poll_interval` (default 1 s).
 fn poll_every(b: &RawBroker) -> Result<Nanos, InputError> {
@@ -251,13 +261,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
         return Ok(Broker::Generic);
     };
     let kind = b.kind;
-    let name = |k: BrokerKind| match k {
-        BrokerKind::Generic => "generic",
-        BrokerKind::Sqs => "sqs",
-        BrokerKind::SqsFifo => "sqs-fifo",
-        BrokerKind::Rabbitmq => "rabbitmq",
-        BrokerKind::Kafka => "kafka",
-    };
+    let name = BrokerKind::name;
     // Each knob belongs to some kinds.
     let sqs_kinds: &[BrokerKind] = &[BrokerKind::Sqs, BrokerKind::SqsFifo];
     let knobs: [(&str, bool, &[BrokerKind]); 14] = [

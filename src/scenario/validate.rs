@@ -99,7 +99,7 @@ pub fn folder_name(name: &str) -> Result<(), InputError> {
     }
 }
 
-fn bad(key: impl Into<String>, msg: impl Into<String>) -> InputError {
+pub(super) fn bad(key: impl Into<String>, msg: impl Into<String>) -> InputError {
     InputError::new(msg).key(key)
 }
 
