@@ -1,8 +1,14 @@
 //! # queuelab
 //!
-//! A discrete-event simulator of message queues and asynchronous systems: producers, a
-//! bounded queue, consumers, a failing downstream, retries with backoff and jitter, a DLQ,
-//! at-least-once delivery, and callers that go through the queue or call synchronously.
+//! The command line of queuelab, a discrete-event simulator of message queues and
+//! asynchronous systems. The simulation itself lives in [`queuelab_core`] (scenario,
+//! engine, model, metrics, theory: pure, no files, clock, threads, terminal or plots);
+//! this crate is the shell around it: the commands ([`app`]), the files and pictures a run
+//! leaves ([`report`]), sweeps and plans on many threads ([`sweep`], [`plan`]), live
+//! playback in the terminal ([`watch`]) and the fuzzing entry points ([`fuzzing`]).
+//!
+//! The core's modules are re-exported here under their own names, so
+//! `queuelab::sim::run` and `queuelab_core::sim::run` are the same function.
 //!
 //! ```
 //! let file = queuelab::scenario::parse(
@@ -19,43 +25,72 @@
 //!     &Default::default(),
 //! )
 //! .unwrap();
-//! let result = queuelab::sim::run(&file.base);
-//! let s = &result.summary;
+//! let s = queuelab::sim::run(&file.base).summary;
 //! assert_eq!(s.conservation.gap, 0);
-//! // M/M/1 at rho = 0.5: mean time in system 1/(mu - lambda) = 0.2 s.
-//! let w = s.latency.end_to_end.mean.unwrap();
-//! assert!((w - 0.2).abs() < 0.02, "{w}");
 //! ```
-//!
-//! Modules, in the order a run uses them: [`scenario`] (load and check a file),
-//! [`sim`] (the event loop over [`engine`] and [`model`], drawing from [`rng`]),
-//! [`metrics`] (what is recorded), [`report`] (files and text), [`app`] (the commands).
-//! Around them: [`sweep`], [`plan`] and [`stats`] (capacity planning), [`theory`] (closed
-//! forms), [`quiz`] (predict first), [`guard`] (resource limits, interruption).
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 // InputError is large (it carries the source line and hints) but is only returned while
 // loading input, never inside the simulation loop.
 #![allow(clippy::result_large_err)]
 
+pub use queuelab_core::{
+    engine, error, findings, guard, metrics, model, output, quiz, rng, stats, theory, time,
+};
+pub use queuelab_core::{Error, InputError};
+
 pub mod app;
-pub mod engine;
-pub mod error;
 pub mod fuzzing;
-pub mod guard;
-pub mod metrics;
-pub mod model;
 pub mod plan;
-pub mod quiz;
 pub mod report;
-pub mod rng;
-pub mod scenario;
-pub mod sim;
-pub mod stats;
 pub mod sweep;
-pub mod theory;
-pub mod time;
 pub mod watch;
 
-pub use error::{Error, InputError};
+/// Scenario files: the core's [`queuelab_core::scenario`], plus reading one from disk.
+pub mod scenario {
+    pub use queuelab_core::scenario::*;
+
+    use crate::error::{Error, InputError};
+
+    /// Reads and checks a scenario file.
+    ///
+    /// # Errors
+    /// [`Error::Input`] when the file cannot be read (naming it) or does not check.
+    pub fn load(path: &str, overrides: &Overrides) -> Result<ScenarioFile, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            InputError::new(format!("cannot read the scenario file: {e}"))
+                .in_file(path.to_string())
+        })?;
+        Ok(parse(&text, path, overrides)?)
+    }
+}
+
+/// The event loop: the core's [`queuelab_core::sim`], with the wall clock read around
+/// each run (the core reads no clock), so that `summary.wall_seconds` is filled in.
+pub mod sim {
+    pub use queuelab_core::sim::*;
+
+    use crate::guard::Limits;
+    use queuelab_core::scenario::Scenario;
+
+    /// Simulates `s` with the default limits; `summary.wall_seconds` measured here.
+    pub fn run(s: &Scenario) -> RunResult {
+        run_with(s, &Limits::default())
+    }
+
+    /// Simulates `s` under `limits`; `summary.wall_seconds` measured here. A fan-out
+    /// run's subscribers run together, so each of theirs is the whole run's.
+    pub fn run_with(s: &Scenario, limits: &Limits) -> RunResult {
+        let started = std::time::Instant::now();
+        let mut r = queuelab_core::sim::run_with(s, limits);
+        let wall = started.elapsed().as_secs_f64();
+        r.summary.wall_seconds = wall;
+        for (_, sub) in &mut r.subscribers {
+            sub.summary.wall_seconds = wall;
+        }
+        for sub in &mut r.summary.subscribers {
+            sub.summary.wall_seconds = wall;
+        }
+        r
+    }
+}

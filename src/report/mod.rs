@@ -4,11 +4,12 @@
 //! each file to a temporary name in its folder and renamed into place, so that a file is
 //! whole or absent and a failed run leaves an earlier run's files as they were.
 
-pub mod files;
-pub mod findings;
 pub mod html;
 pub mod plot;
 pub mod text;
+
+pub use crate::findings;
+pub use crate::output as files;
 
 use crate::error::Error;
 use std::path::{Path, PathBuf};

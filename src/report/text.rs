@@ -6,18 +6,7 @@ use crate::theory::Prediction;
 use crate::time::human;
 use std::fmt::Write;
 
-/// `1234567` -> `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use crate::time::thousands;
 
 fn opt_time(x: Option<f64>) -> String {
     x.map(human).unwrap_or_else(|| "-".into())

@@ -12,7 +12,7 @@
 //! ```
 
 use super::Player;
-use crate::report::text::thousands;
+use crate::time::thousands;
 use crate::time::human;
 use ratatui::backend::TestBackend;
 use ratatui::layout::{Constraint, Layout, Rect};

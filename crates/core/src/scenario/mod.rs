@@ -1,6 +1,6 @@
 //! Scenario files: loading, overlays (`[[variants]]`, `--set`), validation.
 //!
-//! [`load`] reads a file into a [`ScenarioFile`]: the base [`Scenario`] and one per variant,
+//! [`parse`] reads a file's text into a [`ScenarioFile`]: the base [`Scenario`] and one per variant,
 //! every value checked, times converted to integer nanoseconds. Errors are
 //! [`InputError`]s that name the file, line, column and key.
 
@@ -16,7 +16,7 @@ pub use raw::{
     ScaleMetric, TtlAction,
 };
 
-use crate::error::{did_you_mean, Error, InputError};
+use crate::error::{did_you_mean, InputError};
 use crate::time::Nanos;
 use raw::RawScenario;
 use toml::Table;
@@ -392,14 +392,6 @@ impl Overrides {
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.sets.push((key.to_string(), value.into()));
     }
-}
-
-/// Reads and checks a scenario file.
-pub fn load(path: &str, overrides: &Overrides) -> Result<ScenarioFile, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        InputError::new(format!("cannot read the scenario file: {e}")).in_file(path.to_string())
-    })?;
-    Ok(parse(&text, path, overrides)?)
 }
 
 /// Checks a scenario given as text; `label` names it in errors.

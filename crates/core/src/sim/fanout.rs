@@ -16,23 +16,22 @@ use crate::metrics::summary::*;
 use crate::metrics::timeseries::merge_rows;
 use crate::metrics::{recovery, Counts, LatencyRecorder, Row, Summary};
 use crate::scenario::Scenario;
+#[cfg(feature = "parallel")]
 use rayon::prelude::*;
 
 /// Runs every subscriber of `s` and adds them up.
-pub fn run(s: &Scenario, limits: &Limits) -> RunResult {
-    let started = std::time::Instant::now();
+pub(super) fn run(s: &Scenario, limits: &Limits) -> RunResult {
     // The memory budget is shared: each subscriber gets its part.
     let share = Limits {
         max_waiting: (limits.max_waiting / s.subscribers.len().max(1) as u64).max(1),
     };
-    let subs: Vec<(String, RunResult)> = s
-        .subscribers
-        .par_iter()
-        .map(|sub| (sub.name.clone(), super::run_with(&sub.run, &share)))
-        .collect();
-    let mut r = totals(s, subs);
-    r.summary.wall_seconds = started.elapsed().as_secs_f64();
-    r
+    let one = |sub: &crate::scenario::Subscriber| (sub.name.clone(), super::run_with(&sub.run, &share));
+    // Results are collected in file order either way, so both paths give the same bytes.
+    #[cfg(feature = "parallel")]
+    let subs: Vec<(String, RunResult)> = s.subscribers.par_iter().map(one).collect();
+    #[cfg(not(feature = "parallel"))]
+    let subs: Vec<(String, RunResult)> = s.subscribers.iter().map(one).collect();
+    totals(s, subs)
 }
 
 /// The scenario the totals are drawn against: the file's, with every subscriber's

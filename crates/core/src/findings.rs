@@ -1,7 +1,7 @@
 //! Findings: what happened in a run, in sentences written from its numbers.
 
 use crate::metrics::Summary;
-use crate::report::text::thousands;
+use crate::time::thousands;
 use crate::time::human;
 
 fn pct(part: u64, whole: u64) -> String {

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 /// The span of the key named by `path` (e.g. `["producers", "0", "rate"]`); for an array
 /// element, the span of the element.
-pub fn span_of(text: &str, path: &[&str]) -> Option<Range<usize>> {
+pub(super) fn span_of(text: &str, path: &[&str]) -> Option<Range<usize>> {
     let doc = DeTable::parse(text).ok()?;
     let mut table: &DeTable = doc.get_ref();
     let mut found: Option<Range<usize>> = None;
@@ -37,7 +37,7 @@ pub fn span_of(text: &str, path: &[&str]) -> Option<Range<usize>> {
 }
 
 /// The dotted path of the innermost key whose key or value covers `offset`.
-pub fn path_at(text: &str, offset: usize) -> Option<String> {
+pub(super) fn path_at(text: &str, offset: usize) -> Option<String> {
     let doc = DeTable::parse(text).ok()?;
     let mut path = Vec::new();
     walk_table(doc.get_ref(), offset, &mut path);

@@ -10,15 +10,15 @@ use crate::error::{did_you_mean, InputError};
 use crate::time::{secs_to_ns, Nanos};
 
 /// The longest run, in seconds (about 31 years of simulated time).
-pub const MAX_DURATION_SECS: f64 = 1e9;
+pub(super) const MAX_DURATION_SECS: f64 = 1e9;
 
 /// The most time-series rows a run may ask for (`duration / sample_every`): about 256 MiB.
 /// When `sample_every` is omitted and 1 s would give more, a coarser whole number of
 /// seconds is chosen instead.
-pub const MAX_SAMPLES: u64 = 1_000_000;
+pub(super) const MAX_SAMPLES: u64 = 1_000_000;
 
 /// Turns a toml/serde error into an [`InputError`] with position, key and suggestion.
-pub fn from_toml_error(e: &toml::de::Error, text: &str, label: &str) -> InputError {
+pub(super) fn from_toml_error(e: &toml::de::Error, text: &str, label: &str) -> InputError {
     let msg = e.message().trim().to_string();
     let mut err = InputError::new(msg.clone()).in_file(label.to_string());
     if let Some(span) = e.span() {
@@ -61,7 +61,7 @@ pub fn from_toml_error(e: &toml::de::Error, text: &str, label: &str) -> InputErr
 }
 
 /// Adds file, line and column to `e` from its key, looked up under `prefix` in `text`.
-pub fn locate(mut e: InputError, text: &str, label: &str, prefix: &[&str]) -> InputError {
+pub(super) fn locate(mut e: InputError, text: &str, label: &str, prefix: &[&str]) -> InputError {
     if e.file.is_none() {
         e.file = Some(label.to_string());
     }
@@ -81,7 +81,7 @@ pub fn locate(mut e: InputError, text: &str, label: &str, prefix: &[&str]) -> In
 }
 
 /// Names used as folder names: letters, digits, `-`, `_`, `.`; not empty, not `.`/`..`.
-pub fn folder_name(name: &str) -> Result<(), InputError> {
+pub(super) fn folder_name(name: &str) -> Result<(), InputError> {
     let ok = !name.is_empty()
         && name != "."
         && name != ".."
@@ -131,7 +131,7 @@ fn probability(key: &str, p: f64) -> Result<f64, InputError> {
 }
 
 /// Checks `raw` and converts it. `variant` is the variant's name, if any.
-pub fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, InputError> {
+pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, InputError> {
     folder_name(&raw.name).map_err(|e| e.key("name"))?;
     let duration = ns(raw.duration);
     if duration == 0 {
