@@ -28,12 +28,12 @@
 //!   partition, a retry through the queue releases it and republishes to its tail; a crash
 //!   redelivers at the partition's head.
 
+use super::kinds::{AfterFailure, Semantics};
 use super::{Ev, Sim};
 use crate::rng::uniform;
-use crate::scenario::broker::Broker;
 use crate::scenario::{Overflow, RetryPlace};
 
-impl Sim<'_> {
+impl<K: Semantics> Sim<'_, K> {
     /// A new message reaches the broker.
     pub(super) fn arrive(&mut self, id: u32) {
         if let Some(c) = self.idle_for_new() {
@@ -51,14 +51,7 @@ impl Sim<'_> {
                     self.push_queue(id, 0);
                 }
                 Overflow::Block if bounded_room => self.blocked.push_back(id),
-                _ if matches!(
-                    self.s.broker,
-                    Broker::RabbitMq {
-                        dlx_on_reject: true,
-                        ..
-                    }
-                ) =>
-                {
+                _ if self.kind.refused_dead_letters() => {
                     // reject-publish-dlx: the publisher is refused, the message dead-lettered.
                     self.c.dead_lettered += 1;
                     self.client_errors += 1;
@@ -154,89 +147,73 @@ impl Sim<'_> {
             self.free_consumer(c);
             return;
         }
-        let m = self.msgs.get_mut(id);
-        m.failures += 1;
-        match self.s.broker {
-            Broker::Sqs {
-                max_receive_count, ..
-            }
-            | Broker::SqsFifo {
-                max_receive_count, ..
-            } => return self.sqs_failed(c, id, max_receive_count),
-            Broker::RabbitMq {
-                requeue,
-                delivery_limit,
-                ..
-            } => return self.rabbit_nack(c, id, requeue, delivery_limit),
-            Broker::Generic | Broker::Kafka { .. } => {}
+        self.msgs.get_mut(id).failures += 1;
+        self.after_failure(c, id);
+    }
+
+    /// After a failed attempt of message `id` on consumer `c`: the one place that decides
+    /// (the broker kind says what it does, the retry budget may refuse a retry) and
+    /// carries it out.
+    fn after_failure(&mut self, c: u32, id: u32) {
+        let mut next = self
+            .kind
+            .after_failure(self.msgs.get(id), self.now, &self.policy);
+        if matches!(
+            next,
+            AfterFailure::Backoff | AfterFailure::VisibleAgain { .. }
+        ) && !self.retry_allowed()
+        {
+            next = AfterFailure::GiveUp;
         }
-        let m = self.msgs.get_mut(id);
-        if m.failures >= self.policy.max_attempts() || !self.retry_allowed() {
-            self.give_up(id);
-            self.free_consumer(c);
-            return;
-        }
-        self.c.retries += 1;
-        let m = self.msgs.get_mut(id);
-        let n = m.failures;
-        let delay = self
-            .policy
-            .delay(n, &mut m.prev_delay, &mut self.rng.jitter);
-        match self.s.retry.place {
-            RetryPlace::Consumer => {
-                self.pool.slot(c).sleeping = true;
-                self.sleeping += 1;
-                self.asleep.set(self.now, self.sleeping);
-                self.events
-                    .push(self.now.saturating_add(delay), Ev::Wake(c));
+        match next {
+            AfterFailure::GiveUp => {
+                self.give_up(id);
+                self.free_consumer(c);
             }
-            RetryPlace::Queue => {
-                // Kafka: the retry is republished (a retry topic), so the partition moves on.
-                self.release_lane(id);
+            AfterFailure::Backoff => {
+                self.c.retries += 1;
+                let m = self.msgs.get_mut(id);
+                let n = m.failures;
+                let delay = self
+                    .policy
+                    .delay(n, &mut m.prev_delay, &mut self.rng.jitter);
+                match self.s.retry.place {
+                    RetryPlace::Consumer => {
+                        self.pool.slot(c).sleeping = true;
+                        self.sleeping += 1;
+                        self.asleep.set(self.now, self.sleeping);
+                        self.events
+                            .push(self.now.saturating_add(delay), Ev::Wake(c));
+                    }
+                    RetryPlace::Queue => {
+                        // Kafka: the retry is republished (a retry topic), so the partition
+                        // moves on.
+                        self.release_lane(id);
+                        self.retry_waiting += 1;
+                        self.events
+                            .push(self.now.saturating_add(delay), Ev::RetryReady(id));
+                        self.free_consumer(c);
+                    }
+                }
+            }
+            AfterFailure::VisibleAgain { at } => {
+                self.c.retries += 1;
                 self.retry_waiting += 1;
-                self.events
-                    .push(self.now.saturating_add(delay), Ev::RetryReady(id));
+                self.events.push(at, Ev::RetryReady(id));
+                self.free_consumer(c);
+            }
+            AfterFailure::RequeueHead => {
+                self.c.retries += 1;
+                self.push_front(id);
                 self.free_consumer(c);
             }
         }
     }
 
-    /// SQS: a failed message is not deleted, so it becomes visible again a visibility
-    /// timeout after it was received (FIFO: at the head of its group, which stays blocked
-    /// meanwhile); after `max_receive_count` receives it is redriven to the DLQ.
-    fn sqs_failed(&mut self, c: u32, id: u32, max_receive_count: Option<u32>) {
-        let (attempts, received) = (self.msgs.get(id).attempts, self.msgs.get(id).received);
-        if max_receive_count.is_some_and(|n| attempts >= n) || !self.retry_allowed() {
-            self.give_up(id);
-            self.free_consumer(c);
-            return;
-        }
-        self.c.retries += 1;
-        self.retry_waiting += 1;
-        let visible_at = (received + self.s.delivery.visibility_timeout).max(self.now);
-        self.events.push(visible_at, Ev::RetryReady(id));
-        self.free_consumer(c);
-    }
-
-    /// RabbitMQ: a nacked message is requeued at the head at once (and so, as a rule, taken
-    /// again straight away) until `delivery_limit` deliveries; without requeue, or past the
-    /// limit, it is dead-lettered.
-    fn rabbit_nack(&mut self, c: u32, id: u32, requeue: bool, limit: Option<u32>) {
-        let m = self.msgs.get(id);
-        if !requeue || limit.is_some_and(|l| m.attempts >= l) {
-            self.give_up(id);
-            self.free_consumer(c);
-            return;
-        }
-        self.c.retries += 1;
-        self.push_front(id);
-        self.free_consumer(c);
-    }
-
     /// A message waited out its retry delay (or became visible again): back to the queue;
     /// SQS FIFO puts it back at the head of its group.
     pub(super) fn retry_ready(&mut self, id: u32) {
-        if matches!(self.s.broker, Broker::SqsFifo { .. }) {
+        if K::RETRY_AT_HEAD {
             self.rejoin_front(id);
         } else {
             self.rejoin(id);

@@ -8,6 +8,7 @@
 //! refused, failed or timed-out call is sent again after the `[retry]` backoff until
 //! `max_attempts` calls have been made; the request's fate is its last call's outcome.
 
+use super::kinds::Semantics;
 use super::{Ev, Sim};
 use crate::model::message::Phase;
 use crate::model::queue::Entry;
@@ -19,7 +20,7 @@ enum CallEnd {
     TimedOut,
 }
 
-impl Sim<'_> {
+impl<K: Semantics> Sim<'_, K> {
     /// The caller of request `id` makes a call.
     pub(super) fn call(&mut self, id: u32) {
         self.next_call = self.next_call.wrapping_add(1);

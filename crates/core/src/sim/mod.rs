@@ -12,9 +12,10 @@
 //! comes from the stream of its source (see [`crate::rng`]).
 
 mod broker;
+mod delivery;
 mod direct;
 mod fanout;
-mod kinds;
+pub(crate) mod kinds;
 
 pub use fanout::totals_scenario;
 
@@ -31,9 +32,9 @@ use crate::model::producer::Source;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::retry::{Budget, Policy};
 use crate::rng::{self, uniform, Rng, Sampler, Stream};
-use crate::scenario::broker::Broker;
 use crate::scenario::{ClientMode, ScaleMetric, Scenario, TtlAction};
 use crate::time::{ns_to_secs, Nanos};
+use kinds::{Gate, Semantics};
 use std::collections::VecDeque;
 
 /// What one run produced.
@@ -94,9 +95,7 @@ pub fn run_with(s: &Scenario, limits: &Limits) -> RunResult {
     if !s.subscribers.is_empty() {
         return fanout::run(s, limits);
     }
-    let mut sim = Sim::new(s);
-    sim.limits = *limits;
-    sim.run()
+    kinds::run(s, limits)
 }
 
 /// Events between two checks of the limits and of the interrupt flag.
@@ -148,8 +147,10 @@ struct Rngs {
     warm: Rng,
 }
 
-struct Sim<'a> {
+struct Sim<'a, K: Semantics> {
     s: &'a Scenario,
+    /// The broker kind's semantics.
+    kind: K,
     now: Nanos,
     /// Async: messages reach the broker `enqueue_latency` after they are produced.
     shift: Nanos,
@@ -186,27 +187,15 @@ struct Sim<'a> {
     keys: Option<(Rng, rng::KeySampler)>,
     /// Per key: 1 + the production index of the latest message completed (0: none yet).
     last_done: Vec<u64>,
-    /// SQS FIFO: time between starts, and the earliest next start.
-    start_gap: Option<Nanos>,
-    next_start: Nanos,
-    throttle_pending: bool,
-    /// Kafka: consumption paused by a rebalance until then.
-    paused_until: Nanos,
-    /// Kafka: the longest partition backlog seen at a sample.
-    max_lane_lag: u64,
-    /// Kafka: partitions are assigned to consumers (reassigned when the group changes).
-    assigned: bool,
     /// Whether anything can stop a consumer from taking a message (a breaker, downtime,
     /// a rebalance pause, the FIFO throughput limit); false keeps the common case fast.
     gated: bool,
-    /// RabbitMQ prefetch: messages each consumer holds beyond the one it works on.
+    /// Prefetch or batches: messages each consumer holds beyond the one it works on.
     prefetch_extra: usize,
     /// Per consumer slot: prefetched messages, in delivery order.
     buffers: Vec<VecDeque<u32>>,
     /// All prefetched messages (unacknowledged, not yet started).
     buffered: u64,
-    /// SQS batches: a consumer receives a new batch only when it has finished the last.
-    batch_mode: bool,
     /// SQS: receives that returned messages.
     receives: u64,
     /// Consumers that exist (changes only with autoscaling).
@@ -232,23 +221,21 @@ struct Sim<'a> {
     stopped: Option<String>,
 }
 
-impl<'a> Sim<'a> {
-    fn new(s: &'a Scenario) -> Self {
+impl<'a, K: Semantics> Sim<'a, K> {
+    fn new(s: &'a Scenario, kind: K, limits: &Limits) -> Self {
         let sync = s.client.mode == ClientMode::Sync;
         let st = |x| rng::salted(s.seed, s.stream_salt, x);
+        let queue = kind.wait_queue(s);
+        let prefetch_extra = kind.buffer();
         Sim {
             s,
+            kind,
             now: 0,
             shift: if sync { 0 } else { s.client.enqueue_latency },
             sync,
             events: EventQueue::default(),
             msgs: Slab::default(),
-            queue: match s.broker.ordered_lanes(s.keys) {
-                Some(lanes) => WaitQueue::ordered(lanes),
-                None => {
-                    WaitQueue::with_tiers(s.queue.capacity, if s.queue.priority { 10 } else { 1 })
-                }
-            },
+            queue,
             blocked: VecDeque::new(),
             pool: Pool::new(s.consumers.count),
             sources: s
@@ -307,26 +294,8 @@ impl<'a> Sim<'a> {
                 .keys
                 .map(|k| (st(Stream::Keys), rng::KeySampler::new(k.count, k.skew))),
             last_done: vec![0; s.keys.map_or(0, |k| k.count as usize)],
-            start_gap: match s.broker {
-                Broker::SqsFifo {
-                    throughput_limit, ..
-                } => Some(((1e9 / throughput_limit).round() as Nanos).max(1)),
-                _ => None,
-            },
-            next_start: 0,
-            throttle_pending: false,
-            paused_until: 0,
-            max_lane_lag: 0,
-            prefetch_extra: match s.broker {
-                Broker::RabbitMq { prefetch, .. } => prefetch.saturating_sub(1) as usize,
-                Broker::Sqs { batch_size, .. } => batch_size.saturating_sub(1) as usize,
-                _ => 0,
-            },
-            batch_mode: matches!(s.broker, Broker::Sqs { .. }),
-            assigned: matches!(s.broker, Broker::Kafka { .. }),
-            gated: s.breaker.is_some()
-                || !s.consumers.down.is_empty()
-                || matches!(s.broker, Broker::Kafka { .. } | Broker::SqsFifo { .. }),
+            prefetch_extra,
+            gated: s.breaker.is_some() || !s.consumers.down.is_empty() || K::GATED,
             receives: 0,
             buffers: Vec::new(),
             buffered: 0,
@@ -346,7 +315,7 @@ impl<'a> Sim<'a> {
             next_call: 0,
             rows: Vec::with_capacity((s.duration / s.sample_every).min(1 << 20) as usize),
             last: (Counts::default(), 0, 0),
-            limits: Limits::default(),
+            limits: *limits,
             stopped: None,
         }
     }
@@ -416,7 +385,7 @@ impl<'a> Sim<'a> {
                 Ev::BreakerTick | Ev::ConsumersUp => self.wake_consumers(),
                 Ev::Duplicate(m) => self.on_duplicate(m),
                 Ev::Throttle => {
-                    self.throttle_pending = false;
+                    self.kind.reopened();
                     self.wake_consumers();
                 }
                 Ev::AutoscaleCheck => self.on_autoscale_check(),
@@ -649,7 +618,7 @@ impl<'a> Sim<'a> {
             if let Some(id) = self.buffers.get_mut(c as usize).and_then(|b| b.pop_front()) {
                 self.buffered -= 1;
                 self.start(c, id, 0);
-                if !self.batch_mode {
+                if !K::BATCHES {
                     self.top_up(c);
                 }
                 return;
@@ -660,7 +629,7 @@ impl<'a> Sim<'a> {
             // partitions go to the others).
             self.present.set(self.now, self.pool.present() as u64);
             self.busy.set(self.now, self.pool.busy() as u64);
-            if self.assigned {
+            if K::ASSIGNS_LANES {
                 self.reassign();
                 self.wake_consumers();
             }
@@ -711,7 +680,7 @@ impl<'a> Sim<'a> {
     }
 
     fn consumer_may_take_gated(&mut self) -> bool {
-        if self.consumers_down() || self.throttled() {
+        if self.consumers_down() || self.gate_closed() {
             return false;
         }
         if self.sync {
@@ -720,9 +689,7 @@ impl<'a> Sim<'a> {
         let now = self.now;
         let ok = self.breaker.as_mut().is_none_or(|b| b.allow(now));
         if ok {
-            if let Some(gap) = self.start_gap {
-                self.next_start = self.next_start.max(now).saturating_add(gap);
-            }
+            self.kind.started(now);
         }
         ok
     }
@@ -750,13 +717,25 @@ impl<'a> Sim<'a> {
     #[inline]
     fn consumers_down(&self) -> bool {
         let now = self.now;
-        now < self.paused_until
-            || self
-                .s
-                .consumers
-                .down
-                .iter()
-                .any(|&(a, b)| now >= a && now < b)
+        self.s
+            .consumers
+            .down
+            .iter()
+            .any(|&(a, b)| now >= a && now < b)
+    }
+
+    /// Whether the broker kind stops consumers from starting now (SQS FIFO's throughput
+    /// limit, Kafka's rebalance pause); schedules the look-again the kind asks for.
+    #[inline]
+    fn gate_closed(&mut self) -> bool {
+        match self.kind.gate(self.now) {
+            Gate::Open => false,
+            Gate::Closed => true,
+            Gate::ClosedUntil(t) => {
+                self.events.push(t, Ev::Throttle);
+                true
+            }
+        }
     }
 
     /// Idle consumers take waiting messages (after the breaker half-opens or closes, or a
@@ -765,10 +744,10 @@ impl<'a> Sim<'a> {
         let now = self.now;
         while self.queue.has_ready()
             && !self.consumers_down()
-            && !self.throttled()
+            && !self.gate_closed()
             && (self.sync || self.breaker.as_mut().is_none_or(|b| b.would_allow(now)))
         {
-            let taken = if self.assigned {
+            let taken = if K::ASSIGNS_LANES {
                 // Kafka: only a consumer that owns a ready partition can take from it.
                 let q = &self.queue;
                 self.pool.take_idle_where(|c| q.has_ready_for(c))
@@ -943,9 +922,7 @@ impl<'a> Sim<'a> {
 
     fn on_sample(&mut self) {
         let now = self.now;
-        if matches!(self.s.broker, Broker::Kafka { .. }) {
-            self.max_lane_lag = self.max_lane_lag.max(self.lane_lag());
-        }
+        self.kind.sampled(&self.queue);
         let (busy_area, _) = self.busy.take_interval(now);
         let (_, depth_max) = self.depth.take_interval(now);
         let (present_area, _) = self.present.take_interval(now);
@@ -1030,12 +1007,7 @@ impl<'a> Sim<'a> {
         let wait_count = self.wait.count();
         let gap = self.c.conservation_gap();
         let recovery = recovery::analyse(s, &self.rows);
-        let sqs_poll = match s.broker {
-            Broker::Sqs { poll_every, .. } | Broker::SqsFifo { poll_every, .. } => {
-                Some(poll_every.max(1))
-            }
-            _ => None,
-        };
+        let sqs_poll = self.kind.poll_every().map(|every| every.max(1));
         let empty_receives = sqs_poll.map(|every| {
             let idle = self
                 .present
@@ -1100,18 +1072,19 @@ impl<'a> Sim<'a> {
             },
             stopped: self.stopped.clone(),
             classes: class_stats(&self.classes),
-            broker: BrokerStats {
-                kind: s.broker.name().to_string(),
-                lanes: s.broker.ordered_lanes(s.keys),
-                max_partition_lag: matches!(s.broker, Broker::Kafka { .. })
-                    .then_some(self.max_lane_lag.max(self.lane_lag())),
-                partition_lag_at_end: matches!(s.broker, Broker::Kafka { .. })
-                    .then(|| self.lane_lag()),
-                total_lag_at_end: matches!(s.broker, Broker::Kafka { .. })
-                    .then_some(self.queue.len() as u64),
-                receives: sqs_poll.map(|_| self.receives),
-                empty_receives,
-                api_requests,
+            broker: {
+                let mut b = BrokerStats {
+                    kind: s.broker.name().to_string(),
+                    lanes: s.broker.ordered_lanes(s.keys),
+                    max_partition_lag: None,
+                    partition_lag_at_end: None,
+                    total_lag_at_end: None,
+                    receives: sqs_poll.map(|_| self.receives),
+                    empty_receives,
+                    api_requests,
+                };
+                self.kind.stats(&self.queue, &mut b);
+                b
             },
             fanout: None,
             subscribers: Vec::new(),

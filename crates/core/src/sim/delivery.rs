@@ -3,67 +3,36 @@
 //! limit, Kafka rebalances and lag, prefetch and batch buffers (RabbitMQ, SQS), and a
 //! producer's second publishes with the brokers' deduplication.
 
+use super::kinds::Semantics;
 use super::{Ev, Sim};
 use crate::model::message::Msg;
 use crate::model::queue::Entry;
 use crate::rng::uniform;
-use crate::scenario::broker::Broker;
 use crate::time::Nanos;
 use std::collections::VecDeque;
 
-impl Sim<'_> {
-    /// SQS FIFO: true while the throughput limit forbids a start (a wake-up is scheduled
-    /// for when it allows one).
-    #[inline]
-    pub(super) fn throttled(&mut self) -> bool {
-        if self.start_gap.is_none() || self.now >= self.next_start {
-            return false;
-        }
-        if !self.throttle_pending {
-            self.throttle_pending = true;
-            self.events.push(self.next_start, Ev::Throttle);
-        }
-        true
-    }
-
-    /// Kafka: the group's membership changed; consumption pauses for `rebalance_pause`.
+impl<K: Semantics> Sim<'_, K> {
+    /// The consumer group changed: lanes are dealt again (Kafka), and consumption pauses
+    /// if the kind says so.
     pub(super) fn rebalance(&mut self) {
         self.reassign();
-        if let Broker::Kafka {
-            rebalance_pause, ..
-        } = self.s.broker
-        {
-            if rebalance_pause > 0 {
-                self.paused_until = self.now.saturating_add(rebalance_pause);
-                self.events.push(self.paused_until, Ev::ConsumersUp);
-            }
+        if let Some(until) = self.kind.members_changed(self.now) {
+            self.events.push(until, Ev::ConsumersUp);
         }
     }
 
     /// Kafka: partitions are dealt round-robin to the consumers that exist now.
     pub(super) fn reassign(&mut self) {
-        if self.assigned {
+        if K::ASSIGNS_LANES {
             let members = self.pool.members();
             self.queue.assign(&members);
         }
     }
 
-    /// The ordered lane (message group or partition) of message `id`.
+    /// The ordered lane (message group or partition), or priority tier, of message `id`.
     #[inline]
     pub(super) fn lane_of(&self, id: u32) -> usize {
-        let m = self.msgs.get(id);
-        match self.s.broker {
-            Broker::Kafka { partitions, .. } => {
-                if self.keys.is_some() {
-                    (m.key % partitions) as usize
-                } else {
-                    (m.seq % u64::from(partitions)) as usize
-                }
-            }
-            Broker::SqsFifo { .. } => m.key as usize,
-            _ if self.s.queue.priority => usize::from(m.priority),
-            _ => 0,
-        }
+        self.kind.lane(self.msgs.get(id), self.s.queue.priority)
     }
 
     /// Ordered queues: message `id` no longer holds its lane.
@@ -170,8 +139,7 @@ impl Sim<'_> {
             class.0 += 1;
         }
         if self
-            .s
-            .broker
+            .kind
             .dedups(self.now.saturating_sub(m.produced + self.shift))
         {
             self.c.deduplicated += 1;
@@ -179,10 +147,5 @@ impl Sim<'_> {
         } else {
             self.arrive(id);
         }
-    }
-
-    /// Kafka: the most messages waiting in one partition now.
-    pub(super) fn lane_lag(&self) -> u64 {
-        self.queue.lane_lengths().max().unwrap_or(0) as u64
     }
 }

@@ -1,0 +1,227 @@
+//! Broker kinds: what each broker's semantics change in the event loop.
+//!
+//! The loop ([`super::Sim`]) is generic over one [`Semantics`] and asks it at named
+//! decision points: the layout of the wait queue, the lane of a message, what a full
+//! queue does with a refused publish, what happens after a failed attempt (returned as
+//! data, an [`AfterFailure`], that the loop carries out), whether consumers may start now
+//! (FIFO throughput, Kafka rebalances), whether a second publish is dropped, and the
+//! kind's own figures. Every hook has a default that is the generic queue's behaviour,
+//! so a kind's file says only what it changes. The loop is compiled once per kind
+//! (static dispatch): the generic queue pays nothing for the others.
+//!
+//! | kind | file | what it changes |
+//! |---|---|---|
+//! | `generic` | [`generic`] | nothing: FIFO, `[retry]` backoff, `queue.overflow` |
+//! | `sqs` | [`sqs`] | visibility timeout instead of backoff, redrive, batches, polling |
+//! | `sqs-fifo` | [`sqs_fifo`] | message groups in order, head-of-group retry, throughput limit, dedup |
+//! | `rabbitmq` | [`rabbitmq`] | nack requeue at the head, delivery limit, DLX on reject, prefetch |
+//! | `kafka` | [`kafka`] | partitions assigned to consumers, rebalance pauses, lag, idempotent producer |
+//!
+//! ## Adding a broker kind
+//! 1. Its configuration: a variant of `BrokerKind` and of `Broker`, its keys in `RawBroker`
+//!    and their checks, all in `scenario/broker.rs`.
+//! 2. Its semantics: a new file in this folder with a struct that implements
+//!    [`Semantics`] (only the hooks that differ from the generic queue).
+//! 3. One arm in [`run`] below, the only `match` on `Broker` in the simulator.
+//!
+//! Then run the property tests (`tests/properties.rs` runs every workload on every kind).
+
+pub(crate) mod generic;
+pub(crate) mod kafka;
+pub(crate) mod rabbitmq;
+pub(crate) mod sqs;
+pub(crate) mod sqs_fifo;
+
+use super::{RunResult, Sim};
+use crate::guard::Limits;
+use crate::metrics::summary::BrokerStats;
+use crate::model::message::Msg;
+use crate::model::queue::WaitQueue;
+use crate::model::retry::Policy;
+use crate::scenario::broker::Broker;
+use crate::scenario::Scenario;
+use crate::time::Nanos;
+
+/// Runs `s` with the semantics of its `[broker]`: the one place that maps a scenario's
+/// broker to a kind.
+pub(crate) fn run(s: &Scenario, limits: &Limits) -> RunResult {
+    match s.broker {
+        Broker::Generic => Sim::new(s, generic::Generic, limits).run(),
+        Broker::Sqs {
+            max_receive_count,
+            batch_size,
+            poll_every,
+        } => Sim::new(
+            s,
+            sqs::Sqs::new(s, max_receive_count, batch_size, poll_every),
+            limits,
+        )
+        .run(),
+        Broker::SqsFifo {
+            max_receive_count,
+            throughput_limit,
+            poll_every,
+            dedup_window,
+        } => Sim::new(
+            s,
+            sqs_fifo::SqsFifo::new(
+                s,
+                max_receive_count,
+                throughput_limit,
+                poll_every,
+                dedup_window,
+            ),
+            limits,
+        )
+        .run(),
+        Broker::RabbitMq {
+            requeue,
+            delivery_limit,
+            dlx_on_reject,
+            prefetch,
+        } => Sim::new(
+            s,
+            rabbitmq::RabbitMq {
+                requeue,
+                delivery_limit,
+                dlx_on_reject,
+                prefetch,
+            },
+            limits,
+        )
+        .run(),
+        Broker::Kafka {
+            partitions,
+            rebalance_pause,
+            idempotent_producer,
+        } => Sim::new(
+            s,
+            kafka::Kafka::new(s, partitions, rebalance_pause, idempotent_producer),
+            limits,
+        )
+        .run(),
+    }
+}
+
+/// What happens to a message after a failed attempt (async). The loop carries it out;
+/// the retry budget (`retry.budget`) may still turn a retry into [`AfterFailure::GiveUp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterFailure {
+    /// `[retry]`'s backoff, waited out in the consumer (`retry.in = "consumer"`) or
+    /// outside the queue, then back at its tail (`retry.in = "queue"`).
+    Backoff,
+    /// Not deleted: it becomes visible again at `at` (SQS's visibility timeout, counted
+    /// from its receive), waiting outside the queue until then.
+    VisibleAgain {
+        /// When it may be received again.
+        at: Nanos,
+    },
+    /// Requeued at the head of the queue at once (RabbitMQ's nack with requeue); the
+    /// retry budget does not apply (the broker decides).
+    RequeueHead,
+    /// No more attempts: dead-lettered (or failed without a DLQ).
+    GiveUp,
+}
+
+/// Whether consumers may start a message now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// They may.
+    Open,
+    /// Not now; the loop has already been asked to look again.
+    Closed,
+    /// Not now; the loop should look again at this instant.
+    ClosedUntil(Nanos),
+}
+
+/// A broker kind's semantics. Every hook defaults to the generic queue's behaviour.
+pub(crate) trait Semantics {
+    /// Whether the kind can stop consumers from starting ([`Semantics::gate`]).
+    const GATED: bool = false;
+    /// Whether lanes are dealt to consumers (a consumer serves only its own).
+    const ASSIGNS_LANES: bool = false;
+    /// Whether a message that waited out a failure goes back to the head of its lane.
+    const RETRY_AT_HEAD: bool = false;
+    /// Whether a consumer works through a batch before it receives again.
+    const BATCHES: bool = false;
+
+    /// The wait queue: ordered lanes (groups, partitions), or the generic queue with
+    /// `queue.priority`'s tiers.
+    fn wait_queue(&self, s: &Scenario) -> WaitQueue {
+        WaitQueue::with_tiers(s.queue.capacity, if s.queue.priority { 10 } else { 1 })
+    }
+
+    /// The lane (or priority tier) of message `m`; `priority`: `queue.priority` is on.
+    #[inline]
+    fn lane(&self, m: &Msg, priority: bool) -> usize {
+        if priority {
+            usize::from(m.priority)
+        } else {
+            0
+        }
+    }
+
+    /// Messages a consumer holds beyond the one it works on (prefetch, batches).
+    fn buffer(&self) -> usize {
+        0
+    }
+
+    /// A publish that a full queue refuses is dead-lettered (RabbitMQ's
+    /// `reject-publish-dlx`) instead of counted as rejected.
+    fn refused_dead_letters(&self) -> bool {
+        false
+    }
+
+    /// After a failed attempt of `m` (its `failures` and `attempts` already counted).
+    fn after_failure(&self, m: &Msg, now: Nanos, policy: &Policy) -> AfterFailure {
+        let _ = now;
+        if m.failures >= policy.max_attempts() {
+            AfterFailure::GiveUp
+        } else {
+            AfterFailure::Backoff
+        }
+    }
+
+    /// Whether consumers may start a message at `now`.
+    #[inline]
+    fn gate(&mut self, now: Nanos) -> Gate {
+        let _ = now;
+        Gate::Open
+    }
+
+    /// A consumer started a message at `now` (after [`Semantics::gate`] allowed it).
+    #[inline]
+    fn started(&mut self, now: Nanos) {
+        let _ = now;
+    }
+
+    /// The loop looks again, as [`Gate::ClosedUntil`] asked.
+    fn reopened(&mut self) {}
+
+    /// The consumer group changed at `now`: until when consumption pauses, if it does.
+    fn members_changed(&mut self, now: Nanos) -> Option<Nanos> {
+        let _ = now;
+        None
+    }
+
+    /// Whether a copy published again `delay` after the first is dropped by the broker.
+    fn dedups(&self, delay: Nanos) -> bool {
+        let _ = delay;
+        false
+    }
+
+    /// An idle consumer's empty receives come one per this long (SQS polling).
+    fn poll_every(&self) -> Option<Nanos> {
+        None
+    }
+
+    /// A time-series sample is taken (the kind may watch its queue).
+    fn sampled(&mut self, queue: &WaitQueue) {
+        let _ = queue;
+    }
+
+    /// The kind's figures in `broker.*` at the end of the run.
+    fn stats(&self, queue: &WaitQueue, stats: &mut BrokerStats) {
+        let _ = (queue, stats);
+    }
+}

@@ -1,0 +1,76 @@
+//! `sqs`: Amazon SQS standard queues.
+//!
+//! - Unbounded, no order: a failed message is not deleted, so it becomes visible again
+//!   `delivery.visibility_timeout` after it was received, and rejoins at the tail.
+//! - After `max_receive_count` receives it is redriven to the DLQ (none: forever).
+//! - A receive returns up to `batch_size` messages; a consumer works through its batch
+//!   before it receives again.
+//! - An idle consumer makes one empty receive per `poll_every` (long polling's wait, or
+//!   the short-polling interval): `broker.receives`, `empty_receives`, `api_requests`.
+
+use super::{AfterFailure, Semantics};
+use crate::model::message::Msg;
+use crate::model::retry::Policy;
+use crate::scenario::Scenario;
+use crate::time::Nanos;
+
+/// SQS standard.
+pub(crate) struct Sqs {
+    /// Receives before redrive.
+    pub(crate) max_receive_count: Option<u32>,
+    /// Messages per receive.
+    pub(crate) batch_size: u32,
+    /// One empty receive per this long.
+    pub(crate) poll_every: Nanos,
+    /// `delivery.visibility_timeout`.
+    pub(crate) visibility: Nanos,
+}
+
+impl Sqs {
+    pub(crate) fn new(
+        s: &Scenario,
+        max_receive_count: Option<u32>,
+        batch_size: u32,
+        poll_every: Nanos,
+    ) -> Self {
+        Sqs {
+            max_receive_count,
+            batch_size,
+            poll_every,
+            visibility: s.delivery.visibility_timeout,
+        }
+    }
+}
+
+/// SQS (standard and FIFO): a failed message becomes visible again a visibility timeout
+/// after it was received, until `max_receive_count` receives.
+pub(crate) fn visible_again(
+    m: &Msg,
+    now: Nanos,
+    max_receive_count: Option<u32>,
+    visibility: Nanos,
+) -> AfterFailure {
+    if max_receive_count.is_some_and(|n| m.attempts >= n) {
+        AfterFailure::GiveUp
+    } else {
+        AfterFailure::VisibleAgain {
+            at: (m.received + visibility).max(now),
+        }
+    }
+}
+
+impl Semantics for Sqs {
+    const BATCHES: bool = true;
+
+    fn buffer(&self) -> usize {
+        self.batch_size.saturating_sub(1) as usize
+    }
+
+    fn after_failure(&self, m: &Msg, now: Nanos, _: &Policy) -> AfterFailure {
+        visible_again(m, now, self.max_receive_count, self.visibility)
+    }
+
+    fn poll_every(&self) -> Option<Nanos> {
+        Some(self.poll_every)
+    }
+}
