@@ -1,5 +1,8 @@
 //! Integration tests, one binary (faster to build), modules by topic.
 
+// Helpers in `common` are shared by the test modules of this one crate.
+#![allow(unreachable_pub)]
+
 mod common;
 
 mod breadth;

@@ -5,6 +5,7 @@
 pub mod counts;
 pub mod gauge;
 pub mod latency;
+pub mod recorder;
 pub mod recovery;
 pub mod summary;
 pub mod timeseries;

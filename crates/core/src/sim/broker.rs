@@ -53,17 +53,17 @@ impl<K: Semantics> Sim<'_, K> {
                 Overflow::Block if bounded_room => self.blocked.push_back(id),
                 _ if self.kind.refused_dead_letters() => {
                     // reject-publish-dlx: the publisher is refused, the message dead-lettered.
-                    self.c.dead_lettered += 1;
-                    self.client_errors += 1;
+                    self.rec.c.dead_lettered += 1;
+                    self.rec.client_errors += 1;
                     let produced = self.msgs.get(id).produced;
-                    self.record_client(produced, 0);
+                    self.rec.client(produced, 0);
                     self.msgs.free(id);
                 }
                 _ => {
-                    self.c.rejected += 1;
-                    self.client_errors += 1;
+                    self.rec.c.rejected += 1;
+                    self.rec.client_errors += 1;
                     let produced = self.msgs.get(id).produced;
-                    self.record_client(produced, 0);
+                    self.rec.client(produced, 0);
                     self.msgs.free(id);
                 }
             }
@@ -72,15 +72,15 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// The broker accepts message `id`: the caller gets its ack now.
     fn store(&mut self, id: u32) {
-        self.c.accepted += 1;
-        self.client_ok += 1;
+        self.rec.c.accepted += 1;
+        self.rec.client_ok += 1;
         let produced = self.msgs.get(id).produced;
-        self.record_client(produced, self.now - produced);
+        self.rec.client(produced, self.now - produced);
     }
 
     fn evict_oldest(&mut self) {
         if let Some(e) = self.pop_queue_lowest() {
-            self.c.dropped += 1;
+            self.rec.c.dropped += 1;
             self.msgs.free(e.id);
         }
     }
@@ -107,7 +107,7 @@ impl<K: Semantics> Sim<'_, K> {
             self.evict_oldest();
             self.push_queue(id, 0);
         } else {
-            self.c.retry_refused += 1;
+            self.rec.c.retry_refused += 1;
             self.give_up(id);
         }
     }
@@ -116,9 +116,9 @@ impl<K: Semantics> Sim<'_, K> {
     fn give_up(&mut self, id: u32) {
         self.release_lane(id);
         if self.s.dlq_enabled {
-            self.c.dead_lettered += 1;
+            self.rec.c.dead_lettered += 1;
         } else {
-            self.c.failed += 1;
+            self.rec.c.failed += 1;
         }
         self.msgs.free(id);
     }
@@ -132,7 +132,7 @@ impl<K: Semantics> Sim<'_, K> {
             self.side_effect(id);
             let crash = self.s.delivery.crash_rate;
             if crash > 0.0 && uniform(&mut self.rng.crash) < crash {
-                self.c.crashes += 1;
+                self.rec.c.crashes += 1;
                 // The broker takes back what the dead consumer held.
                 self.requeue_buffer(c);
                 self.invisible += 1;
@@ -171,7 +171,7 @@ impl<K: Semantics> Sim<'_, K> {
                 self.free_consumer(c);
             }
             AfterFailure::Backoff => {
-                self.c.retries += 1;
+                self.rec.c.retries += 1;
                 let m = self.msgs.get_mut(id);
                 let n = m.failures;
                 let delay = self
@@ -181,7 +181,7 @@ impl<K: Semantics> Sim<'_, K> {
                     RetryPlace::Consumer => {
                         self.pool.slot(c).sleeping = true;
                         self.sleeping += 1;
-                        self.asleep.set(self.now, self.sleeping);
+                        self.rec.asleep.set(self.now, self.sleeping);
                         self.events
                             .push(self.now.saturating_add(delay), Ev::Wake(c));
                     }
@@ -197,13 +197,13 @@ impl<K: Semantics> Sim<'_, K> {
                 }
             }
             AfterFailure::VisibleAgain { at } => {
-                self.c.retries += 1;
+                self.rec.c.retries += 1;
                 self.retry_waiting += 1;
                 self.events.push(at, Ev::RetryReady(id));
                 self.free_consumer(c);
             }
             AfterFailure::RequeueHead => {
-                self.c.retries += 1;
+                self.rec.c.retries += 1;
                 self.push_front(id);
                 self.free_consumer(c);
             }
@@ -236,7 +236,7 @@ impl<K: Semantics> Sim<'_, K> {
         slot.sleeping = false;
         let id = slot.msg;
         self.sleeping -= 1;
-        self.asleep.set(self.now, self.sleeping);
+        self.rec.asleep.set(self.now, self.sleeping);
         self.start(c, id, 0);
     }
 }

@@ -63,7 +63,7 @@ impl<K: Semantics> Sim<'_, K> {
             },
             lane,
         );
-        self.depth.set(self.now, self.queue.len() as u64);
+        self.rec.depth.set(self.now, self.queue.len() as u64);
         lane
     }
 
@@ -104,7 +104,7 @@ impl<K: Semantics> Sim<'_, K> {
         // Last first, so that they end up at the head in their delivery order.
         while let Some(id) = buf.pop_back() {
             self.push_front(id);
-            self.c.redeliveries += 1;
+            self.rec.c.redeliveries += 1;
         }
         self.buffers[c as usize] = buf;
     }
@@ -129,20 +129,14 @@ impl<K: Semantics> Sim<'_, K> {
     /// deduplicates, else stored like any message.
     pub(super) fn on_duplicate(&mut self, id: u32) {
         // Its place in its key's order is where it is published now.
-        self.msgs.get_mut(id).seq = self.c.produced;
-        self.c.produced += 1;
+        self.msgs.get_mut(id).seq = self.rec.c.produced;
         let m = self.msgs.get(id);
-        if self.measured(m.produced) {
-            self.produced_measured += 1;
-        }
-        if let Some(class) = self.classes.get_mut(usize::from(m.priority)) {
-            class.0 += 1;
-        }
+        self.rec.produced(m.produced, m.priority, None);
         if self
             .kind
             .dedups(self.now.saturating_sub(m.produced + self.shift))
         {
-            self.c.deduplicated += 1;
+            self.rec.c.deduplicated += 1;
             self.msgs.free(id);
         } else {
             self.arrive(id);

@@ -33,7 +33,7 @@ impl<K: Semantics> Sim<'_, K> {
         let now = self.now;
         if self.breaker.as_mut().is_some_and(|b| !b.allow(now)) {
             // The caller's breaker is open: the call fails at once, nothing reaches the server.
-            self.c.breaker_rejections += 1;
+            self.rec.c.breaker_rejections += 1;
             self.call_ended(id, CallEnd::Failed);
             self.release_if_done(id);
             return;
@@ -69,7 +69,7 @@ impl<K: Semantics> Sim<'_, K> {
         m.outstanding += 1;
         if !m.accepted {
             m.accepted = true;
-            self.c.accepted += 1;
+            self.rec.c.accepted += 1;
         }
     }
 
@@ -98,16 +98,16 @@ impl<K: Semantics> Sim<'_, K> {
             if slot.ok {
                 m.phase = Phase::Done;
                 let produced = m.produced;
-                self.client_ok += 1;
+                self.rec.client_ok += 1;
                 self.record_completion(id);
-                self.record_client(produced, self.now - produced);
+                self.rec.client(produced, self.now - produced);
             } else {
                 self.call_ended(id, CallEnd::Failed);
             }
         } else {
-            self.c.abandoned_work += 1;
-            if slot.ok && self.now >= self.s.warmup {
-                self.successes_measured += 1;
+            self.rec.c.abandoned_work += 1;
+            if slot.ok {
+                self.rec.abandoned_success(self.now);
             }
         }
         self.release_if_done(id);
@@ -132,7 +132,7 @@ impl<K: Semantics> Sim<'_, K> {
         m.failures += 1;
         let calls_left = m.calls < self.policy.max_attempts();
         if calls_left && self.retry_allowed() {
-            self.c.retries += 1;
+            self.rec.c.retries += 1;
             let m = self.msgs.get_mut(id);
             m.phase = Phase::Backoff;
             let n = m.calls;
@@ -149,19 +149,19 @@ impl<K: Semantics> Sim<'_, K> {
         let produced = m.produced;
         match how {
             CallEnd::Refused => {
-                self.c.rejected += 1;
-                self.client_errors += 1;
+                self.rec.c.rejected += 1;
+                self.rec.client_errors += 1;
             }
             CallEnd::Failed => {
-                self.c.failed += 1;
-                self.client_errors += 1;
+                self.rec.c.failed += 1;
+                self.rec.client_errors += 1;
             }
             CallEnd::TimedOut => {
-                self.c.failed += 1;
-                self.client_timeouts += 1;
+                self.rec.c.failed += 1;
+                self.rec.client_timeouts += 1;
             }
         }
-        self.record_client(produced, self.now - produced);
+        self.rec.client(produced, self.now - produced);
     }
 
     /// Frees request `id` once its caller is done and no server work refers to it.
@@ -177,9 +177,9 @@ impl<K: Semantics> Sim<'_, K> {
     pub(super) fn tally_sync_at_end(&mut self) {
         for m in self.msgs.iter_live() {
             match m.phase {
-                Phase::Waiting if m.in_service => self.c.in_flight_at_end += 1,
-                Phase::Waiting => self.c.in_queue_at_end += 1,
-                Phase::Backoff => self.c.retry_waiting_at_end += 1,
+                Phase::Waiting if m.in_service => self.rec.c.in_flight_at_end += 1,
+                Phase::Waiting => self.rec.c.in_queue_at_end += 1,
+                Phase::Backoff => self.rec.c.retry_waiting_at_end += 1,
                 Phase::Done => {}
             }
         }

@@ -21,9 +21,9 @@ pub use fanout::totals_scenario;
 
 use crate::engine::EventQueue;
 use crate::guard::{self, Limits};
-use crate::metrics::latency::IntervalLatency;
+use crate::metrics::recorder::{Context, Gauges, Recorder, Tally};
 use crate::metrics::summary::*;
-use crate::metrics::{recovery, Counts, LatencyRecorder, Row, Summary, TimeWeighted};
+use crate::metrics::{LatencyRecorder, Row, Summary};
 use crate::model::breaker::Breaker;
 use crate::model::consumer::{Pool, Slot};
 use crate::model::downstream::Downstream;
@@ -38,7 +38,7 @@ use kinds::{Gate, Semantics};
 use std::collections::VecDeque;
 
 /// What one run produced.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunResult {
     /// summary.json.
     pub summary: Summary,
@@ -48,34 +48,20 @@ pub struct RunResult {
     pub e2e_cdf: Vec<(f64, f64)>,
     /// What callers waited: (seconds, fraction at or below).
     pub client_cdf: Vec<(f64, f64)>,
-    /// The latency histograms behind the summary (fan-out merges them).
-    pub hists: Hists,
+    /// The final accumulators behind the summary (fan-out merges them).
+    pub tally: Tally,
     /// Messages produced by each producer: (its arrival stream, count).
     pub produced_by: Vec<(u32, u64)>,
     /// Fan-out: each subscriber's own result, in file order (empty otherwise).
     pub subscribers: Vec<(String, RunResult)>,
 }
 
-/// A run's latency histograms.
-#[derive(Clone)]
-pub struct Hists {
-    /// Produced -> processed successfully.
-    pub e2e: LatencyRecorder,
-    /// Produced -> first attempt.
-    pub wait: LatencyRecorder,
-    /// What callers waited.
-    pub client: LatencyRecorder,
-    /// Per priority tier (index = tier, empty with one tier): produced, completed,
-    /// end-to-end, queue wait.
-    pub classes: Vec<(u64, u64, LatencyRecorder, LatencyRecorder)>,
-}
-
-impl std::fmt::Debug for Hists {
+impl std::fmt::Debug for RunResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hists")
-            .field("e2e", &self.e2e.count())
-            .field("wait", &self.wait.count())
-            .field("client", &self.client.count())
+        f.debug_struct("RunResult")
+            .field("summary", &self.summary)
+            .field("rows", &self.rows.len())
+            .field("subscribers", &self.subscribers.len())
             .finish_non_exhaustive()
     }
 }
@@ -167,26 +153,14 @@ struct Sim<'a, K: Semantics> {
     breaker: Option<Breaker>,
     sampler: Sampler,
     rng: Rngs,
-    c: Counts,
-    client_ok: u64,
-    client_errors: u64,
-    client_timeouts: u64,
+    /// What is measured.
+    rec: Recorder,
     retry_waiting: u64,
     invisible: u64,
     in_transit: u64,
     sleeping: u64,
-    depth: TimeWeighted,
-    busy: TimeWeighted,
-    asleep: TimeWeighted,
-    /// Per priority tier (empty unless producers use more than one tier): produced,
-    /// completed, end-to-end and queue-wait latencies.
-    classes: Vec<(u64, u64, LatencyRecorder, LatencyRecorder)>,
-    /// Messages produced per producer.
-    produced_by: Vec<u64>,
     /// `[keys]`: the key stream and sampler.
     keys: Option<(Rng, rng::KeySampler)>,
-    /// Per key: 1 + the production index of the latest message completed (0: none yet).
-    last_done: Vec<u64>,
     /// Whether anything can stop a consumer from taking a message (a breaker, downtime,
     /// a rebalance pause, the FIFO throughput limit); false keeps the common case fast.
     gated: bool,
@@ -196,27 +170,12 @@ struct Sim<'a, K: Semantics> {
     buffers: Vec<VecDeque<u32>>,
     /// All prefetched messages (unacknowledged, not yet started).
     buffered: u64,
-    /// SQS: receives that returned messages.
-    receives: u64,
-    /// Consumers that exist (changes only with autoscaling).
-    present: TimeWeighted,
     /// Consumers ordered by autoscaling that have not started yet.
     pending_out: u32,
     /// No autoscaling decision before this.
     scale_quiet_until: Nanos,
-    e2e: LatencyRecorder,
-    wait: LatencyRecorder,
-    client: LatencyRecorder,
-    e2e_iv: IntervalLatency,
-    client_iv: IntervalLatency,
-    max_oldest: Nanos,
-    produced_measured: u64,
-    successes_measured: u64,
-    goodput_measured: u64,
     events_done: u64,
     next_call: u32,
-    rows: Vec<Row>,
-    last: (Counts, u64, u64),
     limits: Limits,
     stopped: Option<String>,
 }
@@ -262,59 +221,22 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 .budget
                 .map(|(ratio, burst)| Budget::new(ratio, burst)),
             breaker: s.breaker.map(Breaker::new),
-            c: Counts::default(),
-            client_ok: 0,
-            client_errors: 0,
-            client_timeouts: 0,
+            rec: Recorder::new(s),
             retry_waiting: 0,
             invisible: 0,
             in_transit: 0,
             sleeping: 0,
-            depth: TimeWeighted::new(s.warmup),
-            busy: TimeWeighted::new(s.warmup),
-            asleep: TimeWeighted::new(s.warmup),
-            classes: {
-                let mut tiers: Vec<u8> = s.producers.iter().map(|p| p.priority).collect();
-                if s.queue.initial_backlog > 0 {
-                    // A warm backlog is tier 0.
-                    tiers.push(0);
-                }
-                tiers.sort_unstable();
-                tiers.dedup();
-                if tiers.len() > 1 {
-                    (0..10)
-                        .map(|_| (0, 0, LatencyRecorder::new(3), LatencyRecorder::new(3)))
-                        .collect()
-                } else {
-                    Vec::new()
-                }
-            },
-            produced_by: vec![0; s.producers.len()],
             keys: s
                 .keys
                 .map(|k| (st(Stream::Keys), rng::KeySampler::new(k.count, k.skew))),
-            last_done: vec![0; s.keys.map_or(0, |k| k.count as usize)],
             prefetch_extra,
             gated: s.breaker.is_some() || !s.consumers.down.is_empty() || K::GATED,
-            receives: 0,
             buffers: Vec::new(),
             buffered: 0,
-            present: TimeWeighted::new(s.warmup),
             pending_out: 0,
             scale_quiet_until: 0,
-            e2e: LatencyRecorder::new(3),
-            wait: LatencyRecorder::new(3),
-            client: LatencyRecorder::new(3),
-            e2e_iv: IntervalLatency::default(),
-            client_iv: IntervalLatency::default(),
-            max_oldest: 0,
-            produced_measured: 0,
-            successes_measured: 0,
-            goodput_measured: 0,
             events_done: 0,
             next_call: 0,
-            rows: Vec::with_capacity((s.duration / s.sample_every).min(1 << 20) as usize),
-            last: (Counts::default(), 0, 0),
             limits: *limits,
             stopped: None,
         }
@@ -339,7 +261,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         for &(_, end) in &self.s.consumers.down {
             self.events.push(end, Ev::ConsumersUp);
         }
-        self.present.set(0, u64::from(self.s.consumers.count));
+        self.rec.present.set(0, u64::from(self.s.consumers.count));
         self.reassign();
         if let Some(a) = self.s.autoscale {
             self.events.push(a.check_every, Ev::AutoscaleCheck);
@@ -373,7 +295,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 }
                 Ev::Redeliver(m) => {
                     self.invisible -= 1;
-                    self.c.redeliveries += 1;
+                    self.rec.c.redeliveries += 1;
                     self.redeliver(m);
                 }
                 Ev::CallTimeout(m, call) => self.on_call_timeout(m, call),
@@ -392,7 +314,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 Ev::ScaleOut(n) => {
                     self.pending_out -= n;
                     self.pool.add(n);
-                    self.present.set(self.now, self.pool.present() as u64);
+                    self.rec.present.set(self.now, self.pool.present() as u64);
                     self.rebalance();
                     self.wake_consumers();
                 }
@@ -439,13 +361,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
                         self.events
                             .push(t2.saturating_add(self.shift), Ev::Arrival(p, gen));
                     }
-                    self.c.produced += 1;
-                    self.produced_by[p as usize] += 1;
+                    let tier = self.s.producers[p as usize].priority;
+                    self.rec.produced(t - self.shift, tier, Some(p as usize));
                     self.in_transit += 1;
-                    let tier = usize::from(self.s.producers[p as usize].priority);
-                    if let Some(class) = self.classes.get_mut(tier) {
-                        class.0 += 1;
-                    }
                 }
                 Ev::RateStep(p, j) => {
                     self.now = t;
@@ -462,7 +380,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let rate = self.s.downstream.poison_rate;
         if rate > 0.0 && uniform(&mut self.rng.poison) < rate {
             self.msgs.get_mut(id).poison = true;
-            self.c.poison += 1;
+            self.rec.c.poison += 1;
         }
     }
 
@@ -470,7 +388,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
     fn retry_allowed(&mut self) -> bool {
         let allowed = self.budget.as_mut().is_none_or(|b| b.spend());
         if !allowed {
-            self.c.retries_denied += 1;
+            self.rec.c.retries_denied += 1;
         }
         allowed
     }
@@ -481,8 +399,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
             let service = self.sampler.sample(&mut self.rng.warm);
             let u = uniform(&mut self.rng.warm);
             // A warm backlog is tier 0, already stored.
-            let id = self.new_message(0, service, u, 0);
-            self.c.accepted += 1;
+            let id = self.new_message(0, service, u, 0, None);
+            self.rec.c.accepted += 1;
             match self.idle_for_new() {
                 Some(c) => self.start(c, id, 0),
                 None => self.push_queue(id, 0),
@@ -492,34 +410,30 @@ impl<'a, K: Semantics> Sim<'a, K> {
 
     /// A message produced at `produced` with its first-attempt draws: stored in the slab and
     /// counted (produced, its tier, the retry budget's earnings), poison drawn.
-    fn new_message(&mut self, produced: Nanos, service: Nanos, u: f64, tier: u8) -> u32 {
-        let seq = self.c.produced;
+    fn new_message(
+        &mut self,
+        produced: Nanos,
+        service: Nanos,
+        u: f64,
+        tier: u8,
+        producer: Option<usize>,
+    ) -> u32 {
+        let seq = self.rec.c.produced;
         let key = match &mut self.keys {
             Some((r, k)) => k.sample(r),
             None => 0,
         };
-        self.c.produced += 1;
-        if self.measured(produced) {
-            self.produced_measured += 1;
-        }
+        self.rec.produced(produced, tier, producer);
         let id = self.msgs.alloc(Msg::new(produced, service, u));
         let m = self.msgs.get_mut(id);
         m.priority = tier;
         m.key = key;
         m.seq = seq;
-        if let Some(class) = self.classes.get_mut(usize::from(tier)) {
-            class.0 += 1;
-        }
         self.mark_poison(id);
         if let Some(b) = &mut self.budget {
             b.earn();
         }
         id
-    }
-
-    #[inline]
-    fn measured(&self, produced: Nanos) -> bool {
-        produced >= self.s.warmup
     }
 
     fn on_arrival(&mut self, p: u32, gen: u32) {
@@ -532,10 +446,10 @@ impl<'a, K: Semantics> Sim<'a, K> {
             self.events
                 .push(t.saturating_add(self.shift), Ev::Arrival(p, gen));
         }
-        self.produced_by[p as usize] += 1;
         let service = self.sampler.sample(&mut self.rng.service);
         let u = uniform(&mut self.rng.fail);
-        let id = self.new_message(produced, service, u, self.s.producers[p as usize].priority);
+        let tier = self.s.producers[p as usize].priority;
+        let id = self.new_message(produced, service, u, tier, Some(p as usize));
         let rate = self.s.producers[p as usize].duplicate_rate;
         if rate > 0.0 && uniform(&mut self.rng.dup) < rate {
             self.publish_again(id, self.s.producers[p as usize].duplicate_delay);
@@ -571,14 +485,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
             m.poison,
             m.priority,
         );
-        self.c.attempts += 1;
+        self.rec.c.attempts += 1;
         let (base, u) = if first {
-            if produced >= self.s.warmup {
-                self.wait.record(now - produced);
-                if let Some(class) = self.classes.get_mut(usize::from(tier)) {
-                    class.3.record(now - produced);
-                }
-            }
+            self.rec.first_attempt(now, produced, tier);
             (base, u)
         } else {
             (
@@ -588,9 +497,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
         };
         let a = self.downstream.attempt(now, base, u, poison);
         if !a.ok {
-            self.c.failed_attempts += 1;
+            self.rec.c.failed_attempts += 1;
             if a.timed_out {
-                self.c.attempt_timeouts += 1;
+                self.rec.c.attempt_timeouts += 1;
             }
         }
         *self.pool.slot(c) = Slot {
@@ -599,7 +508,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             ok: a.ok,
             sleeping: false,
         };
-        self.busy.set(now, self.pool.busy() as u64);
+        self.rec.busy.set(now, self.pool.busy() as u64);
         self.events
             .push(now.saturating_add(a.duration), Ev::Done(c));
     }
@@ -610,8 +519,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
         if self.prefetch_extra > 0 {
             if self.pool.retire_if_due(c) {
                 self.requeue_buffer(c);
-                self.present.set(self.now, self.pool.present() as u64);
-                self.busy.set(self.now, self.pool.busy() as u64);
+                self.rec.present.set(self.now, self.pool.present() as u64);
+                self.rec.busy.set(self.now, self.pool.busy() as u64);
                 return;
             }
             // Its own prefetched messages come first, then it takes more from the queue.
@@ -627,8 +536,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
         if self.pool.retire_if_due(c) {
             // Scaled in while busy: this consumer leaves now that it has finished (Kafka: its
             // partitions go to the others).
-            self.present.set(self.now, self.pool.present() as u64);
-            self.busy.set(self.now, self.pool.busy() as u64);
+            self.rec.present.set(self.now, self.pool.present() as u64);
+            self.rec.busy.set(self.now, self.pool.busy() as u64);
             if K::ASSIGNS_LANES {
                 self.reassign();
                 self.wake_consumers();
@@ -659,14 +568,14 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 } else {
                     self.unblock_one();
                 }
-                self.receives += 1;
+                self.rec.receives += 1;
                 self.start(c, e.id, e.call);
                 self.top_up(c);
                 return;
             }
         }
         self.pool.release(c);
-        self.busy.set(self.now, self.pool.busy() as u64);
+        self.rec.busy.set(self.now, self.pool.busy() as u64);
     }
 
     /// Async with a breaker: whether a consumer may take a message now (an open breaker
@@ -704,7 +613,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let before = b.opened;
         let closed = b.record(now, ok);
         let reopen = b.reopens_at();
-        self.c.breaker_opens += b.opened - before;
+        self.rec.c.breaker_opens += b.opened - before;
         if let Some(t) = reopen.filter(|_| b.opened > before) {
             self.events.push(t, Ev::BreakerTick);
         }
@@ -757,7 +666,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             let Some(c) = taken else {
                 break;
             };
-            self.busy.set(now, self.pool.busy() as u64);
+            self.rec.busy.set(now, self.pool.busy() as u64);
             self.free_consumer(c);
         }
     }
@@ -766,8 +675,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
     fn expire(&mut self, id: u32) {
         self.release_lane(id);
         match self.s.queue.ttl_action {
-            TtlAction::Drop => self.c.expired += 1,
-            TtlAction::Dlq => self.c.dead_lettered += 1,
+            TtlAction::Drop => self.rec.c.expired += 1,
+            TtlAction::Dlq => self.rec.c.dead_lettered += 1,
         }
         self.msgs.free(id);
     }
@@ -780,7 +689,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             0
         };
         self.queue.push(Entry { produced, id, call }, lane);
-        self.depth.set(self.now, self.queue.len() as u64);
+        self.rec.depth.set(self.now, self.queue.len() as u64);
         if self.queue.is_ordered() {
             self.wake_consumers();
         }
@@ -806,8 +715,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
 
     /// Bookkeeping for an entry leaving the queue: its age bounds the oldest age, exactly.
     fn removed(&mut self, e: Entry) -> Entry {
-        self.max_oldest = self.max_oldest.max(self.now.saturating_sub(e.produced));
-        self.depth.set(self.now, self.queue.len() as u64);
+        self.rec.max_oldest = self.rec.max_oldest.max(self.now.saturating_sub(e.produced));
+        self.rec.depth.set(self.now, self.queue.len() as u64);
         e
     }
 
@@ -819,18 +728,10 @@ impl<'a, K: Semantics> Sim<'a, K> {
             && self.pool.has_idle()
             && self.consumer_may_take()
         {
-            self.receives += 1;
+            self.rec.receives += 1;
             self.pool.take_idle()
         } else {
             None
-        }
-    }
-
-    /// Records what a caller waited (for a message produced at `produced`).
-    fn record_client(&mut self, produced: Nanos, waited: Nanos) {
-        if self.measured(produced) {
-            self.client.record(waited);
-            self.client_iv.record(waited);
         }
     }
 
@@ -844,7 +745,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 return;
             }
             m.side_effects = 1;
-            self.c.duplicates += 1;
+            self.rec.c.duplicates += 1;
             return;
         }
         if idempotent && m.side_effects > 0 {
@@ -852,39 +753,15 @@ impl<'a, K: Semantics> Sim<'a, K> {
         }
         m.side_effects += 1;
         if m.side_effects > 1 {
-            self.c.duplicates += 1;
+            self.rec.c.duplicates += 1;
         }
     }
 
     /// A successful answer for message `id`: completed, with its end-to-end latency.
     fn record_completion(&mut self, id: u32) {
         let m = self.msgs.get(id);
-        let (produced, tier, key, seq) = (m.produced, m.priority, m.key, m.seq);
-        self.c.completed += 1;
-        if let Some(last) = self.last_done.get_mut(key as usize) {
-            // Per-key order: a message done after a later one of its key is out of order.
-            if seq + 1 < *last {
-                self.c.out_of_order += 1;
-            } else {
-                *last = seq + 1;
-            }
-        }
-        let measured = self.measured(produced);
-        if let Some(class) = self.classes.get_mut(usize::from(tier)) {
-            class.1 += 1;
-            if measured {
-                class.2.record(self.now - produced);
-            }
-        }
-        if self.now >= self.s.warmup {
-            self.goodput_measured += 1;
-            self.successes_measured += 1;
-        }
-        if self.measured(produced) {
-            let l = self.now - produced;
-            self.e2e.record(l);
-            self.e2e_iv.record(l);
-        }
+        self.rec
+            .completed(self.now, m.produced, m.priority, m.key, m.seq);
     }
 
     /// Autoscaling: compares its signal with the thresholds and orders consumers in or out.
@@ -904,12 +781,12 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 self.events
                     .push(now.saturating_add(a.reaction), Ev::ScaleOut(n));
                 self.scale_quiet_until = now.saturating_add(a.cooldown);
-                self.c.scale_outs += 1;
+                self.rec.c.scale_outs += 1;
             } else if signal < a.scale_in_below && self.pending_out == 0 && count > a.min {
                 self.pool.remove(a.step.min(count - a.min));
-                self.present.set(now, self.pool.present() as u64);
+                self.rec.present.set(now, self.pool.present() as u64);
                 self.scale_quiet_until = now.saturating_add(a.cooldown);
-                self.c.scale_ins += 1;
+                self.rec.c.scale_ins += 1;
                 self.rebalance();
                 self.wake_consumers();
             }
@@ -923,55 +800,21 @@ impl<'a, K: Semantics> Sim<'a, K> {
     fn on_sample(&mut self) {
         let now = self.now;
         self.kind.sampled(&self.queue);
-        let (busy_area, _) = self.busy.take_interval(now);
-        let (_, depth_max) = self.depth.take_interval(now);
-        let (present_area, _) = self.present.take_interval(now);
-        let span = if self.s.autoscale.is_some() {
-            (present_area as f64).max(1.0)
-        } else {
-            self.s.sample_every as f64 * f64::from(self.s.consumers.count)
-        };
-        let (last, last_err, last_to) = self.last;
-        let c = &self.c;
-        self.rows.push(Row {
-            time: ns_to_secs(now),
-            arrivals: c.produced - last.produced,
-            completed: c.completed - last.completed,
-            rejected: c.rejected - last.rejected,
-            retries: c.retries - last.retries,
-            dead_lettered_total: c.dead_lettered,
+        let gauges = Gauges {
             queue_depth: self.queue.len() as u64,
-            oldest_age: self
-                .queue
-                .oldest()
-                .map(|p| ns_to_secs(now - p))
-                .unwrap_or(0.0),
+            oldest: self.queue.oldest(),
             in_flight: self.pool.busy() as u64 + self.invisible + self.buffered,
-            utilization: busy_area as f64 / span,
-            e2e_p50: self.e2e_iv.quantile(0.5),
-            e2e_p99: self.e2e_iv.quantile(0.99),
-            queue_depth_max: depth_max,
             retry_waiting: self.retry_waiting,
             blocked: self.blocked.len() as u64,
-            dropped: c.dropped - last.dropped,
-            dead_lettered: c.dead_lettered - last.dead_lettered,
-            failed: c.failed - last.failed,
-            attempts: c.attempts - last.attempts,
-            failed_attempts: c.failed_attempts - last.failed_attempts,
-            client_errors: self.client_errors - last_err,
-            client_timeouts: self.client_timeouts - last_to,
-            client_p99: self.client_iv.quantile(0.99),
+            consumers: self.pool.present() as u64,
             offered_rate: self
                 .s
                 .producers
                 .iter()
                 .map(|p| p.rate_at(now.saturating_sub(self.shift)))
                 .sum(),
-            consumers: self.pool.present() as u64,
-        });
-        self.e2e_iv.reset();
-        self.client_iv.reset();
-        self.last = (self.c, self.client_errors, self.client_timeouts);
+        };
+        self.rec.sample(now, gauges);
         let next = now.saturating_add(self.s.sample_every);
         if next <= self.s.duration {
             self.events.push(next, Ev::Sample);
@@ -981,168 +824,71 @@ impl<'a, K: Semantics> Sim<'a, K> {
     fn finish(mut self) -> RunResult {
         let now = self.now;
         if let Some(p) = self.queue.oldest() {
-            self.max_oldest = self.max_oldest.max(now - p);
+            self.rec.max_oldest = self.rec.max_oldest.max(now - p);
         }
         if self.sync {
             self.tally_sync_at_end();
         } else {
-            self.c.in_queue_at_end = self.queue.len() as u64;
-            self.c.in_flight_at_end =
+            self.rec.c.in_queue_at_end = self.queue.len() as u64;
+            self.rec.c.in_flight_at_end =
                 self.pool.busy() as u64 + self.invisible + self.in_transit + self.buffered;
-            self.c.retry_waiting_at_end = self.retry_waiting;
-            self.c.blocked_at_end = self.blocked.len() as u64;
+            self.rec.c.retry_waiting_at_end = self.retry_waiting;
+            self.rec.c.blocked_at_end = self.blocked.len() as u64;
         }
         let s = self.s;
-        let window = ns_to_secs(now.saturating_sub(s.warmup)).max(1e-9);
-        let mean_depth = self.depth.mean(now);
-        let busy_mean = self.busy.mean(now);
-        let asleep_mean = self.asleep.mean(now);
-        // Consumer-time provisioned: fixed, or integrated when autoscaling.
-        let present_mean = self.present.mean(now);
-        let n = if s.autoscale.is_some() {
-            present_mean.max(1e-9)
-        } else {
-            f64::from(s.consumers.count)
+        let poll = self.kind.poll_every().map(|every| every.max(1));
+        let empty_receives = poll.map(|every| (self.rec.idle_area(now) / u128::from(every)) as u64);
+        let api_requests =
+            empty_receives.map(|empty| self.rec.c.accepted + 2 * self.rec.receives + empty);
+        let mut broker = BrokerStats {
+            kind: s.broker.name().to_string(),
+            lanes: s.broker.ordered_lanes(s.keys),
+            max_partition_lag: None,
+            partition_lag_at_end: None,
+            total_lag_at_end: None,
+            receives: poll.map(|_| self.rec.receives),
+            empty_receives,
+            api_requests,
         };
-        let wait_count = self.wait.count();
-        let gap = self.c.conservation_gap();
-        let recovery = recovery::analyse(s, &self.rows);
-        let sqs_poll = self.kind.poll_every().map(|every| every.max(1));
-        let empty_receives = sqs_poll.map(|every| {
-            let idle = self
-                .present
-                .total_area(now)
-                .saturating_sub(self.busy.total_area(now));
-            (idle / u128::from(every)) as u64
+        self.kind.stats(&self.queue, &mut broker);
+        let cost = s.cost.map(|p| {
+            let consumer_hours = self.rec.consumer_hours(now);
+            let requests = api_requests.unwrap_or(self.rec.c.attempts);
+            CostStats {
+                consumer_hours,
+                requests,
+                total: consumer_hours * p.per_consumer_hour
+                    + requests as f64 / 1e6 * p.per_million_requests,
+            }
         });
-        let api_requests = empty_receives.map(|empty| self.c.accepted + 2 * self.receives + empty);
-        let summary = Summary {
-            scenario: s.name.clone(),
-            variant: s.variant.clone(),
-            seed: s.seed,
-            simulated_seconds: ns_to_secs(now),
-            events: self.events_done,
-            wall_seconds: 0.0,
-            counts: self.c,
-            latency: Latencies {
-                end_to_end: self.e2e.stats(),
-                queue_wait: self.wait.stats(),
-                client: self.client.stats(),
-            },
-            queue: QueueStats {
+        let (tally, rows) = self.rec.close(now);
+        let summary = tally.summary(
+            &rows,
+            Context {
+                scenario: s,
                 capacity: s.queue.capacity,
-                mean_depth,
-                max_depth: self.depth.max(),
-                max_oldest_age: ns_to_secs(self.max_oldest),
-                mean_in_system: mean_depth + busy_mean - asleep_mean,
-                p_wait: (wait_count > 0)
-                    .then(|| 1.0 - self.wait.zeros() as f64 / wait_count as f64),
+                sync: self.sync,
+                events: self.events_done,
+                stopped: self.stopped.clone(),
+                broker,
+                cost,
             },
-            consumers: ConsumerStats {
-                count: s.consumers.count,
-                utilization: busy_mean / n,
-                backoff_fraction: asleep_mean / n,
-                mean_count: if s.autoscale.is_some() {
-                    present_mean
-                } else {
-                    n
-                },
-                max_count: self.present.max(),
-            },
-            client: ClientStats {
-                mode: if self.sync { "sync" } else { "async" }.to_string(),
-                ok: self.client_ok,
-                errors: self.client_errors,
-                timeouts: self.client_timeouts,
-            },
-            rates: Rates {
-                offered: self.produced_measured as f64 / window,
-                throughput: self.successes_measured as f64 / window,
-                goodput: self.goodput_measured as f64 / window,
-                retry_amplification: if self.c.produced == 0 {
-                    0.0
-                } else {
-                    self.c.attempts as f64 / self.c.produced as f64
-                },
-            },
-            recovery,
-            conservation: Conservation {
-                holds: gap == 0,
-                gap: gap as i64,
-            },
-            stopped: self.stopped.clone(),
-            classes: class_stats(&self.classes),
-            broker: {
-                let mut b = BrokerStats {
-                    kind: s.broker.name().to_string(),
-                    lanes: s.broker.ordered_lanes(s.keys),
-                    max_partition_lag: None,
-                    partition_lag_at_end: None,
-                    total_lag_at_end: None,
-                    receives: sqs_poll.map(|_| self.receives),
-                    empty_receives,
-                    api_requests,
-                };
-                self.kind.stats(&self.queue, &mut b);
-                b
-            },
-            fanout: None,
-            subscribers: Vec::new(),
-            cost: s.cost.map(|p| {
-                let consumer_hours = if s.autoscale.is_some() {
-                    // The whole run, warm-up included: the bill covers every hour.
-                    self.present.total_area(now) as f64 / 1e9 / 3600.0
-                } else {
-                    f64::from(s.consumers.count) * ns_to_secs(now) / 3600.0
-                };
-                let requests = api_requests.unwrap_or(self.c.attempts);
-                CostStats {
-                    consumer_hours,
-                    requests,
-                    total: consumer_hours * p.per_consumer_hour
-                        + requests as f64 / 1e6 * p.per_million_requests,
-                }
-            }),
-        };
+        );
         RunResult {
             summary,
-            rows: self.rows,
-            e2e_cdf: cdf(&self.e2e),
-            client_cdf: cdf(&self.client),
+            rows,
+            e2e_cdf: cdf(&tally.e2e),
+            client_cdf: cdf(&tally.client),
             produced_by: s
                 .producers
                 .iter()
-                .zip(&self.produced_by)
+                .zip(&tally.produced_by)
                 .map(|(p, n)| (p.stream, *n))
                 .collect(),
-            hists: Hists {
-                e2e: self.e2e,
-                wait: self.wait,
-                client: self.client,
-                classes: self.classes,
-            },
+            tally,
             subscribers: Vec::new(),
         }
     }
-}
-
-/// `classes[]` from per-tier tallies (index = tier), highest tier first.
-pub(crate) fn class_stats(
-    classes: &[(u64, u64, LatencyRecorder, LatencyRecorder)],
-) -> Vec<ClassStats> {
-    classes
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, c)| c.0 > 0)
-        .map(|(tier, c)| ClassStats {
-            priority: tier as u8,
-            produced: c.0,
-            completed: c.1,
-            end_to_end: c.2.stats(),
-            queue_wait: c.3.stats(),
-        })
-        .collect()
 }
 
 /// A latency distribution as (seconds, cumulative fraction) at 1000 evenly spaced levels
