@@ -1,10 +1,12 @@
 //! The consumer pool: which consumers are idle and what each busy one holds.
 
+use super::{ConsumerId, MessageId};
+
 /// What a busy consumer holds.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Slot {
-    /// The message (slab id).
-    pub msg: u32,
+    /// The message.
+    pub msg: MessageId,
     /// Sync: the call being served.
     pub call: u32,
     /// Whether the running attempt succeeds.
@@ -17,9 +19,9 @@ pub struct Slot {
 /// deterministic and keeps no per-consumer statistics (they are identical).
 pub struct Pool {
     slots: Vec<Slot>,
-    idle: Vec<u32>,
+    idle: Vec<ConsumerId>,
     /// Slots of consumers removed by scaling in, for reuse.
-    retired: Vec<u32>,
+    retired: Vec<ConsumerId>,
     /// Busy consumers to retire when they finish (scaling in).
     retire_when_done: u32,
 }
@@ -29,7 +31,7 @@ impl Pool {
     pub fn new(count: u32) -> Self {
         Pool {
             slots: vec![Slot::default(); count as usize],
-            idle: (0..count).rev().collect(),
+            idle: (0..count).rev().map(ConsumerId).collect(),
             retired: Vec::new(),
             retire_when_done: 0,
         }
@@ -37,20 +39,21 @@ impl Pool {
 
     /// Takes an idle consumer, if there is one.
     #[inline]
-    pub fn take_idle(&mut self) -> Option<u32> {
+    pub fn take_idle(&mut self) -> Option<ConsumerId> {
         self.idle.pop()
     }
 
     /// Takes the most recently freed idle consumer for which `f` holds, if any.
-    pub fn take_idle_where(&mut self, f: impl Fn(u32) -> bool) -> Option<u32> {
+    pub fn take_idle_where(&mut self, f: impl Fn(ConsumerId) -> bool) -> Option<ConsumerId> {
         let i = self.idle.iter().rposition(|&c| f(c))?;
         Some(self.idle.remove(i))
     }
 
     /// The consumers that exist, by slot (busy or idle; a busy one due to retire included
     /// until it does).
-    pub fn members(&self) -> Vec<u32> {
+    pub fn members(&self) -> Vec<ConsumerId> {
         (0..self.slots.len() as u32)
+            .map(ConsumerId)
             .filter(|c| !self.retired.contains(c))
             .collect()
     }
@@ -63,7 +66,7 @@ impl Pool {
 
     /// Marks consumer `c` idle.
     #[inline]
-    pub fn release(&mut self, c: u32) {
+    pub fn release(&mut self, c: ConsumerId) {
         self.idle.push(c);
     }
 
@@ -90,7 +93,7 @@ impl Pool {
         for _ in keep..n {
             let c = self.retired.pop().unwrap_or_else(|| {
                 self.slots.push(Slot::default());
-                (self.slots.len() - 1) as u32
+                ConsumerId((self.slots.len() - 1) as u32)
             });
             self.idle.push(c);
         }
@@ -109,7 +112,7 @@ impl Pool {
 
     /// Consumer `c` finished: true if it retires now instead of taking more work.
     #[inline]
-    pub fn retire_if_due(&mut self, c: u32) -> bool {
+    pub fn retire_if_due(&mut self, c: ConsumerId) -> bool {
         if self.retire_when_done > 0 {
             self.retire_when_done -= 1;
             self.retired.push(c);
@@ -121,8 +124,8 @@ impl Pool {
 
     /// What consumer `c` holds.
     #[inline]
-    pub fn slot(&mut self, c: u32) -> &mut Slot {
-        &mut self.slots[c as usize]
+    pub fn slot(&mut self, c: ConsumerId) -> &mut Slot {
+        &mut self.slots[c.index()]
     }
 }
 

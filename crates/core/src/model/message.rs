@@ -4,6 +4,7 @@
 //! are recycled through a free list, so the hot path allocates nothing once the slab has
 //! grown to the largest number of messages alive at once.
 
+use super::MessageId;
 use crate::time::Nanos;
 
 /// Where a sync request's current call is.
@@ -98,35 +99,35 @@ pub struct Slab {
 impl Slab {
     /// Stores `m` and returns its id.
     #[inline]
-    pub fn alloc(&mut self, m: Msg) -> u32 {
+    pub fn alloc(&mut self, m: Msg) -> MessageId {
         self.live += 1;
         if let Some(id) = self.free.pop() {
             self.items[id as usize] = m;
-            id
+            MessageId(id)
         } else {
             self.items.push(m);
-            (self.items.len() - 1) as u32
+            MessageId((self.items.len() - 1) as u32)
         }
     }
 
     /// Releases `id` for reuse.
     #[inline]
-    pub fn free(&mut self, id: u32) {
-        debug_assert!(!self.free.contains(&id), "message {id} freed twice");
+    pub fn free(&mut self, id: MessageId) {
+        debug_assert!(!self.free.contains(&id.0), "message {id:?} freed twice");
         self.live -= 1;
-        self.free.push(id);
+        self.free.push(id.0);
     }
 
     /// The message `id`.
     #[inline]
-    pub fn get(&self, id: u32) -> &Msg {
-        &self.items[id as usize]
+    pub fn get(&self, id: MessageId) -> &Msg {
+        &self.items[id.0 as usize]
     }
 
     /// The message `id`, mutably.
     #[inline]
-    pub fn get_mut(&mut self, id: u32) -> &mut Msg {
-        &mut self.items[id as usize]
+    pub fn get_mut(&mut self, id: MessageId) -> &mut Msg {
+        &mut self.items[id.0 as usize]
     }
 
     /// Messages alive now.

@@ -9,6 +9,22 @@
 //!
 //! The event loop that moves messages between these is [`crate::sim`].
 
+/// A message's place in the slab ([`message::Slab`]); reused once the message is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MessageId(pub u32);
+
+/// A consumer's slot in the pool ([`consumer::Pool`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct ConsumerId(pub u32);
+
+impl ConsumerId {
+    /// As an index.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 pub mod breaker;
 pub mod consumer;
 pub mod downstream;

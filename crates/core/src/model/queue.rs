@@ -5,6 +5,7 @@
 //! that order. The queue therefore keeps a monotone deque of production times (the
 //! classic sliding-window minimum): push, pop and "oldest" are all amortised O(1).
 
+use super::{ConsumerId, MessageId};
 use crate::time::Nanos;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -15,7 +16,7 @@ pub struct Entry {
     /// When the message was produced.
     pub produced: Nanos,
     /// Its slab id.
-    pub id: u32,
+    pub id: MessageId,
     /// Sync: the call this entry belongs to.
     pub call: u32,
 }
@@ -97,10 +98,10 @@ impl Lanes {
     }
 
     /// The set consumer `c` serves from.
-    fn set_for(&self, c: u32) -> Option<usize> {
+    fn set_for(&self, c: ConsumerId) -> Option<usize> {
         match &self.owner {
             None => Some(0),
-            Some(_) => ((c as usize) < self.ready.len()).then_some(c as usize),
+            Some(_) => (c.index() < self.ready.len()).then_some(c.index()),
         }
     }
 }
@@ -144,15 +145,15 @@ impl WaitQueue {
     /// Ordered: gives lane `i` to consumer `members[i mod members.len()]` (round-robin
     /// assignment, as a Kafka group does); from now on a consumer serves only its lanes.
     /// Called again when the members change (a rebalance).
-    pub fn assign(&mut self, members: &[u32]) {
+    pub fn assign(&mut self, members: &[ConsumerId]) {
         let Some(l) = &mut self.lanes else { return };
         if members.is_empty() {
             return;
         }
         let owner: Vec<u32> = (0..l.locked.len())
-            .map(|i| members[i % members.len()])
+            .map(|i| members[i % members.len()].0)
             .collect();
-        let sets = members.iter().max().map_or(1, |&m| m as usize + 1);
+        let sets = members.iter().max().map_or(1, |&m| m.index() + 1);
         l.owner = Some(owner);
         l.ready = (0..sets).map(|_| BinaryHeap::new()).collect();
         l.key.iter_mut().for_each(|k| *k = None);
@@ -168,7 +169,7 @@ impl WaitQueue {
     /// True when consumer `c` may be given a message now (ordered: one of its lanes is
     /// unlocked and non-empty).
     #[inline(always)]
-    pub fn has_ready_for(&self, c: u32) -> bool {
+    pub fn has_ready_for(&self, c: ConsumerId) -> bool {
         match &self.lanes {
             None => self.len > 0,
             Some(l) => l.set_for(c).is_some_and(|s| l.live[s] > 0),
@@ -177,14 +178,14 @@ impl WaitQueue {
 
     /// The next entry consumer `c` would serve, without removing it.
     #[inline(always)]
-    pub fn front_for(&mut self, c: u32) -> Option<&Entry> {
+    pub fn front_for(&mut self, c: ConsumerId) -> Option<&Entry> {
         if self.lanes.is_none() {
             return self.front();
         }
         self.front_for_ordered(c)
     }
 
-    fn front_for_ordered(&mut self, c: u32) -> Option<&Entry> {
+    fn front_for_ordered(&mut self, c: ConsumerId) -> Option<&Entry> {
         let l = self.lanes.as_mut()?;
         let s = l.set_for(c)?;
         let (_, lane) = l.first(s)?;
@@ -193,14 +194,14 @@ impl WaitQueue {
 
     /// Removes the next entry consumer `c` serves (ordered: locks its lane).
     #[inline(always)]
-    pub fn pop_for(&mut self, c: u32) -> Option<Entry> {
+    pub fn pop_for(&mut self, c: ConsumerId) -> Option<Entry> {
         if self.lanes.is_none() {
             return self.pop();
         }
         self.pop_for_ordered(c)
     }
 
-    fn pop_for_ordered(&mut self, c: u32) -> Option<Entry> {
+    fn pop_for_ordered(&mut self, c: ConsumerId) -> Option<Entry> {
         let l = self.lanes.as_mut()?;
         let s = l.set_for(c)?;
         let (_, lane) = l.pop_first(s)?;
@@ -438,7 +439,7 @@ mod tests {
     fn e(produced: Nanos, id: u32) -> Entry {
         Entry {
             produced,
-            id,
+            id: MessageId(id),
             call: 0,
         }
     }
@@ -450,8 +451,8 @@ mod tests {
         q.push(e(1, 1), 0);
         q.push(e(2, 2), 0);
         assert!(!q.has_room());
-        assert_eq!(q.pop().map(|x| x.id), Some(1));
-        assert_eq!(q.pop().map(|x| x.id), Some(2));
+        assert_eq!(q.pop().map(|x| x.id.0), Some(1));
+        assert_eq!(q.pop().map(|x| x.id.0), Some(2));
         assert_eq!(q.pop(), None);
         assert!(!WaitQueue::new(Some(0)).has_room());
     }
@@ -465,9 +466,9 @@ mod tests {
         q.push(e(4, 4), 2);
         assert!(!q.has_room(), "capacity counts every tier");
         assert_eq!(q.oldest(), Some(1));
-        assert_eq!(q.front().map(|x| x.id), Some(2));
-        assert_eq!(q.pop_lowest().map(|x| x.id), Some(1));
-        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|x| x.id)).collect();
+        assert_eq!(q.front().map(|x| x.id.0), Some(2));
+        assert_eq!(q.pop_lowest().map(|x| x.id.0), Some(1));
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|x| x.id.0)).collect();
         assert_eq!(order, vec![2, 4, 3]);
         assert!(q.is_empty());
     }
@@ -480,9 +481,9 @@ mod tests {
         q.push(e(3, 3), 1);
         q.push(e(4, 4), 2);
         // Oldest head first, and a lane is locked while its message is out.
-        assert_eq!(q.pop().map(|x| x.id), Some(1));
-        assert_eq!(q.pop().map(|x| x.id), Some(3));
-        assert_eq!(q.pop().map(|x| x.id), Some(4));
+        assert_eq!(q.pop().map(|x| x.id.0), Some(1));
+        assert_eq!(q.pop().map(|x| x.id.0), Some(3));
+        assert_eq!(q.pop().map(|x| x.id.0), Some(4));
         assert!(!q.has_ready(), "lane 0 still has 2, but 1 is out");
         assert_eq!(q.pop(), None);
         assert_eq!(q.len(), 1);
@@ -490,10 +491,10 @@ mod tests {
         q.push_front(e(1, 1), 0);
         assert_eq!(q.oldest(), Some(1));
         q.unlock(0);
-        assert_eq!(q.front().map(|x| x.id), Some(1));
-        assert_eq!(q.pop().map(|x| x.id), Some(1));
+        assert_eq!(q.front().map(|x| x.id.0), Some(1));
+        assert_eq!(q.pop().map(|x| x.id.0), Some(1));
         q.unlock(0);
-        assert_eq!(q.pop().map(|x| x.id), Some(2));
+        assert_eq!(q.pop().map(|x| x.id.0), Some(2));
         assert!(q.is_empty());
         q.unlock(1);
         q.push(e(9, 9), 1);
@@ -503,28 +504,32 @@ mod tests {
     #[test]
     fn assigned_lanes_are_served_only_by_their_owner() {
         let mut q = WaitQueue::ordered(3);
-        q.assign(&[4, 7]); // lanes 0 and 2 -> consumer 4, lane 1 -> consumer 7
+        q.assign(&[ConsumerId(4), ConsumerId(7)]); // lanes 0 and 2 -> consumer 4, lane 1 -> consumer 7
         q.push(e(1, 1), 0);
         q.push(e(2, 2), 1);
         q.push(e(3, 3), 2);
-        assert!(q.has_ready_for(4) && q.has_ready_for(7));
-        assert!(!q.has_ready_for(5), "owns nothing");
-        assert_eq!(q.pop_for(7).map(|x| x.id), Some(2));
-        assert!(!q.has_ready_for(7));
-        assert_eq!(q.front_for(4).map(|x| x.id), Some(1));
-        assert_eq!(q.pop_for(4).map(|x| x.id), Some(1));
-        assert_eq!(q.pop_for(4).map(|x| x.id), Some(3));
+        assert!(q.has_ready_for(ConsumerId(4)) && q.has_ready_for(ConsumerId(7)));
+        assert!(!q.has_ready_for(ConsumerId(5)), "owns nothing");
+        assert_eq!(q.pop_for(ConsumerId(7)).map(|x| x.id.0), Some(2));
+        assert!(!q.has_ready_for(ConsumerId(7)));
+        assert_eq!(q.front_for(ConsumerId(4)).map(|x| x.id.0), Some(1));
+        assert_eq!(q.pop_for(ConsumerId(4)).map(|x| x.id.0), Some(1));
+        assert_eq!(q.pop_for(ConsumerId(4)).map(|x| x.id.0), Some(3));
         assert!(!q.has_ready());
         // A rebalance: consumer 9 alone takes everything, locks kept.
         q.unlock(0);
         q.push(e(5, 5), 0);
         q.push(e(6, 6), 1);
-        q.assign(&[9]);
-        assert!(!q.has_ready_for(4));
-        assert_eq!(q.pop_for(9).map(|x| x.id), Some(5));
-        assert_eq!(q.pop_for(9), None, "lane 1 is still locked by 2");
+        q.assign(&[ConsumerId(9)]);
+        assert!(!q.has_ready_for(ConsumerId(4)));
+        assert_eq!(q.pop_for(ConsumerId(9)).map(|x| x.id.0), Some(5));
+        assert_eq!(
+            q.pop_for(ConsumerId(9)),
+            None,
+            "lane 1 is still locked by 2"
+        );
         q.unlock(1);
-        assert_eq!(q.pop_for(9).map(|x| x.id), Some(6));
+        assert_eq!(q.pop_for(ConsumerId(9)).map(|x| x.id.0), Some(6));
     }
 
     #[test]
@@ -534,11 +539,11 @@ mod tests {
         q.push(e(7, 2), 0);
         q.push_front(e(9, 3), 0); // a newer message requeued ahead
         assert_eq!(q.oldest(), Some(5));
-        assert_eq!(q.pop().map(|x| x.id), Some(3));
+        assert_eq!(q.pop().map(|x| x.id.0), Some(3));
         assert_eq!(q.oldest(), Some(5));
         q.push_front(e(1, 4), 0);
         assert_eq!(q.oldest(), Some(1));
-        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|x| x.id)).collect();
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|x| x.id.0)).collect();
         assert_eq!(order, vec![4, 1, 2]);
         assert_eq!(q.oldest(), None);
     }

@@ -30,12 +30,13 @@
 
 use super::kinds::{AfterFailure, Semantics};
 use super::{Ev, Sim};
+use crate::model::{ConsumerId, MessageId};
 use crate::rng::uniform;
 use crate::scenario::{Overflow, RetryPlace};
 
 impl<K: Semantics> Sim<'_, K> {
     /// A new message reaches the broker.
-    pub(super) fn arrive(&mut self, id: u32) {
+    pub(super) fn arrive(&mut self, id: MessageId) {
         if let Some(c) = self.idle_for_new() {
             self.store(id);
             self.start(c, id, 0);
@@ -71,7 +72,7 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// The broker accepts message `id`: the caller gets its ack now.
-    fn store(&mut self, id: u32) {
+    fn store(&mut self, id: MessageId) {
         self.rec.c.accepted += 1;
         self.rec.client_ok += 1;
         let produced = self.msgs.get(id).produced;
@@ -96,7 +97,7 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// A retried or redelivered message comes back to the queue.
-    pub(super) fn rejoin(&mut self, id: u32) {
+    pub(super) fn rejoin(&mut self, id: MessageId) {
         if let Some(c) = self.idle_for_new() {
             self.start(c, id, 0);
         } else if self.queue.has_room() {
@@ -113,7 +114,7 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// Retries exhausted (or refused): DLQ, or failed without one.
-    fn give_up(&mut self, id: u32) {
+    fn give_up(&mut self, id: MessageId) {
         self.release_lane(id);
         if self.s.dlq_enabled {
             self.rec.c.dead_lettered += 1;
@@ -124,7 +125,7 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// Consumer `c` finished an attempt (async).
-    pub(super) fn async_done(&mut self, c: u32) {
+    pub(super) fn async_done(&mut self, c: ConsumerId) {
         let slot = *self.pool.slot(c);
         let id = slot.msg;
         self.breaker_outcome(slot.ok);
@@ -154,7 +155,7 @@ impl<K: Semantics> Sim<'_, K> {
     /// After a failed attempt of message `id` on consumer `c`: the one place that decides
     /// (the broker kind says what it does, the retry budget may refuse a retry) and
     /// carries it out.
-    fn after_failure(&mut self, c: u32, id: u32) {
+    fn after_failure(&mut self, c: ConsumerId, id: MessageId) {
         let mut next = self
             .kind
             .after_failure(self.msgs.get(id), self.now, &self.policy);
@@ -212,7 +213,7 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// A message waited out its retry delay (or became visible again): back to the queue;
     /// SQS FIFO puts it back at the head of its group.
-    pub(super) fn retry_ready(&mut self, id: u32) {
+    pub(super) fn retry_ready(&mut self, id: MessageId) {
         if K::RETRY_AT_HEAD {
             self.rejoin_front(id);
         } else {
@@ -222,7 +223,7 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// A crashed consumer's message becomes visible again: ordered queues put it back at
     /// the head of its lane (its successors wait for it), others at the tail.
-    pub(super) fn redeliver(&mut self, id: u32) {
+    pub(super) fn redeliver(&mut self, id: MessageId) {
         if self.queue.is_ordered() {
             self.rejoin_front(id);
         } else {
@@ -231,7 +232,7 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// Consumer `c` wakes from an inline backoff and tries its message again.
-    pub(super) fn on_wake(&mut self, c: u32) {
+    pub(super) fn on_wake(&mut self, c: ConsumerId) {
         let slot = self.pool.slot(c);
         slot.sleeping = false;
         let id = slot.msg;

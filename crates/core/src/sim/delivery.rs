@@ -7,6 +7,7 @@ use super::kinds::Semantics;
 use super::{Ev, Sim};
 use crate::model::message::Msg;
 use crate::model::queue::Entry;
+use crate::model::{ConsumerId, MessageId};
 use crate::rng::uniform;
 use crate::time::Nanos;
 use std::collections::VecDeque;
@@ -31,13 +32,13 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// The ordered lane (message group or partition), or priority tier, of message `id`.
     #[inline]
-    pub(super) fn lane_of(&self, id: u32) -> usize {
+    pub(super) fn lane_of(&self, id: MessageId) -> usize {
         self.kind.lane(self.msgs.get(id), self.s.queue.priority)
     }
 
     /// Ordered queues: message `id` no longer holds its lane.
     #[inline]
-    pub(super) fn release_lane(&mut self, id: u32) {
+    pub(super) fn release_lane(&mut self, id: MessageId) {
         if self.queue.is_ordered() {
             let lane = self.lane_of(id);
             self.queue.unlock(lane);
@@ -46,14 +47,14 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// Ordered queues: message `id` goes back to the head of its lane (received again), and
     /// the lane may give it out.
-    pub(super) fn rejoin_front(&mut self, id: u32) {
+    pub(super) fn rejoin_front(&mut self, id: MessageId) {
         let lane = self.push_front(id);
         self.queue.unlock(lane);
         self.wake_consumers();
     }
 
     /// Puts message `id` back at the head of its lane (or tier); returns the lane.
-    pub(super) fn push_front(&mut self, id: u32) -> usize {
+    pub(super) fn push_front(&mut self, id: MessageId) -> usize {
         let (produced, lane) = (self.msgs.get(id).produced, self.lane_of(id));
         self.queue.push_front(
             Entry {
@@ -70,21 +71,20 @@ impl<K: Semantics> Sim<'_, K> {
     /// RabbitMQ prefetch: consumer `c` fills its buffer from the head of the queue
     /// (messages whose TTL ran out at the head expire instead).
     #[inline]
-    pub(super) fn top_up(&mut self, c: u32) {
+    pub(super) fn top_up(&mut self, c: ConsumerId) {
         if self.prefetch_extra > 0 {
             self.fill_buffer(c);
         }
     }
 
-    fn fill_buffer(&mut self, c: u32) {
-        let c = c as usize;
+    fn fill_buffer(&mut self, c: ConsumerId) {
+        let c = c.index();
         if self.buffers.len() <= c {
             self.buffers.resize_with(c + 1, VecDeque::new);
         }
         while self.buffers[c].len() < self.prefetch_extra {
             let Some(e) = self.pop_queue() else { break };
-            let ttl = self.s.queue.ttl;
-            if ttl.is_some_and(|t| self.now - e.produced > t) {
+            if self.expired(e.produced) {
                 self.expire(e.id);
                 continue;
             }
@@ -95,8 +95,8 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// RabbitMQ prefetch: consumer `c` is gone (crashed, or scaled in); its prefetched
     /// messages go back to the head of the queue in order, marked redelivered.
-    pub(super) fn requeue_buffer(&mut self, c: u32) {
-        let Some(buf) = self.buffers.get_mut(c as usize) else {
+    pub(super) fn requeue_buffer(&mut self, c: ConsumerId) {
+        let Some(buf) = self.buffers.get_mut(c.index()) else {
             return;
         };
         let mut buf = std::mem::take(buf);
@@ -106,12 +106,12 @@ impl<K: Semantics> Sim<'_, K> {
             self.push_front(id);
             self.rec.c.redeliveries += 1;
         }
-        self.buffers[c as usize] = buf;
+        self.buffers[c.index()] = buf;
     }
 
     /// The producer of message `id` publishes it again `delay` later (a retry after a lost
     /// ack): a copy with the same payload, key and production time, and its own draws.
-    pub(super) fn publish_again(&mut self, id: u32, delay: Nanos) {
+    pub(super) fn publish_again(&mut self, id: MessageId, delay: Nanos) {
         let o = *self.msgs.get(id);
         let service = self.sampler.sample(&mut self.rng.dup);
         let u = uniform(&mut self.rng.dup);
@@ -127,7 +127,7 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// The copy reaches the broker: produced (a second publish); dropped by a broker that
     /// deduplicates, else stored like any message.
-    pub(super) fn on_duplicate(&mut self, id: u32) {
+    pub(super) fn on_duplicate(&mut self, id: MessageId) {
         // Its place in its key's order is where it is published now.
         self.msgs.get_mut(id).seq = self.rec.c.produced;
         let m = self.msgs.get(id);

@@ -12,6 +12,7 @@ use super::kinds::Semantics;
 use super::{Ev, Sim};
 use crate::model::message::Phase;
 use crate::model::queue::Entry;
+use crate::model::{ConsumerId, MessageId};
 
 #[derive(Clone, Copy)]
 enum CallEnd {
@@ -22,7 +23,7 @@ enum CallEnd {
 
 impl<K: Semantics> Sim<'_, K> {
     /// The caller of request `id` makes a call.
-    pub(super) fn call(&mut self, id: u32) {
+    pub(super) fn call(&mut self, id: MessageId) {
         self.next_call = self.next_call.wrapping_add(1);
         let call = self.next_call;
         let m = self.msgs.get_mut(id);
@@ -59,12 +60,14 @@ impl<K: Semantics> Sim<'_, K> {
             return;
         }
         if let Some(t) = self.s.client.timeout {
-            self.events
-                .push(self.now.saturating_add(t), Ev::CallTimeout(id, call));
+            self.events.push(
+                self.now.saturating_add(t),
+                Ev::CallTimeout { msg: id, call },
+            );
         }
     }
 
-    fn admit_call(&mut self, id: u32) {
+    fn admit_call(&mut self, id: MessageId) {
         let m = self.msgs.get_mut(id);
         m.outstanding += 1;
         if !m.accepted {
@@ -82,7 +85,7 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// Consumer `c` finished serving a call (sync).
-    pub(super) fn sync_done(&mut self, c: u32) {
+    pub(super) fn sync_done(&mut self, c: ConsumerId) {
         let slot = *self.pool.slot(c);
         let id = slot.msg;
         if slot.ok {
@@ -115,7 +118,7 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// The caller's timer for call `call` of request `id` fires.
-    pub(super) fn on_call_timeout(&mut self, id: u32, call: u32) {
+    pub(super) fn on_call_timeout(&mut self, id: MessageId, call: u32) {
         let m = self.msgs.get(id);
         if m.phase == Phase::Waiting && m.call == call {
             self.breaker_outcome(false);
@@ -126,7 +129,7 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// The caller's current call ended without success: retry it or settle the request's
     /// fate. Does not free the request (the caller of this does, once).
-    fn call_ended(&mut self, id: u32, how: CallEnd) {
+    fn call_ended(&mut self, id: MessageId, how: CallEnd) {
         let m = self.msgs.get_mut(id);
         m.in_service = false;
         m.failures += 1;
@@ -166,7 +169,7 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// Frees request `id` once its caller is done and no server work refers to it.
     /// Call it exactly once after each event that may finish a request.
-    fn release_if_done(&mut self, id: u32) {
+    fn release_if_done(&mut self, id: MessageId) {
         let m = self.msgs.get(id);
         if m.phase == Phase::Done && m.outstanding == 0 {
             self.msgs.free(id);

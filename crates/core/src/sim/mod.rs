@@ -31,6 +31,7 @@ use crate::model::message::{Msg, Slab};
 use crate::model::producer::Source;
 use crate::model::queue::{Entry, WaitQueue};
 use crate::model::retry::{Budget, Policy};
+use crate::model::{ConsumerId, MessageId};
 use crate::rng::{self, uniform, Rng, Sampler, Stream};
 use crate::scenario::{ClientMode, ScaleMetric, Scenario, TtlAction};
 use crate::time::{ns_to_secs, Nanos};
@@ -87,38 +88,59 @@ pub fn run_with(s: &Scenario, limits: &Limits) -> RunResult {
 /// Events between two checks of the limits and of the interrupt flag.
 const CHECK_EVERY: u64 = 1 << 16;
 
+/// What happens at an instant. Simultaneous events are taken in the order they were
+/// scheduled (the engine's sequence number), so a run is the same on every machine.
 #[derive(Debug, Clone, Copy)]
 enum Ev {
-    /// Producer `p`'s next message (ignored if `generation` is stale).
-    Arrival(u32, u32),
-    /// Producer `p` moves to schedule step `j`.
-    RateStep(u32, u32),
-    /// A `consumers.down` window (or a Kafka rebalance) ends: consumers take messages again.
+    /// A producer's next message (ignored if `generation` is stale: its rate changed).
+    Arrival {
+        /// Index of the producer.
+        producer: u32,
+        /// The producer's schedule generation when this arrival was drawn.
+        generation: u32,
+    },
+    /// A producer moves to step `step` of its schedule.
+    RateStep {
+        /// Index of the producer.
+        producer: u32,
+        /// Index into its schedule.
+        step: u32,
+    },
+    /// A `consumers.down` window or a Kafka rebalance pause ends: consumers take messages
+    /// again.
     ConsumersUp,
-    /// SQS FIFO: the throughput limit allows the next start.
-    Throttle,
-    /// The second copy `m` of a message published twice reaches the broker.
-    Duplicate(u32),
-    /// Consumer `c` finishes its attempt.
-    Done(u32),
-    /// Consumer `c` wakes from an inline backoff and tries again.
-    Wake(u32),
-    /// Message `m` has waited out its backoff and rejoins the queue.
-    RetryReady(u32),
-    /// Message `m` becomes visible again after its consumer crashed.
-    Redeliver(u32),
-    /// Sync: the caller of request `m` gives up on call `call`.
-    CallTimeout(u32, u32),
-    /// Sync: the caller of request `m` calls again after its backoff.
-    CallRetry(u32),
+    /// The broker kind's gate may open (SQS FIFO's throughput limit allows a start).
+    GateOpens,
+    /// The second copy of a message published twice reaches the broker.
+    Duplicate(MessageId),
+    /// A consumer finishes its attempt.
+    Done(ConsumerId),
+    /// A consumer wakes from an inline backoff and tries again.
+    Wake(ConsumerId),
+    /// A message has waited out its backoff (or visibility timeout) and rejoins the queue.
+    RetryReady(MessageId),
+    /// A message becomes visible again after its consumer crashed.
+    Redeliver(MessageId),
+    /// Sync: the caller of a request gives up on its call `call`.
+    CallTimeout {
+        /// The request.
+        msg: MessageId,
+        /// Which of its calls the timer belongs to.
+        call: u32,
+    },
+    /// Sync: the caller of a request calls again after its backoff.
+    CallRetry(MessageId),
     /// Time-series row.
     Sample,
     /// The breaker half-opens: idle consumers may probe.
     BreakerTick,
     /// Autoscaling looks at its signal.
     AutoscaleCheck,
-    /// `n` consumers added by autoscaling start working.
-    ScaleOut(u32),
+    /// Consumers added by autoscaling start working.
+    ScaleOut {
+        /// How many.
+        n: u32,
+    },
 }
 
 struct Rngs {
@@ -144,7 +166,7 @@ struct Sim<'a, K: Semantics> {
     events: EventQueue<Ev>,
     msgs: Slab,
     queue: WaitQueue,
-    blocked: VecDeque<u32>,
+    blocked: VecDeque<MessageId>,
     pool: Pool,
     sources: Vec<Source>,
     downstream: Downstream,
@@ -167,7 +189,7 @@ struct Sim<'a, K: Semantics> {
     /// Prefetch or batches: messages each consumer holds beyond the one it works on.
     prefetch_extra: usize,
     /// Per consumer slot: prefetched messages, in delivery order.
-    buffers: Vec<VecDeque<u32>>,
+    buffers: Vec<VecDeque<MessageId>>,
     /// All prefetched messages (unacknowledged, not yet started).
     buffered: u64,
     /// Consumers ordered by autoscaling that have not started yet.
@@ -247,13 +269,19 @@ impl<'a, K: Semantics> Sim<'a, K> {
             if let Some(t) = src.first() {
                 self.events.push(
                     t.saturating_add(self.shift),
-                    Ev::Arrival(p as u32, src.generation),
+                    Ev::Arrival {
+                        producer: p as u32,
+                        generation: src.generation,
+                    },
                 );
             }
             for (j, (at, _)) in self.s.producers[p].schedule.iter().enumerate() {
                 self.events.push(
                     at.saturating_add(self.shift),
-                    Ev::RateStep(p as u32, j as u32),
+                    Ev::RateStep {
+                        producer: p as u32,
+                        step: j as u32,
+                    },
                 );
             }
         }
@@ -279,8 +307,11 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 return self.finish();
             }
             match ev {
-                Ev::Arrival(p, gen) => self.on_arrival(p, gen),
-                Ev::RateStep(p, j) => self.on_rate_step(p, j),
+                Ev::Arrival {
+                    producer,
+                    generation,
+                } => self.on_arrival(producer, generation),
+                Ev::RateStep { producer, step } => self.on_rate_step(producer, step),
                 Ev::Done(c) => {
                     if self.sync {
                         self.sync_done(c)
@@ -298,7 +329,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                     self.rec.c.redeliveries += 1;
                     self.redeliver(m);
                 }
-                Ev::CallTimeout(m, call) => self.on_call_timeout(m, call),
+                Ev::CallTimeout { msg, call } => self.on_call_timeout(msg, call),
                 Ev::CallRetry(m) => {
                     self.retry_waiting -= 1;
                     self.call(m);
@@ -306,12 +337,12 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 Ev::Sample => self.on_sample(),
                 Ev::BreakerTick | Ev::ConsumersUp => self.wake_consumers(),
                 Ev::Duplicate(m) => self.on_duplicate(m),
-                Ev::Throttle => {
+                Ev::GateOpens => {
                     self.kind.reopened();
                     self.wake_consumers();
                 }
                 Ev::AutoscaleCheck => self.on_autoscale_check(),
-                Ev::ScaleOut(n) => {
+                Ev::ScaleOut { n } => {
                     self.pending_out -= n;
                     self.pool.add(n);
                     self.rec.present.set(self.now, self.pool.present() as u64);
@@ -355,19 +386,27 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 break;
             }
             match ev {
-                Ev::Arrival(p, gen) if gen == self.sources[p as usize].generation => {
+                Ev::Arrival {
+                    producer: p,
+                    generation,
+                } if generation == self.sources[p as usize].generation => {
                     let src = &mut self.sources[p as usize];
                     if let Some(t2) = src.after(t - self.shift) {
-                        self.events
-                            .push(t2.saturating_add(self.shift), Ev::Arrival(p, gen));
+                        self.events.push(
+                            t2.saturating_add(self.shift),
+                            Ev::Arrival {
+                                producer: p,
+                                generation,
+                            },
+                        );
                     }
                     let tier = self.s.producers[p as usize].priority;
                     self.rec.produced(t - self.shift, tier, Some(p as usize));
                     self.in_transit += 1;
                 }
-                Ev::RateStep(p, j) => {
+                Ev::RateStep { producer, step } => {
                     self.now = t;
-                    self.on_rate_step(p, j);
+                    self.on_rate_step(producer, step);
                 }
                 _ => {}
             }
@@ -376,7 +415,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
     }
 
     /// Draws whether message `id` is poison (`downstream.poison_rate`).
-    fn mark_poison(&mut self, id: u32) {
+    fn mark_poison(&mut self, id: MessageId) {
         let rate = self.s.downstream.poison_rate;
         if rate > 0.0 && uniform(&mut self.rng.poison) < rate {
             self.msgs.get_mut(id).poison = true;
@@ -417,7 +456,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         u: f64,
         tier: u8,
         producer: Option<usize>,
-    ) -> u32 {
+    ) -> MessageId {
         let seq = self.rec.c.produced;
         let key = match &mut self.keys {
             Some((r, k)) => k.sample(r),
@@ -443,8 +482,13 @@ impl<'a, K: Semantics> Sim<'a, K> {
         }
         let produced = self.now - self.shift;
         if let Some(t) = src.after(produced) {
-            self.events
-                .push(t.saturating_add(self.shift), Ev::Arrival(p, gen));
+            self.events.push(
+                t.saturating_add(self.shift),
+                Ev::Arrival {
+                    producer: p,
+                    generation: gen,
+                },
+            );
         }
         let service = self.sampler.sample(&mut self.rng.service);
         let u = uniform(&mut self.rng.fail);
@@ -465,14 +509,19 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let rate = self.s.producers[p as usize].schedule[j as usize].1;
         let src = &mut self.sources[p as usize];
         if let Some(t) = src.set_rate(self.now - self.shift, rate) {
-            self.events
-                .push(t.saturating_add(self.shift), Ev::Arrival(p, src.generation));
+            self.events.push(
+                t.saturating_add(self.shift),
+                Ev::Arrival {
+                    producer: p,
+                    generation: src.generation,
+                },
+            );
         }
     }
 
     /// Starts a processing attempt of message `id` (call `call` in sync mode) on the
     /// already-taken consumer `c`.
-    fn start(&mut self, c: u32, id: u32, call: u32) {
+    fn start(&mut self, c: ConsumerId, id: MessageId, call: u32) {
         let now = self.now;
         let m = self.msgs.get_mut(id);
         m.attempts += 1;
@@ -515,7 +564,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
 
     /// Consumer `c` is free: it takes the next waiting message (discarding any whose TTL
     /// has run out on the way), or goes idle.
-    fn free_consumer(&mut self, c: u32) {
+    fn free_consumer(&mut self, c: ConsumerId) {
         if self.prefetch_extra > 0 {
             if self.pool.retire_if_due(c) {
                 self.requeue_buffer(c);
@@ -524,7 +573,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 return;
             }
             // Its own prefetched messages come first, then it takes more from the queue.
-            if let Some(id) = self.buffers.get_mut(c as usize).and_then(|b| b.pop_front()) {
+            if let Some(id) = self.buffers.get_mut(c.index()).and_then(|b| b.pop_front()) {
                 self.buffered -= 1;
                 self.start(c, id, 0);
                 if !K::BATCHES {
@@ -545,13 +594,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
             return;
         }
         // Messages whose TTL ran out are discarded as they reach the head.
-        while let Some(head) = self.queue.front_for(c) {
-            if self
-                .s
-                .queue
-                .ttl
-                .is_none_or(|ttl| self.now - head.produced <= ttl)
-            {
+        while let Some(produced) = self.queue.front_for(c).map(|head| head.produced) {
+            if !self.expired(produced) {
                 break;
             }
             if let Some(e) = self.pop_queue_for(c) {
@@ -641,7 +685,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             Gate::Open => false,
             Gate::Closed => true,
             Gate::ClosedUntil(t) => {
-                self.events.push(t, Ev::Throttle);
+                self.events.push(t, Ev::GateOpens);
                 true
             }
         }
@@ -671,8 +715,18 @@ impl<'a, K: Semantics> Sim<'a, K> {
         }
     }
 
+    /// Whether a message produced at `produced` has outlived `queue.ttl` (Kafka:
+    /// `broker.retention`) now: the one TTL rule, applied as messages reach the head.
+    #[inline]
+    fn expired(&self, produced: Nanos) -> bool {
+        self.s
+            .queue
+            .ttl
+            .is_some_and(|ttl| self.now - produced > ttl)
+    }
+
     /// Message `id` waited past its TTL: dropped (counted) or dead-lettered.
-    fn expire(&mut self, id: u32) {
+    fn expire(&mut self, id: MessageId) {
         self.release_lane(id);
         match self.s.queue.ttl_action {
             TtlAction::Drop => self.rec.c.expired += 1,
@@ -681,7 +735,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         self.msgs.free(id);
     }
 
-    fn push_queue(&mut self, id: u32, call: u32) {
+    fn push_queue(&mut self, id: MessageId, call: u32) {
         let produced = self.msgs.get(id).produced;
         let lane = if self.queue.is_ordered() || self.s.queue.priority {
             self.lane_of(id)
@@ -702,7 +756,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
 
     /// The next entry for consumer `c` (ordered queues with assigned lanes: from its own).
     #[inline]
-    fn pop_queue_for(&mut self, c: u32) -> Option<Entry> {
+    fn pop_queue_for(&mut self, c: ConsumerId) -> Option<Entry> {
         let e = self.queue.pop_for(c)?;
         Some(self.removed(e))
     }
@@ -721,7 +775,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
     }
 
     /// An idle consumer, if the queue is empty and one is free (FIFO: nobody to overtake).
-    fn idle_for_new(&mut self) -> Option<u32> {
+    fn idle_for_new(&mut self) -> Option<ConsumerId> {
         // Ordered queues: every message goes through its lane (its predecessors first).
         if !self.queue.is_ordered()
             && self.queue.is_empty()
@@ -737,7 +791,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
 
     /// Side effect of a successful attempt; counts duplicates (a producer's second copy is
     /// one, unless the consumer is idempotent: it carries the same message id).
-    fn side_effect(&mut self, id: u32) {
+    fn side_effect(&mut self, id: MessageId) {
         let idempotent = self.s.delivery.idempotent;
         let m = self.msgs.get_mut(id);
         if m.dup && m.side_effects == 0 {
@@ -758,7 +812,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
     }
 
     /// A successful answer for message `id`: completed, with its end-to-end latency.
-    fn record_completion(&mut self, id: u32) {
+    fn record_completion(&mut self, id: MessageId) {
         let m = self.msgs.get(id);
         self.rec
             .completed(self.now, m.produced, m.priority, m.key, m.seq);
@@ -779,7 +833,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 let n = a.step.min(a.max - planned);
                 self.pending_out += n;
                 self.events
-                    .push(now.saturating_add(a.reaction), Ev::ScaleOut(n));
+                    .push(now.saturating_add(a.reaction), Ev::ScaleOut { n });
                 self.scale_quiet_until = now.saturating_add(a.cooldown);
                 self.rec.c.scale_outs += 1;
             } else if signal < a.scale_in_below && self.pending_out == 0 && count > a.min {
