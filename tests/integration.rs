@@ -11,6 +11,7 @@ mod capacity;
 mod cli;
 mod errors;
 mod fanout;
+mod figures;
 mod fuzz_corpus;
 mod guards;
 mod properties;

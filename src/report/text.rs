@@ -162,7 +162,7 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
     );
     let _ = writeln!(
         o,
-        "  rates       offered {:.1}/s · throughput {:.1}/s · goodput {:.1}/s · {:.2} attempts per message",
+        "  rates       offered {:.1}/s · throughput {:.1}/s · goodput {:.1}/s · {:.2} attempts per attempted message",
         s.rates.offered, s.rates.throughput, s.rates.goodput, s.rates.retry_amplification
     );
     if c.expired + c.poison + c.retries_denied + c.breaker_opens > 0 {
@@ -374,7 +374,7 @@ fn table(names: &[String], summaries: &[&Summary]) -> String {
             Box::new(|s| format!("{:.1} / {}", s.consumers.mean_count, s.consumers.max_count)),
         ),
         (
-            "attempts per message",
+            "attempts per attempted message",
             Box::new(|s| format!("{:.2}", s.rates.retry_amplification)),
         ),
         (

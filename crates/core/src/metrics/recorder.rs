@@ -122,6 +122,7 @@ pub struct Recorder {
     e2e_iv: IntervalLatency,
     client_iv: IntervalLatency,
     produced_measured: u64,
+    first_attempts: u64,
     successes_measured: u64,
     goodput_measured: u64,
     rows: Vec<Row>,
@@ -155,6 +156,7 @@ impl Recorder {
             e2e_iv: IntervalLatency::default(),
             client_iv: IntervalLatency::default(),
             produced_measured: 0,
+            first_attempts: 0,
             successes_measured: 0,
             goodput_measured: 0,
             rows: Vec::with_capacity((s.duration / s.sample_every).min(1 << 20) as usize),
@@ -185,13 +187,17 @@ impl Recorder {
         }
     }
 
-    /// A message produced at `produced` starts its first attempt at `now`.
+    /// A message produced at `produced`, that reached the broker at `arrived`, starts its
+    /// first attempt at `now`. Its queue wait counts from `arrived`, so that Little's law
+    /// holds on the queue (Lq = lambda x Wq) whatever `client.enqueue_latency` is.
     #[inline]
-    pub fn first_attempt(&mut self, now: Nanos, produced: Nanos, tier: u8) {
+    pub fn first_attempt(&mut self, now: Nanos, produced: Nanos, arrived: Nanos, tier: u8) {
+        self.first_attempts += 1;
         if self.measured(produced) {
-            self.wait.record(now - produced);
+            let w = now.saturating_sub(arrived);
+            self.wait.record(w);
             if let Some(t) = self.tiers.get_mut(usize::from(tier)) {
-                t.wait.record(now - produced);
+                t.wait.record(w);
             }
         }
     }
@@ -319,6 +325,7 @@ impl Recorder {
         let tally = Tally {
             now,
             counts: self.c,
+            first_attempts: self.first_attempts,
             client_ok: self.client_ok,
             client_errors: self.client_errors,
             client_timeouts: self.client_timeouts,
@@ -351,6 +358,8 @@ pub struct Tally {
     pub now: Nanos,
     /// Fate and event counters.
     pub counts: Counts,
+    /// Messages that started a first attempt.
+    pub first_attempts: u64,
     /// `client.ok`.
     pub client_ok: u64,
     /// `client.errors`.
@@ -419,6 +428,7 @@ impl Tally {
         let mut t = Tally {
             now: 0,
             counts: Counts::default(),
+            first_attempts: 0,
             client_ok: 0,
             client_errors: 0,
             client_timeouts: 0,
@@ -447,6 +457,7 @@ impl Tally {
             let Tally {
                 now,
                 counts,
+                first_attempts,
                 client_ok,
                 client_errors,
                 client_timeouts,
@@ -469,6 +480,7 @@ impl Tally {
             } = x;
             t.now = t.now.max(*now);
             t.counts.add(counts);
+            t.first_attempts += first_attempts;
             t.client_ok += client_ok;
             t.client_errors += client_errors;
             t.client_timeouts += client_timeouts;
@@ -551,10 +563,10 @@ impl Tally {
                 offered: self.offered,
                 throughput: self.throughput,
                 goodput: self.goodput,
-                retry_amplification: if c.produced == 0 {
+                retry_amplification: if self.first_attempts == 0 {
                     0.0
                 } else {
-                    c.attempts as f64 / c.produced as f64
+                    c.attempts as f64 / self.first_attempts as f64
                 },
             },
             recovery: recovery::analyse(s, rows),

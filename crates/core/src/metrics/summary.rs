@@ -190,7 +190,8 @@ pub struct Rates {
     pub throughput: f64,
     /// Completions whose caller still waited, or that were async, per second.
     pub goodput: f64,
-    /// Processing attempts per produced message.
+    /// Processing attempts per message that was attempted at all (1.0 without retries
+    /// or redeliveries; refused and never-started messages do not count).
     pub retry_amplification: f64,
 }
 

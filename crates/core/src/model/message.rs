@@ -37,6 +37,10 @@ pub struct Msg {
     pub side_effects: u32,
     /// When its current delivery was received by a consumer.
     pub received: Nanos,
+    /// When it reached the broker (async: `enqueue_latency` after production, or when a
+    /// second publish arrived; sync and the warm backlog: when produced). Queue waits count
+    /// from here.
+    pub arrived: Nanos,
     /// Sync: the id of the caller's current call.
     pub call: u32,
     /// Sync: calls made.
@@ -73,6 +77,7 @@ impl Msg {
             prev_delay: 0,
             side_effects: 0,
             received: 0,
+            arrived: produced,
             call: 0,
             calls: 0,
             outstanding: 0,

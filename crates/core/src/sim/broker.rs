@@ -37,6 +37,7 @@ use crate::scenario::{Overflow, RetryPlace};
 impl<K: Semantics> Sim<'_, K> {
     /// A new message reaches the broker.
     pub(super) fn arrive(&mut self, id: MessageId) {
+        self.msgs.get_mut(id).arrived = self.now;
         if let Some(c) = self.idle_for_new() {
             self.store(id);
             self.start(c, id, 0);

@@ -527,8 +527,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
         m.attempts += 1;
         m.received = now;
         let first = m.attempts == 1;
-        let (produced, base, u, poison, tier) = (
+        let (produced, arrived, base, u, poison, tier) = (
             m.produced,
+            m.arrived,
             m.first_service,
             m.first_fail_u,
             m.poison,
@@ -536,7 +537,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         );
         self.rec.c.attempts += 1;
         let (base, u) = if first {
-            self.rec.first_attempt(now, produced, tier);
+            self.rec.first_attempt(now, produced, arrived, tier);
             (base, u)
         } else {
             (
