@@ -16,5 +16,6 @@ mod fuzz_corpus;
 mod guards;
 mod properties;
 mod scenarios;
+mod stopping;
 mod validation;
 mod watch;

@@ -85,8 +85,11 @@ pub fn run_with(s: &Scenario, limits: &Limits) -> RunResult {
     kinds::run(s, limits)
 }
 
-/// Events between two checks of the limits and of the interrupt flag.
-const CHECK_EVERY: u64 = 1 << 16;
+/// Events between two checks of the limits and of the interrupt flag (an atomic load
+/// and two comparisons: cheap next to 4,096 events). Every time-series row checks too, so
+/// a run whose events are slow (many lanes to scan at each sample) still stops within a
+/// sample of Ctrl-C.
+const CHECK_EVERY: u64 = 1 << 12;
 
 /// What happens at an instant. Simultaneous events are taken in the order they were
 /// scheduled (the engine's sequence number), so a run is the same on every machine.
@@ -334,7 +337,12 @@ impl<'a, K: Semantics> Sim<'a, K> {
                     self.retry_waiting -= 1;
                     self.call(m);
                 }
-                Ev::Sample => self.on_sample(),
+                Ev::Sample => {
+                    self.on_sample();
+                    if self.over_limits() {
+                        return self.finish();
+                    }
+                }
                 Ev::BreakerTick | Ev::ConsumersUp => self.wake_consumers(),
                 Ev::Duplicate(m) => self.on_duplicate(m),
                 Ev::GateOpens => {
