@@ -504,3 +504,56 @@ fn one_fifo_message_group_goes_no_faster_than_one_consumer() {
     let spread = sim::run(&load(&one_group.replace("count = 1\n", "count = 1000\n")).base).summary;
     assert!((spread.rates.throughput / spread.rates.offered - 1.0).abs() < 0.01);
 }
+
+/// #15 item 25: with short polling a message that finds every consumer idle waits for the
+/// next receive; with long polling the receive returns as soon as it arrives. Before the
+/// fix both gave the generic queue's latencies for the same seed (only `empty_receives`
+/// changed). One consumer polling every second at 0.1 msg/s: the wait is uniform over the
+/// interval, mean 0.5 s. Two consumers start half an interval apart (0.25 s) but each
+/// polls again an interval after it finishes, so the one that serves drifts later and
+/// their receives bunch up (as real polling loops do): between 0.25 and 0.5 s.
+#[test]
+fn short_polling_delays_messages_long_polling_does_not() {
+    let base = r#"
+name = "polling"
+seed = 5
+duration = "10h"
+[[producers]]
+rate = 0.1
+[consumers]
+count = 1
+service = { dist = "constant", value = "10ms" }
+[broker]
+kind = "sqs"
+wait_time = WAIT
+"#;
+    let run = |wait: &str, count: u32| {
+        let text = base
+            .replace("WAIT", wait)
+            .replace("count = 1", &format!("count = {count}"));
+        sim::run(&load(&text).base).summary
+    };
+    let long = run("\"20s\"", 1);
+    let short = run("0\npoll_interval = \"1s\"", 1);
+    let short2 = run("0\npoll_interval = \"1s\"", 2);
+    for s in [&long, &short, &short2] {
+        assert_invariants(s);
+    }
+    let wait = |s: &Summary| s.latency.queue_wait.mean.unwrap();
+    assert!(wait(&long) < 0.001, "long polling waits {}", wait(&long));
+    assert!(
+        (wait(&short) - 0.5).abs() < 0.05,
+        "short 1 s: {}",
+        wait(&short)
+    );
+    assert!(
+        (0.25..=wait(&short) + 0.01).contains(&wait(&short2)),
+        "short 2 x 1 s: {}",
+        wait(&short2)
+    );
+    let e2e = |s: &Summary| s.latency.end_to_end.mean.unwrap();
+    assert!(e2e(&short) > e2e(&long) + 0.4);
+    // Every receive that found nothing is counted: about one a second per idle consumer.
+    let empty = short.broker.empty_receives.unwrap() as f64;
+    assert!((empty / 36_000.0 - 1.0).abs() < 0.02, "{empty}");
+}

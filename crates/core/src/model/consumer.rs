@@ -70,6 +70,23 @@ impl Pool {
         self.idle.push(c);
     }
 
+    /// Takes consumer `c` if it is idle (it polls for work itself); false if it is busy or
+    /// gone.
+    pub fn take_if_idle(&mut self, c: ConsumerId) -> bool {
+        match self.idle.iter().rposition(|&x| x == c) {
+            Some(i) => {
+                self.idle.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The idle consumers, most recently freed last.
+    pub fn idle(&self) -> &[ConsumerId] {
+        &self.idle
+    }
+
     /// Busy consumers.
     #[inline]
     pub fn busy(&self) -> usize {

@@ -127,6 +127,9 @@ pub enum Broker {
         /// An idle consumer makes one empty receive per this long (long polling's wait, or
         /// the short-polling interval).
         poll_every: Nanos,
+        /// Short polling (`wait_time = 0`): an idle consumer sees a message only at its
+        /// next receive, `poll_every` apart.
+        short_polling: bool,
     },
     /// SQS FIFO: as `Sqs`, but each message group (key) is processed in order, one message
     /// at a time; a failed message blocks its group until it is received again; at most
@@ -138,6 +141,8 @@ pub enum Broker {
         throughput_limit: f64,
         /// An idle consumer makes one empty receive per this long.
         poll_every: Nanos,
+        /// Short polling (`wait_time = 0`).
+        short_polling: bool,
         /// A copy published again within this long is dropped.
         dedup_window: Nanos,
     },
@@ -183,18 +188,6 @@ impl Broker {
         }
     }
 
-    /// Whether the broker drops a copy published again `delay` after the first.
-    pub fn dedups(&self, delay: Nanos) -> bool {
-        match *self {
-            Broker::SqsFifo { dedup_window, .. } => delay <= dedup_window,
-            Broker::Kafka {
-                idempotent_producer,
-                ..
-            } => idempotent_producer,
-            _ => false,
-        }
-    }
-
     /// Lanes of an ordered queue (message groups or partitions), if the kind has them.
     pub fn ordered_lanes(&self, keys: Option<Keys>) -> Option<u32> {
         match *self {
@@ -203,6 +196,11 @@ impl Broker {
             _ => None,
         }
     }
+}
+
+/// `wait_time = 0`: short polling.
+fn short_polling(b: &RawBroker) -> bool {
+    b.wait_time.is_some_and(|d| d.0 == 0.0)
 }
 
 /// How often an idle SQS consumer receives nothing: long polling's `wait_time` (default
@@ -378,6 +376,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                 max_receive_count: receive_count(b.max_receive_count)?,
                 batch_size,
                 poll_every: poll_every(b)?,
+                short_polling: short_polling(b),
             })
         }
         BrokerKind::SqsFifo => {
@@ -415,6 +414,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                 max_receive_count: receive_count(b.max_receive_count)?,
                 throughput_limit: limit,
                 poll_every: poll_every(b)?,
+                short_polling: short_polling(b),
                 dedup_window: b
                     .dedup_window
                     .map(|d| crate::time::secs_to_ns(d.0))

@@ -133,6 +133,8 @@ enum Ev {
     },
     /// Sync: the caller of a request calls again after its backoff.
     CallRetry(MessageId),
+    /// SQS short polling: an idle consumer receives.
+    Poll(ConsumerId),
     /// Time-series row.
     Sample,
     /// The breaker half-opens: idle consumers may probe.
@@ -189,6 +191,12 @@ struct Sim<'a, K: Semantics> {
     /// Whether anything can stop a consumer from taking a message (a breaker, downtime,
     /// a rebalance pause, the FIFO throughput limit); false keeps the common case fast.
     gated: bool,
+    /// SQS short polling: the interval between an idle consumer's receives.
+    short_poll: Option<Nanos>,
+    /// Short polling: each consumer's next receive (a `Poll` event at another time is
+    /// stale), and the receives that found nothing.
+    next_poll: Vec<Nanos>,
+    empty_polls: u64,
     /// Prefetch or batches: messages each consumer holds beyond the one it works on.
     prefetch_extra: usize,
     /// Per consumer slot: prefetched messages, in delivery order.
@@ -211,6 +219,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let st = |x| rng::salted(s.seed, s.stream_salt, x);
         let queue = kind.wait_queue(s);
         let prefetch_extra = kind.buffer();
+        let short_poll = kind.short_poll().map(|p| p.max(1));
         Sim {
             s,
             kind,
@@ -256,6 +265,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 .map(|k| (st(Stream::Keys), rng::KeySampler::new(k.count, k.skew))),
             prefetch_extra,
             gated: s.breaker.is_some() || !s.consumers.down.is_empty() || K::GATED,
+            short_poll,
+            next_poll: Vec::new(),
+            empty_polls: 0,
             buffers: Vec::new(),
             buffered: 0,
             pending_out: 0,
@@ -296,6 +308,13 @@ impl<'a, K: Semantics> Sim<'a, K> {
         self.reassign();
         if let Some(a) = self.s.autoscale {
             self.events.push(a.check_every, Ev::AutoscaleCheck);
+        }
+        if let Some(every) = self.short_poll {
+            // Consumers' receives are staggered evenly over the polling interval.
+            let n = u64::from(self.s.consumers.count).max(1);
+            for c in self.pool.members() {
+                self.schedule_poll(c, u64::from(c.0) * every / n);
+            }
         }
         self.warm_start();
         let end = self.s.duration;
@@ -350,9 +369,19 @@ impl<'a, K: Semantics> Sim<'a, K> {
                     self.wake_consumers();
                 }
                 Ev::AutoscaleCheck => self.on_autoscale_check(),
+                Ev::Poll(c) => self.on_poll(c),
                 Ev::ScaleOut { n } => {
                     self.pending_out -= n;
                     self.pool.add(n);
+                    if self.short_poll.is_some() {
+                        // New consumers receive at once.
+                        let idle: Vec<ConsumerId> = self.pool.idle().to_vec();
+                        for c in idle {
+                            if self.next_poll.get(c.index()).is_none_or(|&t| t < self.now) {
+                                self.schedule_poll(c, self.now);
+                            }
+                        }
+                    }
                     self.rec.present.set(self.now, self.pool.present() as u64);
                     self.rebalance();
                     self.wake_consumers();
@@ -629,6 +658,30 @@ impl<'a, K: Semantics> Sim<'a, K> {
         }
         self.pool.release(c);
         self.rec.busy.set(self.now, self.pool.busy() as u64);
+        if let Some(every) = self.short_poll {
+            // Short polling: that receive came back empty; the next one is an interval away.
+            self.empty_polls += 1;
+            self.schedule_poll(c, self.now.saturating_add(every));
+        }
+    }
+
+    /// Short polling: consumer `c` receives at `at`.
+    fn schedule_poll(&mut self, c: ConsumerId, at: Nanos) {
+        if self.next_poll.len() <= c.index() {
+            self.next_poll.resize(c.index() + 1, 0);
+        }
+        self.next_poll[c.index()] = at;
+        self.events.push(at, Ev::Poll(c));
+    }
+
+    /// Short polling: idle consumer `c` receives (a stale poll, or one for a consumer that
+    /// is busy or gone, does nothing: it receives again when it finishes).
+    fn on_poll(&mut self, c: ConsumerId) {
+        if self.next_poll.get(c.index()) != Some(&self.now) || !self.pool.take_if_idle(c) {
+            return;
+        }
+        self.rec.busy.set(self.now, self.pool.busy() as u64);
+        self.free_consumer(c);
     }
 
     /// Async with a breaker: whether a consumer may take a message now (an open breaker
@@ -703,6 +756,10 @@ impl<'a, K: Semantics> Sim<'a, K> {
     /// Idle consumers take waiting messages (after the breaker half-opens or closes, or a
     /// `consumers.down` window ends).
     fn wake_consumers(&mut self) {
+        if self.short_poll.is_some() {
+            // Short polling: idle consumers see messages at their next receive.
+            return;
+        }
         let now = self.now;
         while self.queue.has_ready()
             && !self.consumers_down()
@@ -786,7 +843,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
     /// An idle consumer, if the queue is empty and one is free (FIFO: nobody to overtake).
     fn idle_for_new(&mut self) -> Option<ConsumerId> {
         // Ordered queues: every message goes through its lane (its predecessors first).
-        if !self.queue.is_ordered()
+        if self.short_poll.is_none()
+            && !self.queue.is_ordered()
             && self.queue.is_empty()
             && self.pool.has_idle()
             && self.consumer_may_take()
@@ -900,7 +958,10 @@ impl<'a, K: Semantics> Sim<'a, K> {
         }
         let s = self.s;
         let poll = self.kind.poll_every().map(|every| every.max(1));
-        let empty_receives = poll.map(|every| (self.rec.idle_area(now) / u128::from(every)) as u64);
+        let empty_receives = match self.short_poll {
+            Some(_) => Some(self.empty_polls),
+            None => poll.map(|every| (self.rec.idle_area(now) / u128::from(every)) as u64),
+        };
         let api_requests =
             empty_receives.map(|empty| self.rec.c.accepted + 2 * self.rec.receives + empty);
         let mut broker = BrokerStats {

@@ -51,9 +51,10 @@ pub(crate) fn run(s: &Scenario, limits: &Limits) -> RunResult {
             max_receive_count,
             batch_size,
             poll_every,
+            short_polling,
         } => Sim::new(
             s,
-            sqs::Sqs::new(s, max_receive_count, batch_size, poll_every),
+            sqs::Sqs::new(s, max_receive_count, batch_size, poll_every, short_polling),
             limits,
         )
         .run(),
@@ -61,6 +62,7 @@ pub(crate) fn run(s: &Scenario, limits: &Limits) -> RunResult {
             max_receive_count,
             throughput_limit,
             poll_every,
+            short_polling,
             dedup_window,
         } => Sim::new(
             s,
@@ -68,7 +70,7 @@ pub(crate) fn run(s: &Scenario, limits: &Limits) -> RunResult {
                 s,
                 max_receive_count,
                 throughput_limit,
-                poll_every,
+                (poll_every, short_polling),
                 dedup_window,
             ),
             limits,
@@ -212,6 +214,12 @@ pub(crate) trait Semantics {
 
     /// An idle consumer's empty receives come one per this long (SQS polling).
     fn poll_every(&self) -> Option<Nanos> {
+        None
+    }
+
+    /// Short polling: consumers see messages only when they receive, each one this long
+    /// after its last empty receive (a message that arrives meanwhile waits for it).
+    fn short_poll(&self) -> Option<Nanos> {
         None
     }
 

@@ -5,8 +5,15 @@
 //! - After `max_receive_count` receives it is redriven to the DLQ (none: forever).
 //! - A receive returns up to `batch_size` messages; a consumer works through its batch
 //!   before it receives again.
-//! - An idle consumer makes one empty receive per `poll_every` (long polling's wait, or
-//!   the short-polling interval): `broker.receives`, `empty_receives`, `api_requests`.
+//! - Long polling (`wait_time` > 0): an idle consumer's receive returns as soon as a
+//!   message arrives, so a message never waits for a poll; one empty receive per
+//!   `wait_time` of idleness. Short polling (`wait_time = 0`): an idle consumer receives
+//!   every `poll_interval`, so a message that finds every consumer idle waits for the next
+//!   one's receive (consumers' polls are staggered evenly over the interval at the start);
+//!   every receive that finds nothing is an empty receive, counted exactly.
+//!   Simplification: a real short poll samples a subset of SQS's servers and can come
+//!   back empty while messages exist; here a receive always sees what is queued.
+//!   Figures: `broker.receives`, `empty_receives`, `api_requests`.
 
 use super::{AfterFailure, Semantics};
 use crate::model::message::Msg;
@@ -24,6 +31,8 @@ pub(crate) struct Sqs {
     pub(crate) poll_every: Nanos,
     /// `delivery.visibility_timeout`.
     pub(crate) visibility: Nanos,
+    /// `wait_time = 0`.
+    pub(crate) short_polling: bool,
 }
 
 impl Sqs {
@@ -32,12 +41,14 @@ impl Sqs {
         max_receive_count: Option<u32>,
         batch_size: u32,
         poll_every: Nanos,
+        short_polling: bool,
     ) -> Self {
         Sqs {
             max_receive_count,
             batch_size,
             poll_every,
             visibility: s.delivery.visibility_timeout,
+            short_polling,
         }
     }
 }
@@ -72,5 +83,9 @@ impl Semantics for Sqs {
 
     fn poll_every(&self) -> Option<Nanos> {
         Some(self.poll_every)
+    }
+
+    fn short_poll(&self) -> Option<Nanos> {
+        self.short_polling.then_some(self.poll_every)
     }
 }

@@ -21,6 +21,7 @@ use crate::time::Nanos;
 pub(crate) struct SqsFifo {
     max_receive_count: Option<u32>,
     poll_every: Nanos,
+    short_polling: bool,
     dedup_window: Nanos,
     visibility: Nanos,
     /// Message groups (`[keys]`), if any.
@@ -38,12 +39,13 @@ impl SqsFifo {
         s: &Scenario,
         max_receive_count: Option<u32>,
         throughput_limit: f64,
-        poll_every: Nanos,
+        (poll_every, short_polling): (Nanos, bool),
         dedup_window: Nanos,
     ) -> Self {
         SqsFifo {
             max_receive_count,
             poll_every,
+            short_polling,
             dedup_window,
             visibility: s.delivery.visibility_timeout,
             groups: s.keys.map(|k| k.count),
@@ -101,5 +103,9 @@ impl Semantics for SqsFifo {
 
     fn poll_every(&self) -> Option<Nanos> {
         Some(self.poll_every)
+    }
+
+    fn short_poll(&self) -> Option<Nanos> {
+        self.short_polling.then_some(self.poll_every)
     }
 }
