@@ -33,6 +33,68 @@
 //! assert!((w - 0.2).abs() < 0.02, "{w}");
 //! ```
 //!
+//! ## What a run is
+//!
+//! A scenario file is parsed and checked ([`scenario::parse`]: every value, with errors
+//! that name the file, line, column and key) into a [`scenario::ScenarioFile`]: a base
+//! [`scenario::Scenario`] and one per `[[variants]]` entry, times in integer nanoseconds.
+//! [`sim::run`] simulates one of them from an empty system (or a warm backlog) to its
+//! `duration` and returns a [`sim::RunResult`]: the [`metrics::Summary`] (summary.json),
+//! the time series (timeseries.csv, one row per `sample_every`) and latency distributions.
+//! [`output`] turns them into the exact bytes the command line writes; [`findings`]
+//! writes the sentences a report prints; [`theory`] gives the closed forms beside them.
+//!
+//! ## The event loop
+//!
+//! ```text
+//!  producers ──Arrival──▶ broker ──▶ wait queue ──▶ consumers ──Done──▶ downstream
+//!  (model::producer)      (sim::broker: store,   (model::queue:    (model::consumer:   (model::downstream:
+//!                          refuse, evict, block)  FIFO, tiers,       pool, slots)        service, failures,
+//!                                                  ordered lanes)                        outages, timeouts)
+//!        ▲                                                              │ failed
+//!        │            RetryReady / Redeliver / requeue at head ◀────────┘ (sim::kinds: AfterFailure)
+//!        └── sync callers (sim::direct: backlog, caller timeouts, caller retries)
+//!
+//!  engine::EventQueue: a binary heap of (time ns, sequence) → Ev; one loop pops, handles,
+//!  schedules. metrics::recorder::Recorder is told what happened; it owns every counter.
+//! ```
+//!
+//! One loop ([`sim`]) owns what happens; a [`metrics::recorder::Recorder`] owns what is
+//! measured (counters, time-weighted gauges, HDR histograms, tiers, rows) and one function,
+//! `Tally::summary`, assembles summary.json, for a single run and for fan-out totals alike.
+//! Broker kinds (generic, SQS, SQS FIFO, RabbitMQ, Kafka) live one file each under
+//! `sim/kinds/`, behind one trait the loop asks at named decision points; the loop is
+//! compiled once per kind, so the generic queue pays nothing for the others.
+//!
+//! ## Adding a broker kind
+//!
+//! 1. Configuration: a `BrokerKind` and a `Broker` variant, its keys in `RawBroker`, and
+//!    their checks, in `scenario/broker.rs`.
+//! 2. Semantics: a file in `sim/kinds/` with a struct implementing the kinds' `Semantics`
+//!    trait; every hook defaults to the generic queue, so it states only what differs
+//!    (the wait queue's layout, a message's lane, what a refused publish becomes, what
+//!    follows a failure as an `AfterFailure`, buffers, start gates, membership changes,
+//!    deduplication, polling, its own figures in `broker.*`).
+//! 3. One arm in `sim::kinds::run`, the only `match` on the broker in the simulator.
+//!
+//! The property tests run every random workload on every kind; add the kind to their list.
+//!
+//! ## How determinism is kept
+//!
+//! - Every source of randomness has its own portable generator ([`rng`]: Xoshiro256++
+//!   seeded by SplitMix64 from the seed and the stream's identity), so changing one part
+//!   of a scenario does not shift the draws of another (common random numbers across
+//!   variants); distributions go through `libm`, not the platform's maths.
+//! - Time is integer nanoseconds; simultaneous events are taken in the order they were
+//!   scheduled (the engine's sequence number), never by hash or address.
+//! - The core reads no clock, spawns no thread (fan-out subscribers run on rayon only with
+//!   the `parallel` feature, collected in file order, so both paths give the same bytes),
+//!   and touches no file: the same scenario and seed give the same bytes on every machine,
+//!   natively and in WebAssembly.
+//! - Floats are printed as the shortest text that reads back the same value.
+//!
+//! ## Modules
+//!
 //! Modules, in the order a run uses them: [`scenario`] (parse and check a file),
 //! [`sim`] (the event loop over [`engine`] and [`model`], drawing from [`rng`]),
 //! [`metrics`] (what is recorded), [`output`] (the bytes of summary.json and
