@@ -1115,6 +1115,7 @@ impl<'a> Sim<'a> {
             },
             fanout: None,
             subscribers: Vec::new(),
+            invocation: None,
             cost: s.cost.map(|p| {
                 let consumer_hours = if s.autoscale.is_some() {
                     // The whole run, warm-up included: the bill covers every hour.
