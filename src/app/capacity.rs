@@ -290,7 +290,12 @@ fn write_sweep(
             ));
         }
         said.push_str(&format!(
-            "per-point means and 95% intervals: {}\n",
+            "per-point means{}: {}\n",
+            if spec.replications < 2 {
+                ""
+            } else {
+                " and 95% intervals"
+            },
             out.join("sweep_summary.csv").display()
         ));
     }

@@ -130,7 +130,7 @@ impl Loaded {
     /// The `invocation` block of a summary of `s`, one of this file's runs.
     pub fn invocation(&self, s: &Scenario) -> Result<crate::metrics::summary::Invocation, Error> {
         Ok(crate::metrics::summary::Invocation {
-            command: report::command_line(),
+            command: report::command_without_out(),
             scenario_file: self.label.clone(),
             overrides: self
                 .overrides

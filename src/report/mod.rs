@@ -43,8 +43,6 @@ pub struct Manifest {
     pub written_by: String,
     /// The version that wrote it.
     pub version: String,
-    /// The command line, one argument per entry.
-    pub command: Vec<String>,
     /// Every file written, relative to the folder, `/`-separated, sorted.
     pub files: Vec<String>,
 }
@@ -63,6 +61,23 @@ pub fn command_line() -> Vec<String> {
         *first = "queuelab".into();
     }
     args
+}
+
+/// [`command_line`] without `--out` and its folder: what decides a run's numbers, so that
+/// equal runs into different folders write equal summaries.
+pub fn command_without_out() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for a in command_line() {
+        if skip {
+            skip = false;
+        } else if a == "--out" {
+            skip = true;
+        } else if !a.starts_with("--out=") {
+            out.push(a);
+        }
+    }
+    out
 }
 
 /// A fresh folder beside the target that a command writes into; [`Staging::commit`]
@@ -242,7 +257,6 @@ impl Staging {
         let manifest = Manifest {
             written_by: "queuelab".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            command: command_line(),
             files,
         };
         let mut json =

@@ -59,7 +59,9 @@ pub struct Summary {
 /// `invocation`: the command and the scenario exactly as run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Invocation {
-    /// The command line, one argument per entry (the program named `queuelab`).
+    /// The command line, one argument per entry (the program named `queuelab`), less
+    /// `--out` and its folder: equal runs into different folders write equal summaries
+    /// (report.html shows the command whole).
     pub command: Vec<String>,
     /// The scenario file (or bundled lesson) as given.
     pub scenario_file: String,
