@@ -627,6 +627,19 @@ fn merge_refuses_shards_that_do_not_belong_together() {
         &bad,
         &["appears in two shards"],
     );
+    // Merging into one of the shards would replace it.
+    let before = files(&s[0]);
+    queuelab()
+        .arg("merge")
+        .args(&s)
+        .arg("--out")
+        .arg(&s[0])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "is one of the shards being merged",
+        ));
+    assert_eq!(before, files(&s[0]));
 }
 
 #[test]

@@ -487,6 +487,20 @@ pub fn merge(a: &MergeArgs) -> Result<String, Error> {
         let known: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
         sweep::check_metric(&a.metric, &known, "--metric")?;
     }
+    // The merged folder replaces --out whole: never one of the shards being merged.
+    let same = |x: &Path, y: &Path| match (x.canonicalize(), y.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => x == y,
+    };
+    if let Some(d) = dirs.iter().find(|d| same(d, &a.out)) {
+        return Err(InputError::new(format!(
+            "`{}` is one of the shards being merged; the merge would replace it",
+            d.display()
+        ))
+        .in_file("--out")
+        .hint("merge into a new folder, e.g. --out results")
+        .into());
+    }
     let mut first: Option<(Spec, Vec<String>, Option<String>, String)> = None;
     let mut rows: Vec<(RunRow, usize)> = Vec::new();
     for (k, d) in dirs.iter().enumerate() {
