@@ -391,7 +391,17 @@ fn theory_answers_from_flags_and_from_a_scenario() {
         ])
         .assert()
         .success()
-        .stdout(contains("M/M/16").and(contains("0.9000")));
+        .stdout(
+            contains("M/M/16")
+                .and(contains("0.9000"))
+                .and(contains("mean time in system    ")),
+        );
+    // Item 12: times print as durations here too, with the exact seconds.
+    queuelab()
+        .args(["theory", "--arrival-rate", "5", "--service-mean", "100ms"])
+        .assert()
+        .success()
+        .stdout(contains("mean time in system    200ms (0.200000 s)"));
     let a = queuelab()
         .args([
             "theory",

@@ -647,8 +647,13 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
         x.map(|v| format!("{v:.6}"))
             .unwrap_or("- (no steady state)".into())
     };
+    // Times as durations, as every command prints them, with the exact seconds after.
+    let t = |x: Option<f64>| {
+        x.map(|v| format!("{} ({v:.6} s)", crate::time::human(v)))
+            .unwrap_or("- (no steady state)".into())
+    };
     Ok(format!(
-        "{} at rho = {:.4}{}\n  rejected fraction      {:.6}\n  throughput             {:.4}/s\n  utilization            {:.6}\n  P(wait > 0)            {}\n  mean queue wait        {} s\n  mean time in system    {} s\n  mean queue depth       {}\n",
+        "{} at rho = {:.4}{}\n  rejected fraction      {:.6}\n  throughput             {:.4}/s\n  utilization            {:.6}\n  P(wait > 0)            {}\n  mean queue wait        {}\n  mean time in system    {}\n  mean queue depth       {}\n",
         p.model,
         p.rho,
         if p.stable { "" } else { " (unstable: the queue grows without bound)" },
@@ -656,8 +661,8 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
         p.throughput,
         p.utilization,
         f(p.p_wait),
-        f(p.wq_mean),
-        f(p.w_mean),
+        t(p.wq_mean),
+        t(p.w_mean),
         f(p.lq_mean)
     ))
 }
