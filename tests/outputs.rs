@@ -494,3 +494,36 @@ fn the_bundled_lessons_work_from_any_folder() {
         .code(2)
         .stderr(contains("did you mean `flash_sale`?"));
 }
+
+#[test]
+fn a_folder_from_before_manifests_is_replaced_with_its_leftovers() {
+    // An older queuelab wrote no manifest.json and could leave `.NAME.PID.tmp` behind on a
+    // full disk: such a folder is ours, and a new run replaces it whole.
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let out = tmp.path().join("old");
+    std::fs::create_dir_all(out.join("some-variant")).unwrap();
+    for f in [
+        "summary.json",
+        "timeseries.csv",
+        "compare.png",
+        ".dashboard.png.4242.tmp",
+    ] {
+        std::fs::write(out.join(f), "old").unwrap();
+    }
+    std::fs::write(out.join("some-variant/summary.json"), "old").unwrap();
+    queuelab()
+        .args(["run", &scen, "--no-plots", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        tree(&out),
+        vec![
+            "manifest.json",
+            "report.html",
+            "summary.json",
+            "timeseries.csv"
+        ]
+    );
+}

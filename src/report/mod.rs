@@ -164,9 +164,11 @@ pub fn check_out_dir(out: &Path) -> Result<(), Error> {
                 .iter()
                 .filter(|n| {
                     let p = out.join(n);
+                    // Our files, and the temporaries an older queuelab could leave.
                     let ours = [".json", ".csv", ".png", ".svg", ".html"]
                         .iter()
-                        .any(|x| n.ends_with(x));
+                        .any(|x| n.ends_with(x))
+                        || (n.starts_with('.') && n.ends_with(".tmp"));
                     !(ours || p.is_dir())
                 })
                 .cloned()
