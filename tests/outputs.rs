@@ -410,6 +410,9 @@ fn summary_and_report_record_the_scenario_as_run_and_the_command() {
         !html.contains("cargo run --release -- run"),
         "the old re-run line"
     );
+    // The seed named is the one the run used (--seed 9), not the file's (3).
+    assert!(html.contains("flags and seed (9)"), "seed of the run");
+    assert!(html.contains("then the overrides <code>producers.0.rate=30</code>"));
 }
 
 #[test]

@@ -167,18 +167,18 @@ pub fn render(r: &Report) -> String {
     h.push_str("<h2>The scenario</h2>\n");
     h.push_str(&format!("<pre><code>{}</code></pre>\n", escape(r.source)));
     if !r.as_run.is_empty() {
+        let overrides = if r.overrides.is_empty() {
+            String::new()
+        } else {
+            let each: Vec<String> = r
+                .overrides
+                .iter()
+                .map(|o| format!("<code>{}</code>", escape(o)))
+                .collect();
+            format!(", then the overrides {}", each.join(", "))
+        };
         h.push_str(&format!(
-            "<h2>The scenario as run</h2>\n<p>The numbers above are for the file with {} applied, not for the file as written:</p>\n",
-            if r.overrides.is_empty() {
-                "the variant".to_string()
-            } else {
-                let each: Vec<String> = r
-                    .overrides
-                    .iter()
-                    .map(|o| format!("<code>{}</code>", escape(o)))
-                    .collect();
-                each.join(", ")
-            }
+            "<h2>The scenario as run</h2>\n<p>The numbers above are for these, not for the file as written: the file's keys, then the variant's{overrides}.</p>\n"
         ));
         for (name, toml) in &r.as_run {
             h.push_str(&format!(
@@ -189,10 +189,14 @@ pub fn render(r: &Report) -> String {
         }
     }
     h.push_str("<h2>Run it again</h2>\n");
+    let mut seeds: Vec<u64> = r.runs.iter().map(|(s, _)| s.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
     h.push_str(&format!(
         "<pre><code>{}</code></pre>\n<p>The same file, flags and seed ({}) give the same numbers on any machine.</p>\n",
         escape(r.command),
-        b.seed
+        seeds.join(", ")
     ));
     h.push_str("<p class=\"lede\">Made by queuelab.</p>\n</body>\n</html>\n");
     h
