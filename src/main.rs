@@ -13,24 +13,53 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, Default, ValueEnum)]
 enum FormatArg {
+    #[default]
     Text,
     Json,
+}
+
+/// `--format text|json`, with `--json` kept as the old spelling of `--format json`.
+#[derive(Args)]
+struct Output {
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value = "text")]
+    format: FormatArg,
+    /// The same as --format json (the old spelling).
+    #[arg(long, hide = true)]
+    json: bool,
+}
+
+impl Output {
+    fn get(&self) -> app::Format {
+        match (self.json, self.format) {
+            (true, _) | (_, FormatArg::Json) => app::Format::Json,
+            _ => app::Format::Text,
+        }
+    }
+}
+
+/// `--variant` and `--set`: wherever a scenario is read.
+#[derive(Args)]
+struct ScenarioOpts {
+    /// Use one variant of the file (default: the whole file, or the base scenario).
+    #[arg(long)]
+    variant: Option<String>,
+    /// Override a key, e.g. --set consumers.count=8 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
 }
 
 /// Options shared by the commands that run many simulations (sweep, plan).
 #[derive(Args)]
 struct ManyRuns {
-    /// Worker threads [default: all cores].
+    /// Worker threads, 1 to 1024 [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
-    /// Override a key for every run (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
-    /// Use one variant of the file (default: the base scenario).
+    /// Override the scenario's seed (replication 0's seed; the others derive from it).
     #[arg(long)]
-    variant: Option<String>,
+    seed: Option<u64>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -39,34 +68,33 @@ enum SeedsArg {
     Independent,
 }
 
+/// The scenario argument's help, the same everywhere.
+const SCENARIO_HELP: &str =
+    "The scenario: a TOML file, or a bundled lesson by name (see `queuelab list`)";
+
 #[derive(Subcommand)]
 enum Command {
     /// Simulate a scenario and write summary.json, timeseries.csv and plots.
     Run {
-        /// The scenario file (TOML).
+        #[arg(help = SCENARIO_HELP)]
         scenario: String,
-        /// Output folder [default: output/<name>/].
+        /// Output folder [default: output/<name>/]; replaced whole by each run.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
-        /// Run only this variant, into the output folder itself.
-        #[arg(long)]
-        variant: Option<String>,
-        /// Override a key, e.g. --set consumers.count=8 (repeatable).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        scen: ScenarioOpts,
         /// Override the run's duration, e.g. 10m.
         #[arg(long)]
         duration: Option<String>,
         /// Skip the PNG/SVG plots.
         #[arg(long)]
         no_plots: bool,
-        /// What to print on standard output.
-        #[arg(long, value_enum, default_value = "text")]
-        format: FormatArg,
-        /// Print nothing on success.
+        #[command(flatten)]
+        output: Output,
+        /// Print no text on success (--format json still prints the JSON).
         #[arg(long)]
         quiet: bool,
         /// Refuse runs estimated above this many events [default: 1e10].
@@ -78,25 +106,34 @@ enum Command {
     },
     /// Parse and validate a scenario without running it.
     Check {
-        /// The scenario file (TOML).
+        #[arg(help = SCENARIO_HELP)]
         scenario: String,
-        /// Override a key, as for `run`.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        scen: ScenarioOpts,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override the duration, e.g. 10m.
+        #[arg(long)]
+        duration: Option<String>,
+        #[command(flatten)]
+        output: Output,
     },
     /// Run a grid of settings x replications in parallel, with 95% confidence intervals.
     Sweep {
-        /// The scenario file (TOML).
+        #[arg(help = SCENARIO_HELP)]
         scenario: String,
         /// KEY=V1,V2,... or KEY=A..B or KEY=A..B:STEP (repeat for a grid).
         #[arg(long, required = true)]
         vary: Vec<String>,
-        /// Runs per point.
+        /// Runs per point (2 or more for an interval).
         #[arg(long, default_value_t = 1)]
         replications: u32,
-        /// Output folder [default: output/<name>-sweep/].
+        /// Output folder [default: output/<name>-sweep/]; replaced whole by each sweep.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        scen: ScenarioOpts,
         #[command(flatten)]
         runs: ManyRuns,
         /// Seeds: common (same per replication at every point) or independent.
@@ -114,13 +151,15 @@ enum Command {
         /// Refuse sweeps estimated above this many events in all [default: 1e10].
         #[arg(long)]
         max_events: Option<f64>,
+        #[command(flatten)]
+        output: Output,
     },
     /// Merge `sweep --shard` folders into what one machine would have written.
     Merge {
         /// The shard folders.
         #[arg(required = true)]
         shards: Vec<PathBuf>,
-        /// Output folder.
+        /// Output folder; replaced whole.
         #[arg(long)]
         out: PathBuf,
         /// The metric to print and plot.
@@ -129,10 +168,15 @@ enum Command {
         /// Skip the plot.
         #[arg(long)]
         no_plots: bool,
+        /// Merge the runs present when some are missing (shards stopped by Ctrl-C or SIGTERM).
+        #[arg(long)]
+        partial: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Find the smallest setting whose 95% interval meets every target.
     Plan {
-        /// The scenario file (TOML).
+        #[arg(help = SCENARIO_HELP)]
         scenario: String,
         /// The key to search, e.g. consumers.count=1..64.
         #[arg(long)]
@@ -140,39 +184,37 @@ enum Command {
         /// e.g. "latency.end_to_end.p99 < 2s" (repeatable, or joined with `and`).
         #[arg(long, required = true)]
         target: Vec<String>,
-        /// Runs per evaluated value.
+        /// Runs per evaluated value (at least 2).
         #[arg(long, default_value_t = 5)]
         replications: u32,
         #[command(flatten)]
+        scen: ScenarioOpts,
+        #[command(flatten)]
         runs: ManyRuns,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Predict first: answer a few questions about a scenario, then see the run and the reasoning.
     Quiz {
-        /// The scenario file (TOML).
+        #[arg(help = SCENARIO_HELP)]
         scenario: String,
-        /// Quiz on one variant of the file.
+        #[command(flatten)]
+        scen: ScenarioOpts,
+        /// Override the scenario's seed.
         #[arg(long)]
-        variant: Option<String>,
+        seed: Option<u64>,
         /// Give an answer instead of being asked, e.g. --answer peak_backlog=50000 (repeatable).
         #[arg(long = "answer", value_name = "KEY=VALUE")]
         answers: Vec<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
     /// Play a run in the terminal: the queue filling and draining, consumers, DLQ, sparklines.
     Watch {
-        /// The scenario file (TOML).
+        #[arg(help = SCENARIO_HELP)]
         scenario: String,
-        /// The variant to play (default: the first).
-        #[arg(long)]
-        variant: Option<String>,
-        /// Override a key (repeatable), as for run.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        sets: Vec<String>,
+        #[command(flatten)]
+        scen: ScenarioOpts,
         /// Override the seed.
         #[arg(long)]
         seed: Option<u64>,
@@ -186,16 +228,17 @@ enum Command {
         #[arg(long, default_value = "100x32")]
         size: String,
     },
-    /// List the bundled scenarios and the question each answers.
+    /// List the bundled lessons (or the scenarios in a folder) and the question each answers.
     List {
-        /// The folder to list.
-        #[arg(default_value = "scenarios")]
-        dir: PathBuf,
+        /// A folder of scenario files [default: the lessons built into queuelab].
+        dir: Option<PathBuf>,
     },
     /// Closed-form queueing results (M/M/1, M/M/c, M/M/c/K, Erlang B, M/G/1).
     Theory {
-        /// Take the model from this scenario instead of the flags.
+        /// Take the model from this scenario (a file or a bundled lesson) instead of the flags.
         scenario: Option<String>,
+        #[command(flatten)]
+        scen: ScenarioOpts,
         /// Arrivals per second.
         #[arg(long)]
         arrival_rate: Option<f64>,
@@ -211,9 +254,8 @@ enum Command {
         /// Waiting places (0 = pure loss; omit for unbounded).
         #[arg(long)]
         capacity: Option<u64>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        output: Output,
     },
 }
 
@@ -230,19 +272,19 @@ fn progress(total: u64) -> indicatif::ProgressBar {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Ctrl-C asks runs and sweeps to stop; they keep what they finished. A second Ctrl-C
-    // while stopping is ignored by this handler (the runs check the flag promptly).
+    // Ctrl-C, SIGTERM and SIGHUP (what `timeout`, Slurm and Kubernetes send) ask runs and
+    // sweeps to stop; they keep what they finished. A second signal while stopping is
+    // ignored by this handler (the runs check the flag promptly).
     let _ = ctrlc::set_handler(queuelab::guard::interrupt);
     let result = match cli.command {
         Command::Run {
             scenario,
             out,
             seed,
-            variant,
-            sets,
+            scen: ScenarioOpts { variant, sets },
             duration,
             no_plots,
-            format,
+            output,
             quiet,
             max_events,
             max_memory,
@@ -254,10 +296,7 @@ fn main() -> ExitCode {
             sets,
             duration,
             no_plots,
-            format: match format {
-                FormatArg::Text => app::Format::Text,
-                FormatArg::Json => app::Format::Json,
-            },
+            format: output.get(),
             quiet,
             max_events,
             max_memory,
@@ -272,15 +311,30 @@ fn main() -> ExitCode {
                 None => Ok(r.stdout),
             }
         }),
-        Command::Check { scenario, sets } => app::check(&scenario, &sets),
+        Command::Check {
+            scenario,
+            scen: ScenarioOpts { variant, sets },
+            seed,
+            duration,
+            output,
+        } => app::check(&app::CheckArgs {
+            scenario,
+            sets,
+            variant,
+            seed,
+            duration,
+            format: output.get(),
+        }),
         Command::Quiz {
             scenario,
-            variant,
+            scen: ScenarioOpts { variant, sets },
+            seed,
             answers,
-            json,
+            output,
         } => {
             use std::io::{BufRead, IsTerminal};
-            let interactive = std::io::stdin().is_terminal() && !json;
+            let format = output.get();
+            let interactive = std::io::stdin().is_terminal() && format == app::Format::Text;
             let mut ask = |q: &queuelab::quiz::Question| -> Option<f64> {
                 if !interactive {
                     return None;
@@ -298,16 +352,17 @@ fn main() -> ExitCode {
                     scenario,
                     variant,
                     answers,
-                    json,
+                    format,
+                    sets,
+                    seed,
                 },
                 &mut ask,
             )
         }
-        Command::List { dir } => app::list(&dir),
+        Command::List { dir } => app::list(dir.as_deref()),
         Command::Watch {
             scenario,
-            variant,
-            sets,
+            scen: ScenarioOpts { variant, sets },
             seed,
             speed,
             at,
@@ -326,17 +381,14 @@ fn main() -> ExitCode {
             vary,
             replications,
             out,
-            runs:
-                ManyRuns {
-                    threads,
-                    sets,
-                    variant,
-                },
+            scen: ScenarioOpts { variant, sets },
+            runs: ManyRuns { threads, seed },
             seeds,
             shard,
             metric,
             no_plots,
             max_events,
+            output,
         } => app::prepare_sweep(&app::SweepArgs {
             scenario,
             vary,
@@ -353,6 +405,8 @@ fn main() -> ExitCode {
             metric,
             no_plots,
             max_events,
+            seed,
+            format: output.get(),
         })
         .and_then(|p| {
             let bar = progress(p.runs() as u64);
@@ -365,19 +419,24 @@ fn main() -> ExitCode {
             out,
             metric,
             no_plots,
-        } => app::merge(&shards, &out, &metric, no_plots),
+            partial,
+            output,
+        } => app::merge(&app::MergeArgs {
+            shards,
+            out,
+            metric,
+            no_plots,
+            partial,
+            format: output.get(),
+        }),
         Command::Plan {
             scenario,
             vary,
             target,
             replications,
-            runs:
-                ManyRuns {
-                    threads,
-                    sets,
-                    variant,
-                },
-            json,
+            scen: ScenarioOpts { variant, sets },
+            runs: ManyRuns { threads, seed },
+            output,
         } => {
             let bar = indicatif::ProgressBar::new_spinner();
             let r = app::plan(
@@ -389,21 +448,30 @@ fn main() -> ExitCode {
                     threads,
                     sets,
                     variant,
-                    json,
+                    seed,
+                    format: output.get(),
                 },
                 &|| bar.inc(1),
             );
             bar.finish_and_clear();
-            r
+            // No value meets: the evidence is printed, then the command fails.
+            r.and_then(|p| match p.unmet {
+                Some(e) => {
+                    let _ = std::io::stdout().write_all(p.stdout.as_bytes());
+                    Err(e)
+                }
+                None => Ok(p.stdout),
+            })
         }
         Command::Theory {
             scenario,
+            scen: ScenarioOpts { variant, sets },
             arrival_rate,
             service_mean,
             service_scv,
             consumers,
             capacity,
-            json,
+            output,
         } => app::theory(&app::TheoryArgs {
             scenario,
             arrival_rate,
@@ -411,7 +479,9 @@ fn main() -> ExitCode {
             service_scv,
             consumers,
             capacity,
-            json,
+            format: output.get(),
+            variant,
+            sets,
         }),
     };
     match result {

@@ -161,10 +161,78 @@ pub struct Spec {
     pub shard: Option<(u32, u32)>,
 }
 
+/// The most runs one sweep (all its shards together) may have.
+pub const MAX_RUNS: usize = 1_000_000;
+
+/// The allowed `--threads`.
+pub const MAX_THREADS: usize = 1024;
+
 impl Spec {
-    /// Number of grid points.
+    /// Number of grid points. Only meaningful for a spec that passed [`Spec::check`]
+    /// (which refuses grids whose size does not fit).
     pub fn points(&self) -> usize {
         self.vary.iter().map(|v| v.values.len()).product()
+    }
+
+    /// Checks what a spec read from the command line or from a sweep.json must hold
+    /// before anything is computed from it: at least one key, every key with values and
+    /// varied once, at least one replication, a grid of at most [`MAX_RUNS`] runs (counted
+    /// without wrapping), a shard I/N with 1 <= I <= N. The message says which rule broke.
+    pub fn check(&self) -> Result<(), String> {
+        if self.vary.is_empty() {
+            return Err("no key is varied (give at least one --vary KEY=V1,V2,...)".into());
+        }
+        for (i, v) in self.vary.iter().enumerate() {
+            if v.key.trim().is_empty() {
+                return Err(format!("varied key {} has no name", i + 1));
+            }
+            if v.values.is_empty() {
+                return Err(format!("`{}` is varied over no values", v.key));
+            }
+            if self.vary[..i].iter().any(|w| w.key == v.key) {
+                return Err(format!(
+                    "`{}` is varied twice; give all its values in one --vary {}=V1,V2,...",
+                    v.key, v.key
+                ));
+            }
+            if self.sets.iter().any(|(k, _)| *k == v.key) {
+                return Err(format!(
+                    "`{}` is both varied and set with --set; the sweep would silently use the varied values",
+                    v.key
+                ));
+            }
+        }
+        if self.replications == 0 {
+            return Err("replications must be at least 1".into());
+        }
+        let total = self
+            .vary
+            .iter()
+            .try_fold(self.replications as usize, |acc, v| {
+                acc.checked_mul(v.values.len())
+            });
+        match total {
+            Some(t) if t <= MAX_RUNS => {}
+            Some(t) => {
+                return Err(format!(
+                    "the grid has {t} runs (points x replications), more than one sweep may do ({MAX_RUNS})"
+                ))
+            }
+            None => {
+                let sizes: Vec<String> = self.vary.iter().map(|v| v.values.len().to_string()).collect();
+                return Err(format!(
+                    "the grid has {} x {} replication(s) runs, a number too large to count, far more than one sweep may do ({MAX_RUNS})",
+                    sizes.join(" x "),
+                    self.replications
+                ));
+            }
+        }
+        if let Some((i, n)) = self.shard {
+            if i == 0 || n == 0 || i > n {
+                return Err(format!("shard {i}/{n} is not I/N with 1 <= I <= N"));
+            }
+        }
+        Ok(())
     }
 
     /// The varied values of point `p` (first key outermost).
@@ -362,44 +430,158 @@ pub fn rows_csv(spec: &Spec, metrics: &[String], rows: &[RunRow]) -> Result<Vec<
     w.into_inner().map_err(csv_err)
 }
 
-/// Reads sweep.csv back (for merging shards).
+/// Reads sweep.csv back (for merging shards), checking it against its manifest: the
+/// header must be the one `spec` and `metrics` give (a deleted or renamed column is named),
+/// and every row must be a run of this sweep (its shard's, when `spec` is a shard) at the
+/// point, values, replication and seed the spec gives it. `label` names the file in errors,
+/// with the line.
 pub fn parse_rows_csv(
     bytes: &[u8],
     spec: &Spec,
+    metrics: &[String],
     label: &str,
-) -> Result<(Vec<String>, Vec<RunRow>), Error> {
+) -> Result<Vec<RunRow>, Error> {
     let bad = |m: String| Error::from(InputError::new(m).in_file(label.to_string()));
-    let mut r = csv::Reader::from_reader(bytes);
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let header: Vec<String> = r
         .headers()
         .map_err(|e| bad(e.to_string()))?
         .iter()
         .map(str::to_string)
         .collect();
-    let first_metric = 4 + spec.vary.len();
-    if header.len() < first_metric {
-        return Err(bad("not a sweep.csv: too few columns".into()));
+    let want = rows_header(spec, metrics);
+    if header != want {
+        let missing: Vec<&str> = want
+            .iter()
+            .filter(|c| !header.contains(c))
+            .map(String::as_str)
+            .collect();
+        let extra: Vec<&str> = header
+            .iter()
+            .filter(|c| !want.contains(c))
+            .map(String::as_str)
+            .collect();
+        let what = match (missing.is_empty(), extra.is_empty()) {
+            (false, _) => format!("it lacks the column(s) {}", missing.join(", ")),
+            (true, false) => format!("it has unexpected column(s) {}", extra.join(", ")),
+            (true, true) => "its columns are in another order".to_string(),
+        };
+        return Err(bad(format!(
+            "the header does not match the sweep's manifest (sweep.json): {what}"
+        )));
     }
-    let metrics = header[first_metric..].to_vec();
+    let total = spec.points() * spec.replications as usize;
+    let mine: std::collections::BTreeSet<usize> = spec.run_indices().into_iter().collect();
+    let reps = spec.replications as usize;
+    let first_metric = 4 + spec.vary.len();
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let bad_row = |m: String| bad(format!("line {line}: {m}"));
+        if rec.len() != want.len() {
+            return Err(bad_row(format!(
+                "{} fields where the header has {}",
+                rec.len(),
+                want.len()
+            )));
+        }
         let num = |i: usize| {
             rec.get(i)
                 .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| bad(format!("bad number in column {i}")))
+                .ok_or_else(|| bad_row(format!("`{}` is not a whole number", want[i])))
         };
+        let run = num(0)? as usize;
+        let point = num(1)? as usize;
+        let replication = num(2 + spec.vary.len())?;
+        let seed = num(3 + spec.vary.len())?;
+        if run >= total {
+            return Err(bad_row(format!(
+                "run {run} is not in this sweep (runs 0..{})",
+                total.saturating_sub(1)
+            )));
+        }
+        if !mine.contains(&run) {
+            return Err(bad_row(format!(
+                "run {run} is not one of this shard's runs"
+            )));
+        }
+        if point != run / reps || replication != (run % reps) as u64 {
+            return Err(bad_row(format!(
+                "run {run} is point {} replication {}, not point {point} replication {replication}",
+                run / reps,
+                run % reps
+            )));
+        }
+        let values = spec.point_values(point);
+        for (i, (v, x)) in spec.vary.iter().zip(&values).enumerate() {
+            if rec.get(2 + i) != Some(*x) {
+                return Err(bad_row(format!(
+                    "point {point} has {}={x}, not {}",
+                    v.key,
+                    rec.get(2 + i).unwrap_or("")
+                )));
+            }
+        }
+        let want_seed = run_seed(spec.base_seed, point, replication as u32, spec.seeds);
+        if seed != want_seed {
+            return Err(bad_row(format!(
+                "run {run} was seeded {want_seed}, not {seed}"
+            )));
+        }
+        let mut values = Vec::with_capacity(metrics.len());
+        for (i, t) in rec.iter().enumerate().skip(first_metric) {
+            if t.is_empty() {
+                values.push(None);
+            } else {
+                values.push(Some(t.parse::<f64>().map_err(|_| {
+                    bad_row(format!("`{}` is `{t}`, not a number", want[i]))
+                })?));
+            }
+        }
         rows.push(RunRow {
-            run: num(0)? as usize,
-            point: num(1)? as usize,
-            replication: num(2 + spec.vary.len())? as u32,
-            seed: num(3 + spec.vary.len())?,
-            metrics: (first_metric..rec.len())
-                .map(|i| rec.get(i).and_then(|s| s.parse::<f64>().ok()))
-                .collect(),
+            run,
+            point,
+            replication: replication as u32,
+            seed,
+            metrics: values,
         });
     }
-    Ok((metrics, rows))
+    Ok(rows)
+}
+
+/// Whether a metric is a time in seconds (printed as a duration, like everywhere else).
+pub fn is_time_metric(metric: &str) -> bool {
+    let last = metric.rsplit('.').next().unwrap_or(metric);
+    metric.starts_with("latency.")
+        || metric.contains(".latency.")
+        || last.ends_with("_age")
+        || last.ends_with("seconds")
+}
+
+/// A metric's value as printed: durations as durations (`1.25s`, `4m 05s`), others
+/// with four decimals.
+pub fn fmt_metric(metric: &str, x: f64) -> String {
+    if is_time_metric(metric) {
+        crate::time::human(x)
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// A mean and its interval as printed: `mean [low, high]`, or with fewer than two runs
+/// `mean (one run: no interval)` (one value says nothing about its spread).
+pub fn fmt_interval(metric: &str, iv: Option<&Interval>) -> String {
+    match iv {
+        None => "no samples".into(),
+        Some(i) if i.n < 2 => format!("{} (one run: no interval)", fmt_metric(metric, i.mean)),
+        Some(i) => format!(
+            "{} [{}, {}]",
+            fmt_metric(metric, i.mean),
+            fmt_metric(metric, i.low),
+            fmt_metric(metric, i.high)
+        ),
+    }
 }
 
 /// The 95% interval of each metric at each point: `[point][metric]`.
@@ -437,8 +619,10 @@ pub fn summary_csv(spec: &Spec, metrics: &[String], rows: &[RunRow]) -> Result<V
         rec.extend(spec.point_values(p).iter().map(|s| s.to_string()));
         rec.push(rows.iter().filter(|r| r.point == p).count().to_string());
         for iv in ivs {
+            // With one run there is a mean but no interval: its ends are left empty.
             match iv {
-                Some(i) => rec.extend([fmt_f(i.mean), fmt_f(i.low), fmt_f(i.high)]),
+                Some(i) if i.n >= 2 => rec.extend([fmt_f(i.mean), fmt_f(i.low), fmt_f(i.high)]),
+                Some(i) => rec.extend([fmt_f(i.mean), String::new(), String::new()]),
                 None => rec.extend([String::new(), String::new(), String::new()]),
             }
         }

@@ -391,7 +391,17 @@ fn theory_answers_from_flags_and_from_a_scenario() {
         ])
         .assert()
         .success()
-        .stdout(contains("M/M/16").and(contains("0.9000")));
+        .stdout(
+            contains("M/M/16")
+                .and(contains("0.9000"))
+                .and(contains("mean time in system    ")),
+        );
+    // Item 12: times print as durations here too, with the exact seconds.
+    queuelab()
+        .args(["theory", "--arrival-rate", "5", "--service-mean", "100ms"])
+        .assert()
+        .success()
+        .stdout(contains("mean time in system    200ms (0.200000 s)"));
     let a = queuelab()
         .args([
             "theory",
@@ -628,9 +638,145 @@ fn quiz_scores_answers_given_by_flag() {
 
 #[test]
 fn list_shows_each_scenario_and_its_question() {
-    queuelab().arg("list").assert().success().stdout(
-        contains("scenarios/flash_sale.toml")
-            .and(contains("What happens to latency when traffic jumps 10x"))
-            .and(contains("variants: bounded-8")),
+    queuelab()
+        .args(["list", "scenarios"])
+        .assert()
+        .success()
+        .stdout(
+            contains("scenarios/flash_sale.toml")
+                .and(contains("What happens to latency when traffic jumps 10x"))
+                .and(contains("variants: bounded-8")),
+        );
+}
+
+#[test]
+fn one_vocabulary_across_commands() {
+    // Item 12: --format text|json wherever there is output, --variant and --set wherever a
+    // scenario is read, --seed where runs are made; the old --json still works.
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let json = |args: &[&str]| -> serde_json::Value {
+        let a = queuelab().args(args).assert().success();
+        serde_json::from_slice(&a.get_output().stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let v = json(&[
+        "check",
+        &scen,
+        "--set",
+        "consumers.count=3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        (v["ok"].clone(), v["consumers"].clone()),
+        (true.into(), 3.into())
     );
+    let v = json(&[
+        "check",
+        "scenarios/flash_sale.toml",
+        "--variant",
+        "bounded-8",
+        "--seed",
+        "5",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        (v["variant"].clone(), v["seed"].clone()),
+        ("bounded-8".into(), 5.into())
+    );
+    // theory: a scenario with --set; --format json and the old --json agree.
+    let a = json(&[
+        "theory",
+        &scen,
+        "--set",
+        "consumers.count=3",
+        "--format",
+        "json",
+    ]);
+    let b = json(&["theory", &scen, "--set", "consumers.count=3", "--json"]);
+    assert_eq!(a, b);
+    assert!(
+        (a["utilization"].as_f64().unwrap() - 0.5).abs() < 1e-3,
+        "{a}"
+    );
+    queuelab()
+        .args([
+            "theory",
+            "--arrival-rate",
+            "5",
+            "--service-mean",
+            "1ms",
+            "--set",
+            "x=1",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("--set"));
+    // quiz: --set and --seed reach the run it marks.
+    let q = json(&[
+        "quiz",
+        &scen,
+        "--set",
+        "consumers.count=3",
+        "--seed",
+        "8",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        q.to_string().contains("utilisation 0.50"),
+        "3 consumers at 50/s x 30ms: {q}"
+    );
+    // sweep: --format json, --seed, --variant and --set.
+    let out = tmp.path().join("sw");
+    let s = json(&[
+        "sweep",
+        &scen,
+        "--vary",
+        "consumers.count=2,3",
+        "--replications",
+        "2",
+        "--seed",
+        "21",
+        "--set",
+        "queue.capacity=50",
+        "--no-plots",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(s["points"].as_array().unwrap().len(), 2);
+    assert!(s["points"][0]["ci_low"].is_number());
+    let manifest = read_json(&out.join("sweep.json"));
+    assert_eq!(manifest["spec"]["base_seed"], 21);
+}
+
+#[test]
+fn sweep_prints_durations_as_durations() {
+    // Item 12: the sweep table printed raw seconds ("0.3042") where every other command
+    // prints durations ("304ms").
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = write(tmp.path(), "small.toml", SMALL);
+    let a = queuelab()
+        .args([
+            "sweep",
+            &scen,
+            "--vary",
+            "consumers.count=2,3",
+            "--replications",
+            "2",
+        ])
+        .args(["--no-plots", "--out"])
+        .arg(tmp.path().join("d"))
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("consumers.count=2"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("ms ["), "{line}");
+    assert!(!line.contains("0."), "raw seconds in {line}");
 }

@@ -14,6 +14,7 @@ mod fanout;
 mod figures;
 mod fuzz_corpus;
 mod guards;
+mod outputs;
 mod properties;
 mod scenarios;
 mod stopping;

@@ -1,10 +1,12 @@
 //! The capacity-planning commands: `sweep`, `merge` and `plan`.
 
+use super::Format;
 use crate::error::{Error, InputError};
 use crate::plan::{self, Target};
-use crate::report::{plot, Bundle};
+use crate::report::{plot, Bundle, Staging};
 use crate::scenario;
 use crate::sweep::{self, RunRow, Seeds, Spec, Vary, METRICS};
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `queuelab sweep`.
@@ -34,6 +36,10 @@ pub struct SweepArgs {
     pub no_plots: bool,
     /// Refuse sweeps estimated above this many events in all.
     pub max_events: Option<f64>,
+    /// Overrides the scenario's seed (the seed of replication 0).
+    pub seed: Option<u64>,
+    /// Text or JSON on standard output.
+    pub format: Format,
 }
 
 /// A sweep checked and ready to run.
@@ -45,6 +51,8 @@ pub struct PreparedSweep {
     metric: String,
     threads: usize,
     no_plots: bool,
+    format: Format,
+    sha: String,
 }
 
 impl PreparedSweep {
@@ -56,9 +64,18 @@ impl PreparedSweep {
 
 fn threads(n: Option<usize>) -> Result<usize, Error> {
     match n {
-        Some(0) => Err(InputError::new("must be at least 1")
-            .in_file("--threads")
-            .into()),
+        Some(n) if n == 0 || n > sweep::MAX_THREADS => Err(InputError::new(format!(
+            "{n} is not a usable number of threads"
+        ))
+        .in_file("--threads")
+        .allowed(format!(
+            "1 to {} (this machine has {} cores)",
+            sweep::MAX_THREADS,
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        ))
+        .into()),
         Some(n) => Ok(n),
         None => Ok(std::thread::available_parallelism()
             .map(|n| n.get())
@@ -94,9 +111,7 @@ fn known_metrics(spec: &Spec, text: &str) -> Result<Vec<String>, Error> {
 
 /// Checks a sweep's arguments and builds every run's scenario (errors exit 2, nothing runs).
 pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
-    let text = std::fs::read_to_string(&a.scenario).map_err(|e| {
-        InputError::new(format!("cannot read the scenario file: {e}")).in_file(a.scenario.clone())
-    })?;
+    let (label, text) = super::bundled::source(&a.scenario)?;
     if a.vary.is_empty() {
         return Err(
             InputError::new("give at least one --vary KEY=V1,V2,... or KEY=A..B")
@@ -114,8 +129,9 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
         .iter()
         .map(|v| sweep::parse_vary(v))
         .collect::<Result<Vec<_>, _>>()?;
+    let threads = threads(a.threads)?;
     let o = super::overrides(&a.sets, None, None)?;
-    let mut file = scenario::load(&a.scenario, &o)?;
+    let mut file = scenario::parse(&text, &label, &o)?;
     if let Some(v) = &a.variant {
         file.select_variant(v)?;
     }
@@ -126,17 +142,11 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
         vary,
         replications: a.replications,
         seeds: a.seeds,
-        base_seed: file.base.seed,
+        base_seed: a.seed.unwrap_or(file.base.seed),
         shard: a.shard.as_deref().map(parse_shard).transpose()?,
     };
-    if spec.points() * spec.replications as usize > 1_000_000 {
-        return Err(InputError::new(format!(
-            "{} runs is more than one sweep may do (1,000,000)",
-            spec.points() * spec.replications as usize
-        ))
-        .in_file("--vary")
-        .into());
-    }
+    spec.check()
+        .map_err(|m| InputError::new(m).in_file("--vary"))?;
     // Every point must be a valid scenario: check them all before running anything.
     let mut points = Vec::with_capacity(spec.points());
     for p in 0..spec.points() {
@@ -168,48 +178,82 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
             None => dir,
         }
     });
+    let sha = scenario_sha256(&spec, &text)?;
     Ok(PreparedSweep {
         spec,
         text,
         out,
         metric: a.metric.clone(),
-        threads: threads(a.threads)?,
+        threads,
         no_plots: a.no_plots,
+        format: a.format,
+        sha,
     })
 }
 
+/// sweep.json: what a sweep (or shard) is, and how many of its runs it holds.
 #[derive(serde::Serialize, serde::Deserialize, PartialEq)]
 struct Manifest {
     spec: Spec,
     metrics: Vec<String>,
+    /// Rows in sweep.csv.
     runs: usize,
+    /// Runs this sweep or shard was to do (more than `runs` after an interrupt).
+    #[serde(default)]
+    expected_runs: Option<usize>,
+    /// SHA-256 of the scenario as run at the first point (the file with `--variant` and
+    /// `--set` applied, before the varied keys and the seed), so that shards of a file
+    /// edited in between are told apart.
+    #[serde(default)]
+    scenario_sha256: Option<String>,
 }
 
-/// Writes a sweep's files from its rows (used by `sweep` and by `merge`, so both write
-/// exactly the same bytes for the same runs).
+/// The hash kept in sweep.json: of the effective scenario (see [`Manifest`]).
+fn scenario_sha256(spec: &Spec, text: &str) -> Result<String, Error> {
+    let toml = super::effective_toml(text, spec.variant.as_deref(), &spec.sets)?;
+    let digest = sha2::Sha256::digest(toml.as_bytes());
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What `sweep` and `merge` print, besides the files.
+struct SweepOutput<'a> {
+    out: &'a Path,
+    expected: usize,
+    sha: Option<String>,
+    metric: &'a str,
+    no_plots: bool,
+    format: Format,
+}
+
+/// Writes a sweep's files from its rows into `staging` (used by `sweep` and by `merge`, so
+/// both write exactly the same bytes for the same runs) and swaps them in.
 fn write_sweep(
     spec: &Spec,
     metrics: &[String],
     rows: &[RunRow],
-    out: &Path,
-    metric: &str,
-    no_plots: bool,
+    mut staging: Staging,
+    o: SweepOutput,
 ) -> Result<String, Error> {
+    let (out, expected) = (o.out, o.expected);
     let mut b = Bundle::default();
     let manifest = Manifest {
         spec: spec.clone(),
         metrics: metrics.to_vec(),
         runs: rows.len(),
+        expected_runs: Some(expected),
+        scenario_sha256: o.sha.clone(),
     };
     let mut json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;
     json.push(b'\n');
     b.add(out.join("sweep.json"), json);
     b.add(out.join("sweep.csv"), sweep::rows_csv(spec, metrics, rows)?);
+    let metric = o.metric;
     let mut said = format!(
         "{} runs written to {}\n",
         rows.len(),
         out.join("sweep.csv").display()
     );
+    let mut points_json = Vec::new();
     if spec.shard.is_none() {
         b.add(
             out.join("sweep_summary.csv"),
@@ -218,7 +262,24 @@ fn write_sweep(
         let m = metrics.iter().position(|x| x == metric).unwrap_or(0);
         let ivs = sweep::point_intervals(spec, metrics, rows);
         said.push_str(&table(spec, metric, &ivs, m));
-        if !no_plots {
+        for (p, iv) in ivs.iter().enumerate() {
+            let values: serde_json::Map<String, serde_json::Value> = spec
+                .vary
+                .iter()
+                .zip(spec.point_values(p))
+                .map(|(v, x)| (v.key.clone(), serde_json::Value::String(x.to_string())))
+                .collect();
+            let iv = iv[m];
+            points_json.push(serde_json::json!({
+                "point": p,
+                "values": values,
+                "runs": iv.map(|i| i.n).unwrap_or(0),
+                "mean": iv.map(|i| i.mean),
+                "ci_low": iv.filter(|i| i.n >= 2).map(|i| i.low),
+                "ci_high": iv.filter(|i| i.n >= 2).map(|i| i.high),
+            }));
+        }
+        if !o.no_plots {
             let (png, svg) = sweep_plot(spec, metric, &ivs, m)?;
             let stem = format!("sweep_{}", metric.replace('.', "_"));
             b.add(out.join(format!("{stem}.png")), png);
@@ -229,11 +290,30 @@ fn write_sweep(
             ));
         }
         said.push_str(&format!(
-            "per-point means and 95% intervals: {}\n",
+            "per-point means{}: {}\n",
+            if spec.replications < 2 {
+                ""
+            } else {
+                " and 95% intervals"
+            },
             out.join("sweep_summary.csv").display()
         ));
     }
-    b.write()?;
+    staging.write(&b)?;
+    staging.commit()?;
+    if o.format == Format::Json {
+        let v = serde_json::json!({
+            "out": out.display().to_string(),
+            "runs": rows.len(),
+            "expected_runs": expected,
+            "metric": metric,
+            "replications": spec.replications,
+            "points": points_json,
+        });
+        let mut s = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
+        s.push('\n');
+        return Ok(s);
+    }
     Ok(said)
 }
 
@@ -243,10 +323,14 @@ fn table(
     ivs: &[Vec<Option<crate::stats::Interval>>],
     m: usize,
 ) -> String {
-    let mut o = format!(
-        "{metric}: mean [95% interval] over {} replication(s)\n",
-        spec.replications
-    );
+    let mut o = if spec.replications < 2 {
+        format!("{metric}: one replication per point, so a mean without an interval (give --replications 2 or more for 95% intervals)\n")
+    } else {
+        format!(
+            "{metric}: mean [95% interval] over {} replications\n",
+            spec.replications
+        )
+    };
     for (p, iv) in ivs.iter().enumerate() {
         let vals: Vec<String> = spec
             .vary
@@ -254,10 +338,7 @@ fn table(
             .zip(spec.point_values(p))
             .map(|(v, x)| format!("{}={x}", v.key))
             .collect();
-        let fig = match iv[m] {
-            Some(i) => format!("{:.4} [{:.4}, {:.4}]", i.mean, i.low, i.high),
-            None => "no samples".into(),
-        };
+        let fig = sweep::fmt_interval(metric, iv[m].as_ref());
         o.push_str(&format!("  {:<50} {fig}\n", vals.join(" ")));
     }
     o
@@ -300,10 +381,14 @@ fn sweep_plot(
         None
     };
     plot::sweep(
-        &format!(
-            "{metric} vs {} (95% CI, {} replications)",
-            first.key, spec.replications
-        ),
+        &if spec.replications < 2 {
+            format!("{metric} vs {} (one replication: no interval)", first.key)
+        } else {
+            format!(
+                "{metric} vs {} (95% CI, {} replications)",
+                first.key, spec.replications
+            )
+        },
         &first.key,
         metric,
         names,
@@ -313,15 +398,17 @@ fn sweep_plot(
 
 /// Runs a prepared sweep; `tick` is called after every run (for a progress bar).
 ///
-/// Rows are appended to `sweep.partial.csv` in the out folder as runs finish, so nothing
-/// finished is lost even to a hard kill; the final files are then written from the rows in
-/// run order and the partial file is removed. After Ctrl-C the final files hold the runs
-/// that finished and the error says how many.
+/// The files are written into a staging folder beside the out folder and swapped in at
+/// the end ([`Staging`]). Rows are appended to `sweep.partial.csv` in the staging folder
+/// as runs finish, so nothing finished is lost even to a hard kill (the staging folder,
+/// `.NAME.queuelab-PID-N.tmp`, then stays behind with them); the final files are then
+/// written from the rows in run order and the partial file is left out. After Ctrl-C or
+/// SIGTERM the final files hold the runs that finished (sweep.json says how many of how
+/// many), `merge --partial` can use them, and the error says how many there are.
 pub fn run_sweep(p: &PreparedSweep, tick: &(dyn Fn() + Sync)) -> Result<String, Error> {
     let metrics: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
-    std::fs::create_dir_all(&p.out)
-        .map_err(|e| Error::io(format!("cannot create {}", p.out.display()), e))?;
-    let partial_path = p.out.join("sweep.partial.csv");
+    let staging = Staging::begin(&p.out)?;
+    let partial_path = staging.path().join("sweep.partial.csv");
     let file = std::fs::File::create(&partial_path)
         .map_err(|e| Error::io(format!("cannot write {}", partial_path.display()), e))?;
     let mut w = csv::Writer::from_writer(file);
@@ -338,12 +425,26 @@ pub fn run_sweep(p: &PreparedSweep, tick: &(dyn Fn() + Sync)) -> Result<String, 
         tick();
     };
     let rows = sweep::execute(&p.spec, &p.text, p.threads, &metrics, &on_row)?;
-    let said = write_sweep(&p.spec, &metrics, &rows, &p.out, &p.metric, p.no_plots)?;
     drop(partial);
-    let _ = std::fs::remove_file(&partial_path);
+    std::fs::remove_file(&partial_path)
+        .map_err(|e| Error::io(format!("cannot remove {}", partial_path.display()), e))?;
+    let said = write_sweep(
+        &p.spec,
+        &metrics,
+        &rows,
+        staging,
+        SweepOutput {
+            out: &p.out,
+            expected: p.runs(),
+            sha: Some(p.sha.clone()),
+            metric: &p.metric,
+            no_plots: p.no_plots,
+            format: p.format,
+        },
+    )?;
     if crate::guard::interrupted() {
         return Err(Error::Interrupted(format!(
-            "interrupted: {} of {} runs finished; they are in {}",
+            "interrupted: {} of {} runs finished; they are in {} (`queuelab merge --partial` can use them)",
             rows.len(),
             p.runs(),
             p.out.display()
@@ -352,75 +453,175 @@ pub fn run_sweep(p: &PreparedSweep, tick: &(dyn Fn() + Sync)) -> Result<String, 
     Ok(said)
 }
 
+/// Arguments of `queuelab merge`.
+#[derive(Debug, Clone, Default)]
+pub struct MergeArgs {
+    /// The shard folders.
+    pub shards: Vec<PathBuf>,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Metric to print and plot.
+    pub metric: String,
+    /// Skip the plot.
+    pub no_plots: bool,
+    /// Merge the runs present even when some are missing (interrupted shards).
+    pub partial: bool,
+    /// Text or JSON on standard output.
+    pub format: Format,
+}
+
 /// `queuelab merge`: combines shard folders into what one machine would have written.
-pub fn merge(dirs: &[PathBuf], out: &Path, metric: &str, no_plots: bool) -> Result<String, Error> {
+///
+/// Refused: a folder that is not a sweep, shards of different sweeps (the spec or the
+/// hash of the scenario differ), a sweep.csv whose columns or rows do not match its
+/// sweep.json (an edited run index, point, value or seed; a deleted column), a run in two
+/// shards, and, without `--partial`, missing runs.
+pub fn merge(a: &MergeArgs) -> Result<String, Error> {
+    let dirs = &a.shards;
     if dirs.is_empty() {
         return Err(InputError::new("give the shard folders to merge")
             .in_file("merge")
             .into());
     }
-    let mut spec: Option<Spec> = None;
-    let mut metrics: Option<Vec<String>> = None;
-    let mut rows: Vec<RunRow> = Vec::new();
-    for d in dirs {
+    if !METRICS.contains(&a.metric.as_str()) {
+        let known: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
+        sweep::check_metric(&a.metric, &known, "--metric")?;
+    }
+    // The merged folder replaces --out whole: never one of the shards being merged.
+    let same = |x: &Path, y: &Path| match (x.canonicalize(), y.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => x == y,
+    };
+    if let Some(d) = dirs.iter().find(|d| same(d, &a.out)) {
+        return Err(InputError::new(format!(
+            "`{}` is one of the shards being merged; the merge would replace it",
+            d.display()
+        ))
+        .in_file("--out")
+        .hint("merge into a new folder, e.g. --out results")
+        .into());
+    }
+    let mut first: Option<(Spec, Vec<String>, Option<String>, String)> = None;
+    let mut rows: Vec<(RunRow, usize)> = Vec::new();
+    for (k, d) in dirs.iter().enumerate() {
         let label = d.join("sweep.json").display().to_string();
         let bytes = std::fs::read(d.join("sweep.json"))
             .map_err(|e| InputError::new(format!("cannot read: {e}")).in_file(label.clone()))?;
         let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
             InputError::new(format!("not a sweep manifest: {e}")).in_file(label.clone())
         })?;
+        m.spec.check().map_err(|e| {
+            InputError::new(format!("not a usable sweep manifest: {e}")).in_file(label.clone())
+        })?;
+        if m.metrics.is_empty() {
+            return Err(InputError::new("not a usable sweep manifest: no metrics")
+                .in_file(label)
+                .into());
+        }
         let unsharded = Spec {
             shard: None,
             ..m.spec.clone()
         };
-        match &spec {
-            None => spec = Some(unsharded),
-            Some(s) if *s != unsharded => {
-                return Err(InputError::new("this shard belongs to a different sweep (scenario, keys, values, replications or seeds differ)")
-                    .in_file(label)
-                    .into())
+        match &first {
+            None => {
+                first = Some((
+                    unsharded,
+                    m.metrics.clone(),
+                    m.scenario_sha256.clone(),
+                    label.clone(),
+                ))
             }
-            _ => {}
+            Some((s, metrics, sha, first_label)) => {
+                if *s != unsharded {
+                    return Err(InputError::new(format!("this shard belongs to a different sweep than {first_label} (scenario path, --set, --variant, keys, values, replications or seeds differ)"))
+                        .in_file(label)
+                        .into());
+                }
+                if *sha != m.scenario_sha256 {
+                    return Err(InputError::new(format!("this shard ran a different scenario than {first_label}: the scenario's hash differs (was the file edited between shards?)"))
+                        .in_file(label)
+                        .hint("run every shard from the same scenario file")
+                        .into());
+                }
+                if *metrics != m.metrics {
+                    return Err(InputError::new(format!(
+                        "this shard has different metric columns than {first_label}"
+                    ))
+                    .in_file(label)
+                    .into());
+                }
+            }
         }
-        if metrics.as_ref().is_some_and(|x| *x != m.metrics) {
-            return Err(InputError::new("this shard has different metric columns")
-                .in_file(label)
-                .into());
-        }
-        metrics = Some(m.metrics.clone());
         let csv_label = d.join("sweep.csv").display().to_string();
         let bytes = std::fs::read(d.join("sweep.csv"))
             .map_err(|e| InputError::new(format!("cannot read: {e}")).in_file(csv_label.clone()))?;
-        let (_, mut r) = sweep::parse_rows_csv(&bytes, &m.spec, &csv_label)?;
-        rows.append(&mut r);
+        let r = sweep::parse_rows_csv(&bytes, &m.spec, &m.metrics, &csv_label)?;
+        if r.len() != m.runs {
+            return Err(InputError::new(format!(
+                "{} rows, where sweep.json says {}",
+                r.len(),
+                m.runs
+            ))
+            .in_file(csv_label)
+            .into());
+        }
+        rows.extend(r.into_iter().map(|r| (r, k)));
     }
-    let (Some(spec), Some(metrics)) = (spec, metrics) else {
+    let Some((spec, metrics, sha, _)) = first else {
         return Err(Error::Other("nothing to merge".into()));
     };
-    rows.sort_by_key(|r| r.run);
+    rows.sort_by_key(|(r, _)| r.run);
+    if let Some(w) = rows.windows(2).find(|w| w[0].0.run == w[1].0.run) {
+        return Err(InputError::new(format!(
+            "run {} appears in two shards: {} and {}",
+            w[0].0.run,
+            dirs[w[0].1].display(),
+            dirs[w[1].1].display()
+        ))
+        .in_file("merge")
+        .into());
+    }
+    let rows: Vec<RunRow> = rows.into_iter().map(|(r, _)| r).collect();
     let total = spec.points() * spec.replications as usize;
     let have: Vec<usize> = rows.iter().map(|r| r.run).collect();
-    if have.windows(2).any(|w| w[0] == w[1]) {
-        return Err(InputError::new("a run appears in two shards")
-            .in_file("merge")
-            .into());
-    }
-    if have.len() != total {
-        let missing: Vec<String> = (0..total)
-            .filter(|i| have.binary_search(i).is_err())
-            .take(10)
-            .map(|i| i.to_string())
-            .collect();
+    let missing: Vec<String> = (0..total)
+        .filter(|i| have.binary_search(i).is_err())
+        .take(10)
+        .map(|i| i.to_string())
+        .collect();
+    if have.len() != total && !a.partial {
         return Err(InputError::new(format!(
             "{} of {total} runs are present; missing runs include {}",
             have.len(),
             missing.join(", ")
         ))
         .in_file("merge")
-        .hint("merge every shard I/N for I = 1..N")
+        .hint("merge every shard I/N for I = 1..N, or pass --partial to merge the runs present")
         .into());
     }
-    write_sweep(&spec, &metrics, &rows, out, metric, no_plots)
+    let staging = Staging::begin(&a.out)?;
+    let mut said = write_sweep(
+        &spec,
+        &metrics,
+        &rows,
+        staging,
+        SweepOutput {
+            out: &a.out,
+            expected: total,
+            sha,
+            metric: &a.metric,
+            no_plots: a.no_plots,
+            format: a.format,
+        },
+    )?;
+    if have.len() != total && a.format == Format::Text {
+        said.push_str(&format!(
+            "partial: {} of {total} runs were merged; the intervals are over the replications present (missing runs include {})\n",
+            have.len(),
+            missing.join(", ")
+        ));
+    }
+    Ok(said)
 }
 
 /// Arguments of `queuelab plan`.
@@ -440,12 +641,35 @@ pub struct PlanArgs {
     pub sets: Vec<String>,
     /// One variant of the file.
     pub variant: Option<String>,
-    /// JSON output.
-    pub json: bool,
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Text or JSON on standard output.
+    pub format: Format,
+}
+
+/// What `plan` found: the text or JSON to print, and when no value meets the targets,
+/// the error the command exits with after printing it.
+pub struct PlanOutcome {
+    /// For standard output.
+    pub stdout: String,
+    /// Set when no candidate meets every target.
+    pub unmet: Option<Error>,
+    /// The search and its evidence.
+    pub plan: plan::Plan,
 }
 
 /// `queuelab plan`.
-pub fn plan(a: &PlanArgs, tick: &(dyn Fn() + Sync)) -> Result<String, Error> {
+pub fn plan(a: &PlanArgs, tick: &(dyn Fn() + Sync)) -> Result<PlanOutcome, Error> {
+    if a.replications < 2 {
+        return Err(InputError::new(format!(
+            "{} replication(s) per value: plan judges each value by the 95% interval of its mean, and one run has no interval",
+            a.replications
+        ))
+        .in_file("--replications")
+        .allowed("2 or more (5 by default)")
+        .into());
+    }
+    let targets: Vec<Target> = plan::parse_targets(&a.targets)?;
     let prepared = prepare_sweep(&SweepArgs {
         scenario: a.scenario.clone(),
         vary: vec![a.vary.clone()],
@@ -453,11 +677,11 @@ pub fn plan(a: &PlanArgs, tick: &(dyn Fn() + Sync)) -> Result<String, Error> {
         threads: a.threads,
         sets: a.sets.clone(),
         variant: a.variant.clone(),
+        seed: a.seed,
         metric: METRICS[0].to_string(),
         no_plots: true,
         ..Default::default()
     })?;
-    let targets: Vec<Target> = plan::parse_targets(&a.targets)?;
     let known = known_metrics(&prepared.spec, &prepared.text)?;
     for t in &targets {
         sweep::check_metric(&t.metric, &known, "--target")?;
@@ -471,12 +695,23 @@ pub fn plan(a: &PlanArgs, tick: &(dyn Fn() + Sync)) -> Result<String, Error> {
         prepared.threads,
         tick,
     )?;
-    if a.json {
+    let stdout = if a.format == Format::Json {
         let mut s =
             serde_json::to_string_pretty(&result).map_err(|e| Error::Other(e.to_string()))?;
         s.push('\n');
-        Ok(s)
+        s
     } else {
-        Ok(plan::describe(&result, &targets))
-    }
+        plan::describe(&result, &targets)
+    };
+    let unmet = result.answer.is_none().then(|| {
+        Error::Other(format!(
+            "no value of {} among the {} candidates meets every target",
+            result.key, result.candidates
+        ))
+    });
+    Ok(PlanOutcome {
+        stdout,
+        unmet,
+        plan: result,
+    })
 }

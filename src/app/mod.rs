@@ -114,18 +114,97 @@ pub fn overrides(
     Ok(o)
 }
 
+/// A scenario as loaded for a command: where it came from, its text, the overrides.
+pub struct Loaded {
+    /// How the scenario is named in messages (the path, or `bundled:NAME.toml`).
+    pub label: String,
+    /// The file's text.
+    pub text: String,
+    /// The overrides applied (`--set`, `--seed`, `--duration`, the variant filter).
+    pub overrides: Overrides,
+    /// The checked scenarios.
+    pub file: ScenarioFile,
+}
+
+impl Loaded {
+    /// The `invocation` block of a summary of `s`, one of this file's runs.
+    pub fn invocation(&self, s: &Scenario) -> Result<crate::metrics::summary::Invocation, Error> {
+        Ok(crate::metrics::summary::Invocation {
+            command: report::command_without_out(),
+            scenario_file: self.label.clone(),
+            overrides: self
+                .overrides
+                .sets
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            effective_scenario: effective_toml(
+                &self.text,
+                s.variant.as_deref(),
+                &self.overrides.sets,
+            )?,
+        })
+    }
+}
+
+/// The scenario as run, as TOML: the file without its `[[variants]]`, the keys of
+/// `variant` merged over it, then the overrides (as [`scenario::parse`] applies them).
+pub fn effective_toml(
+    text: &str,
+    variant: Option<&str>,
+    sets: &[(String, String)],
+) -> Result<String, Error> {
+    let mut doc: toml::Table = toml::from_str(text)
+        .map_err(|e| Error::Other(format!("cannot re-read the scenario: {e}")))?;
+    let variants = doc.remove("variants");
+    if let (Some(name), Some(toml::Value::Array(vs))) = (variant, &variants) {
+        let found = vs.iter().find_map(|v| match v {
+            toml::Value::Table(t) if t.get("name").and_then(toml::Value::as_str) == Some(name) => {
+                Some(t.clone())
+            }
+            _ => None,
+        });
+        if let Some(mut t) = found {
+            t.remove("name");
+            overlay::merge(&mut doc, &t)?;
+        }
+    }
+    for (k, v) in sets {
+        overlay::set_path(&mut doc, k, overlay::parse_value(v))?;
+    }
+    toml::to_string(&doc)
+        .map_err(|e| Error::Other(format!("cannot write the scenario as TOML: {e}")))
+}
+
+/// Reads a scenario (a path, or a bundled lesson by name) and checks it with `o`.
+pub fn load_with(arg: &str, o: Overrides) -> Result<Loaded, Error> {
+    let (label, text) = bundled::source(arg)?;
+    let file = scenario::parse(&text, &label, &o)?;
+    Ok(Loaded {
+        label,
+        text,
+        overrides: o,
+        file,
+    })
+}
+
 /// Loads the scenario with the run's overrides and variant choice.
 pub fn load(args: &RunArgs) -> Result<ScenarioFile, Error> {
+    Ok(load_run(args)?.file)
+}
+
+/// [`load`], keeping the text and overrides.
+pub fn load_run(args: &RunArgs) -> Result<Loaded, Error> {
     let mut o = overrides(&args.sets, args.seed, args.duration.as_deref())?;
     if let Some(v) = &args.variant {
         // Only that variant is built (and `--set` applies to it, not to the base).
         o.variants = scenario::VariantFilter::Only(v.clone());
     }
-    let mut file = scenario::load(&args.scenario, &o)?;
+    let mut l = load_with(&args.scenario, o)?;
     if let Some(v) = &args.variant {
-        file.select_variant(v)?;
+        l.file.select_variant(v)?;
     }
-    Ok(file)
+    Ok(l)
 }
 
 /// A fan-out run's extra files: each subscriber's time series (and dashboard) under
@@ -190,7 +269,8 @@ pub struct RunReport {
 
 /// `queuelab run`.
 pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
-    let file = load(args)?;
+    let loaded = load_run(args)?;
+    let file = &loaded.file;
     let out_dir = args
         .out
         .clone()
@@ -198,10 +278,19 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
     let scenarios: Vec<Scenario> = file.runs().into_iter().cloned().collect();
     check_work(&scenarios.iter().collect::<Vec<_>>(), args.max_events, 1)?;
     let limits = limits(args.max_memory.as_deref())?;
-    let results: Vec<RunResult> = scenarios
+    let invocations = scenarios
+        .iter()
+        .map(|s| loaded.invocation(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The folder is checked (and its staging folder made) before anything runs.
+    let mut staging = report::Staging::begin(&out_dir)?;
+    let mut results: Vec<RunResult> = scenarios
         .par_iter()
         .map(|s| sim::run_with(s, &limits))
         .collect();
+    for (r, inv) in results.iter_mut().zip(invocations) {
+        r.summary.invocation = Some(inv);
+    }
     let side_by_side = !file.variants.is_empty() && args.variant.is_none();
 
     let mut bundle = Bundle::default();
@@ -287,11 +376,34 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
         ));
         bundle.add(out_dir.join("latency_cdf.svg"), svg);
     }
-    let source = std::fs::read_to_string(&args.scenario).unwrap_or_default();
+    let overridden = !loaded.overrides.sets.is_empty() || args.variant.is_some();
+    let as_run: Vec<(String, String)> = if overridden {
+        scenarios
+            .iter()
+            .zip(&results)
+            .filter_map(|(s, r)| {
+                let inv = r.summary.invocation.as_ref()?;
+                Some((
+                    s.variant.clone().unwrap_or_else(|| s.name.clone()),
+                    inv.effective_scenario.clone(),
+                ))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = html::render(&html::Report {
         base: &file.base,
-        source: &source,
+        source: &loaded.text,
         path: &args.scenario,
+        command: &shell_words(&report::command_line()),
+        overrides: &results[0]
+            .summary
+            .invocation
+            .as_ref()
+            .map(|i| i.overrides.clone())
+            .unwrap_or_default(),
+        as_run,
         runs: scenarios
             .iter()
             .zip(&summaries)
@@ -300,43 +412,42 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
         pictures,
     });
     bundle.add(out_dir.join("report.html"), page);
-    bundle.write()?;
+    staging.write(&bundle)?;
+    staging.commit()?;
 
-    let stdout = if args.quiet {
-        String::new()
-    } else {
-        match args.format {
-            Format::Json => {
-                let bytes = if summaries.len() == 1 && !side_by_side {
-                    files::summary_json(summaries[0])?
+    // --quiet silences the text, never the output asked for with --format json.
+    let stdout = match args.format {
+        Format::Text if args.quiet => String::new(),
+        Format::Json => {
+            let bytes = if summaries.len() == 1 && !side_by_side {
+                files::summary_json(summaries[0])?
+            } else {
+                files::summaries_json(&summaries)?
+            };
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Format::Text => {
+            let mut o = String::new();
+            for (s, r) in scenarios.iter().zip(&results) {
+                let prediction = theory::params_of(s).and_then(|p| theory::predict(&p));
+                let dir = if side_by_side {
+                    out_dir.join(s.variant.as_deref().unwrap_or("base"))
                 } else {
-                    files::summaries_json(&summaries)?
+                    out_dir.clone()
                 };
-                String::from_utf8_lossy(&bytes).into_owned()
+                o.push_str(&text::summary(
+                    &r.summary,
+                    prediction.as_ref(),
+                    &[dir.display().to_string()],
+                ));
+                o.push('\n');
             }
-            Format::Text => {
-                let mut o = String::new();
-                for (s, r) in scenarios.iter().zip(&results) {
-                    let prediction = theory::params_of(s).and_then(|p| theory::predict(&p));
-                    let dir = if side_by_side {
-                        out_dir.join(s.variant.as_deref().unwrap_or("base"))
-                    } else {
-                        out_dir.clone()
-                    };
-                    o.push_str(&text::summary(
-                        &r.summary,
-                        prediction.as_ref(),
-                        &[dir.display().to_string()],
-                    ));
-                    o.push('\n');
-                }
-                if side_by_side {
-                    o.push_str(&format!("{}: variants side by side\n", file.base.name));
-                    o.push_str(&text::comparison(&summaries));
-                    o.push_str(&format!("  comparison files in {}\n", out_dir.display()));
-                }
-                o
+            if side_by_side {
+                o.push_str(&format!("{}: variants side by side\n", file.base.name));
+                o.push_str(&text::comparison(&summaries));
+                o.push_str(&format!("  comparison files in {}\n", out_dir.display()));
             }
+            o
         }
     };
     let stops: Vec<String> = results
@@ -365,23 +476,74 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
     })
 }
 
+/// Arguments of `queuelab check`.
+#[derive(Debug, Clone, Default)]
+pub struct CheckArgs {
+    /// The scenario file (or bundled lesson).
+    pub scenario: String,
+    /// `KEY=VALUE` overrides.
+    pub sets: Vec<String>,
+    /// Check only this variant (with the overrides applied to it).
+    pub variant: Option<String>,
+    /// Overrides the file's seed.
+    pub seed: Option<u64>,
+    /// Overrides the file's duration.
+    pub duration: Option<String>,
+    /// Text or JSON on standard output.
+    pub format: Format,
+}
+
 /// `queuelab check`: parse and validate only.
-pub fn check(path: &str, sets: &[String]) -> Result<String, Error> {
-    let o = overrides(sets, None, None)?;
-    let file = scenario::load(path, &o)?;
+pub fn check(a: &CheckArgs) -> Result<String, Error> {
+    let l = load_run(&RunArgs {
+        scenario: a.scenario.clone(),
+        sets: a.sets.clone(),
+        variant: a.variant.clone(),
+        seed: a.seed,
+        duration: a.duration.clone(),
+        ..Default::default()
+    })?;
+    let path = &a.scenario;
+    let file = &l.file;
+    let shown = if a.variant.is_some() {
+        &file.variants[0]
+    } else {
+        &file.base
+    };
+    let names: Vec<&str> = file
+        .variants
+        .iter()
+        .filter_map(|v| v.variant.as_deref())
+        .collect();
+    if a.format == Format::Json {
+        let v = serde_json::json!({
+            "file": l.label,
+            "ok": true,
+            "scenario": shown.name,
+            "variant": shown.variant,
+            "producers": shown.producers.len(),
+            "consumers": shown.consumers.count,
+            "duration_seconds": crate::time::ns_to_secs(shown.duration),
+            "seed": shown.seed,
+            "variants": names,
+        });
+        let mut s = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
+        s.push('\n');
+        return Ok(s);
+    }
     let mut out = format!(
-        "{path}: ok — scenario `{}`, {} producer(s), {} consumer(s), {}",
-        file.base.name,
-        file.base.producers.len(),
-        file.base.consumers.count,
-        crate::time::human(crate::time::ns_to_secs(file.base.duration))
+        "{path}: ok — scenario `{}`{}, {} producer(s), {} consumer(s), {}",
+        shown.name,
+        shown
+            .variant
+            .as_deref()
+            .map(|v| format!(" / {v}"))
+            .unwrap_or_default(),
+        shown.producers.len(),
+        shown.consumers.count,
+        crate::time::human(crate::time::ns_to_secs(shown.duration))
     );
-    if !file.variants.is_empty() {
-        let names: Vec<&str> = file
-            .variants
-            .iter()
-            .filter_map(|v| v.variant.as_deref())
-            .collect();
+    if !names.is_empty() && a.variant.is_none() {
         out.push_str(&format!(", variants: {}", names.join(", ")));
     }
     out.push('\n');
@@ -403,15 +565,41 @@ pub struct TheoryArgs {
     pub consumers: u32,
     /// Waiting places (omit for unbounded).
     pub capacity: Option<u64>,
-    /// JSON instead of text.
-    pub json: bool,
+    /// Text or JSON on standard output.
+    pub format: Format,
+    /// With a scenario: its variant to take the model from.
+    pub variant: Option<String>,
+    /// With a scenario: `KEY=VALUE` overrides.
+    pub sets: Vec<String>,
 }
 
 /// `queuelab theory`.
 pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
+    if a.scenario.is_none() && (a.variant.is_some() || !a.sets.is_empty()) {
+        return Err(
+            InputError::new("--variant and --set change a scenario; give one")
+                .in_file(if a.variant.is_some() {
+                    "--variant"
+                } else {
+                    "--set"
+                })
+                .hint("e.g. queuelab theory scenarios/decoupling.toml --set consumers.count=6")
+                .into(),
+        );
+    }
     let params = if let Some(path) = &a.scenario {
-        let file = scenario::load(path, &Overrides::default())?;
-        theory::params_of(&file.base).ok_or_else(|| {
+        let file = load(&RunArgs {
+            scenario: path.clone(),
+            sets: a.sets.clone(),
+            variant: a.variant.clone(),
+            ..Default::default()
+        })?;
+        let s = if a.variant.is_some() {
+            &file.variants[0]
+        } else {
+            &file.base
+        };
+        theory::params_of(s).ok_or_else(|| {
             InputError::new("this scenario is not a textbook queue (it has failures, retries, a schedule, several producers, sync callers, an enqueue latency, a broker kind or fan-out)")
                 .in_file(path.clone())
         })?
@@ -450,7 +638,7 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
         InputError::new("no closed form for this combination: finite capacity needs exponential service (scv 1), and several consumers need exponential service")
             .in_file("theory")
     })?;
-    if a.json {
+    if a.format == Format::Json {
         let mut s = serde_json::to_string_pretty(&p).map_err(|e| Error::Other(e.to_string()))?;
         s.push('\n');
         return Ok(s);
@@ -459,8 +647,13 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
         x.map(|v| format!("{v:.6}"))
             .unwrap_or("- (no steady state)".into())
     };
+    // Times as durations, as every command prints them, with the exact seconds after.
+    let t = |x: Option<f64>| {
+        x.map(|v| format!("{} ({v:.6} s)", crate::time::human(v)))
+            .unwrap_or("- (no steady state)".into())
+    };
     Ok(format!(
-        "{} at rho = {:.4}{}\n  rejected fraction      {:.6}\n  throughput             {:.4}/s\n  utilization            {:.6}\n  P(wait > 0)            {}\n  mean queue wait        {} s\n  mean time in system    {} s\n  mean queue depth       {}\n",
+        "{} at rho = {:.4}{}\n  rejected fraction      {:.6}\n  throughput             {:.4}/s\n  utilization            {:.6}\n  P(wait > 0)            {}\n  mean queue wait        {}\n  mean time in system    {}\n  mean queue depth       {}\n",
         p.model,
         p.rho,
         if p.stable { "" } else { " (unstable: the queue grows without bound)" },
@@ -468,8 +661,8 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
         p.throughput,
         p.utilization,
         f(p.p_wait),
-        f(p.wq_mean),
-        f(p.w_mean),
+        t(p.wq_mean),
+        t(p.w_mean),
         f(p.lq_mean)
     ))
 }
@@ -477,8 +670,32 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
 /// The report module's atomic writer, re-exported for other commands.
 pub use report::write_atomic;
 
+pub mod bundled;
+
+/// Arguments joined into one line a shell reads back as the same arguments.
+pub fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '_' | '-' | '.' | '/' | '=' | ':' | ',' | '+' | '@' | '%')
+                });
+            if plain {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 mod capacity;
-pub use capacity::{merge, plan, prepare_sweep, run_sweep, PlanArgs, PreparedSweep, SweepArgs};
+pub use capacity::{
+    merge, plan, prepare_sweep, run_sweep, MergeArgs, PlanArgs, PlanOutcome, PreparedSweep,
+    SweepArgs,
+};
 
 /// Arguments of `queuelab quiz`.
 #[derive(Debug, Clone, Default)]
@@ -489,8 +706,12 @@ pub struct QuizArgs {
     pub variant: Option<String>,
     /// `KEY=VALUE` answers.
     pub answers: Vec<String>,
-    /// JSON output.
-    pub json: bool,
+    /// Text or JSON on standard output.
+    pub format: Format,
+    /// `KEY=VALUE` overrides.
+    pub sets: Vec<String>,
+    /// Overrides the file's seed.
+    pub seed: Option<u64>,
 }
 
 /// The quiz questions of a scenario (to ask before running).
@@ -498,6 +719,8 @@ pub fn quiz_questions(a: &QuizArgs) -> Result<(Scenario, Vec<crate::quiz::Questi
     let file = load(&RunArgs {
         scenario: a.scenario.clone(),
         variant: a.variant.clone(),
+        sets: a.sets.clone(),
+        seed: a.seed,
         ..Default::default()
     })?;
     let s = if a.variant.is_some() {
@@ -569,7 +792,7 @@ pub fn quiz(
     check_work(&[&s], None, 1)?;
     let summary = sim::run(&s).summary;
     let marked = crate::quiz::mark(&s, &summary, &answers);
-    if a.json {
+    if a.format == Format::Json {
         let mut out =
             serde_json::to_string_pretty(&marked).map_err(|e| Error::Other(e.to_string()))?;
         out.push('\n');
@@ -579,21 +802,39 @@ pub fn quiz(
     }
 }
 
-/// `queuelab list`: the scenarios in a folder with the question each answers.
-pub fn list(dir: &Path) -> Result<String, Error> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| {
-            InputError::new(format!("cannot read the folder: {e}"))
-                .in_file(dir.display().to_string())
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    names.sort();
+/// `queuelab list`: the scenarios in a folder (or, without one, the bundled lessons)
+/// with the question each answers.
+pub fn list(dir: Option<&Path>) -> Result<String, Error> {
+    let entries: Vec<(String, String)> = match dir {
+        None => bundled::BUNDLED
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect(),
+        Some(dir) => {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| {
+                    InputError::new(format!("cannot read the folder: {e}"))
+                        .in_file(dir.display().to_string())
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            names.sort();
+            names
+                .into_iter()
+                .map(|p| {
+                    let text = std::fs::read_to_string(&p).unwrap_or_default();
+                    (p.display().to_string(), text)
+                })
+                .collect()
+        }
+    };
     let mut out = String::new();
-    for p in names {
-        let path = p.display().to_string();
-        match scenario::load(&path, &Overrides::default()) {
+    if dir.is_none() {
+        out.push_str("The bundled lessons (run one by name from any folder, e.g. `queuelab run flash_sale`; a path to a file of your own works the same way):\n\n");
+    }
+    for (path, text) in entries {
+        match scenario::parse(&text, &path, &Overrides::default()) {
             Ok(f) => {
                 let question = f
                     .base
@@ -625,7 +866,10 @@ pub fn list(dir: &Path) -> Result<String, Error> {
         }
     }
     if out.is_empty() {
-        out = format!("no scenario files in {}\n", dir.display());
+        out = format!(
+            "no scenario files in {}\n",
+            dir.map(|d| d.display().to_string()).unwrap_or_default()
+        );
     }
     Ok(out)
 }

@@ -41,6 +41,13 @@ pub struct Report<'a> {
     pub source: &'a str,
     /// The scenario file's path as given.
     pub path: &'a str,
+    /// The exact command that made the run, as one shell line.
+    pub command: &'a str,
+    /// The overrides applied over the file (`KEY=VALUE`), in order.
+    pub overrides: &'a [String],
+    /// (run name, TOML) of each run's scenario as run, when a variant was chosen or keys
+    /// were overridden (empty when the file as written is what ran).
+    pub as_run: Vec<(String, String)>,
     /// The runs: (scenario, summary).
     pub runs: Vec<(&'a Scenario, &'a Summary)>,
     /// (title, inline-ready SVG) pictures, in order.
@@ -159,11 +166,37 @@ pub fn render(r: &Report) -> String {
 
     h.push_str("<h2>The scenario</h2>\n");
     h.push_str(&format!("<pre><code>{}</code></pre>\n", escape(r.source)));
+    if !r.as_run.is_empty() {
+        let overrides = if r.overrides.is_empty() {
+            String::new()
+        } else {
+            let each: Vec<String> = r
+                .overrides
+                .iter()
+                .map(|o| format!("<code>{}</code>", escape(o)))
+                .collect();
+            format!(", then the overrides {}", each.join(", "))
+        };
+        h.push_str(&format!(
+            "<h2>The scenario as run</h2>\n<p>The numbers above are for these, not for the file as written: the file's keys, then the variant's{overrides}.</p>\n"
+        ));
+        for (name, toml) in &r.as_run {
+            h.push_str(&format!(
+                "<h3>{}</h3>\n<pre><code>{}</code></pre>\n",
+                escape(name),
+                escape(toml)
+            ));
+        }
+    }
     h.push_str("<h2>Run it again</h2>\n");
-    let seed = b.seed;
+    let mut seeds: Vec<u64> = r.runs.iter().map(|(s, _)| s.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
     h.push_str(&format!(
-        "<pre><code>cargo run --release -- run {} --seed {seed}</code></pre>\n<p>The same file and seed give the same numbers on any machine.</p>\n",
-        escape(r.path)
+        "<pre><code>{}</code></pre>\n<p>The same file, flags and seed ({}) give the same numbers on any machine.</p>\n",
+        escape(r.command),
+        seeds.join(", ")
     ));
     h.push_str("<p class=\"lede\">Made by queuelab.</p>\n</body>\n</html>\n");
     h

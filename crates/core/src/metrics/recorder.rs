@@ -580,6 +580,7 @@ impl Tally {
             fanout: None,
             subscribers: Vec::new(),
             cost: ctx.cost,
+            invocation: None,
         }
     }
 

@@ -50,6 +50,27 @@ pub struct Summary {
     pub fanout: Option<FanoutStats>,
     /// Each subscriber's own figures, in file order (empty without fan-out).
     pub subscribers: Vec<SubscriberSummary>,
+    /// How the run was asked for: the command line fills this in (the library leaves it
+    /// out), so that a summary says which overrides its numbers are for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invocation: Option<Invocation>,
+}
+
+/// `invocation`: the command and the scenario exactly as run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Invocation {
+    /// The command line, one argument per entry (the program named `queuelab`), less
+    /// `--out` and its folder: equal runs into different folders write equal summaries
+    /// (report.html shows the command whole).
+    pub command: Vec<String>,
+    /// The scenario file (or bundled lesson) as given.
+    pub scenario_file: String,
+    /// The overrides applied over the file, in order: `--set KEY=VALUE`, and `--seed`
+    /// and `--duration` as `seed=...` and `duration=...`.
+    pub overrides: Vec<String>,
+    /// The scenario as run, as TOML: the file's keys, then the variant's, then the
+    /// overrides. Running this file alone gives the same numbers.
+    pub effective_scenario: String,
 }
 
 /// `broker.*`.

@@ -10,6 +10,7 @@ pub mod overlay;
 pub mod raw;
 pub mod subscribers;
 mod validate;
+pub use validate::OUTPUT_NAMES;
 
 pub use raw::{
     ArrivalKind, Backoff, ClientMode, Jitter, Overflow, RawTeaching as Teaching, RetryPlace,

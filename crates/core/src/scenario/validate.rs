@@ -81,7 +81,35 @@ pub(super) fn locate(mut e: InputError, text: &str, label: &str, prefix: &[&str]
 }
 
 /// Names used as folder names: letters, digits, `-`, `_`, `.`; not empty, not `.`/`..`.
+/// The names a run writes at the top of its output folder, beside the variants' folders:
+/// no variant may be called one of these (compared without case, for case-insensitive
+/// file systems).
+pub const OUTPUT_NAMES: &[&str] = &[
+    "base",
+    "compare.png",
+    "compare.svg",
+    "comparison.csv",
+    "comparison.json",
+    "dashboard.png",
+    "dashboard.svg",
+    "latency_cdf.png",
+    "latency_cdf.svg",
+    "manifest.json",
+    "report.html",
+    "subscribers",
+    "subscribers.png",
+    "subscribers.svg",
+    "summary.json",
+    "timeseries.csv",
+];
+
 pub(super) fn folder_name(name: &str) -> Result<(), InputError> {
+    if let Some(taken) = OUTPUT_NAMES.iter().find(|n| n.eq_ignore_ascii_case(name)) {
+        return Err(InputError::new(format!(
+            "`{name}` cannot name a variant: a run writes `{taken}` beside the variants' folders"
+        ))
+        .allowed("any other name of 1 to 100 letters, digits, `-`, `_` or `.`"));
+    }
     let ok = !name.is_empty()
         && name != "."
         && name != ".."
