@@ -12,5 +12,6 @@ mod fuzz_corpus;
 mod guards;
 mod properties;
 mod scenarios;
+mod teaching;
 mod validation;
 mod watch;

@@ -1,6 +1,7 @@
 //! Every bundled scenario runs cleanly, and each one's lesson holds in numbers.
 
 use crate::common::{assert_invariants, comparable, root};
+use queuelab::metrics::recovery::Kind;
 use queuelab::metrics::Summary;
 use queuelab::scenario::{self, Overrides, ScenarioFile};
 use queuelab::sim::{self, RunResult};
@@ -117,7 +118,7 @@ fn flash_sale_queue_absorbs_the_spike_and_pays_in_latency() {
         "messages wait minutes"
     );
     let d = &b.recovery[0];
-    assert_eq!(d.kind, "spike");
+    assert_eq!(d.kind, Kind::Spike);
     // 50,000 queued messages drain at the spare capacity: 200/s - 100/s = 100/s -> ~500 s.
     let drain = d.drain_seconds.expect("recovers");
     assert!(
@@ -576,7 +577,7 @@ fn a_restart_backlog_drains_at_the_spare_capacity() {
     let runs = run_all("restart_backlog.toml");
     let drain = |v: &str| {
         let d = &get(&runs, v).recovery;
-        assert_eq!(d[0].kind, "restart");
+        assert_eq!(d[0].kind, Kind::Restart);
         d[0].drain_seconds.expect("drained")
     };
     // To within 10% of the peak: 0.9 x 60,000 / (250 - 150) = 540 s; with 20 consumers
@@ -691,7 +692,7 @@ fn a_queue_decouples_producers_from_consumers_in_time() {
     assert_eq!(asy.counts.completed + at_end, asy.counts.produced);
     // ... the messages waited out the deploy, and drained at the 60/s spare capacity.
     let d = &asy.recovery[0];
-    assert_eq!(d.kind, "down");
+    assert_eq!(d.kind, Kind::Deploy);
     assert!(asy.queue.max_oldest_age > 230.0 && asy.queue.max_oldest_age < 250.0);
     assert!(
         (d.peak_backlog as f64 / 14_400.0 - 1.0).abs() < 0.03,

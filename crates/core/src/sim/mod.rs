@@ -866,6 +866,7 @@ impl<'a> Sim<'a> {
             }
             m.side_effects = 1;
             self.c.duplicates += 1;
+            self.c.duplicate_copies += 1;
             return;
         }
         if idempotent && m.side_effects > 0 {
