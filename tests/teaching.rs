@@ -545,3 +545,59 @@ fn the_interactive_quiz_asks_again_on_an_unreadable_answer() {
     assert_eq!(queuelab::quiz::parse_answer("12.5%"), Some(12.5));
     assert_eq!(queuelab::quiz::parse_answer("1,5"), None);
 }
+
+// Item 8: the other lessons' look_for and takeaways against their numbers. Before:
+// downstream_outage said jitter does not change how many messages are saved (8,616
+// dead-lettered with it, 8,246 without); flash_sale said the queue fills "within a
+// minute" (62 s); at_least_once said completed equals produced and redeliveries equal
+// crashes (37 messages are still in flight at the end).
+#[test]
+fn the_lessons_say_what_their_numbers_show() {
+    use queuelab::time::thousands;
+    let look_for = |name: &str| load(name).base.teaching.clone().unwrap().look_for;
+    let (b, j) = (
+        run("downstream_outage.toml", "backoff"),
+        run("downstream_outage.toml", "backoff-jitter"),
+    );
+    assert!(j.counts.dead_lettered > b.counts.dead_lettered);
+    let text = look_for("downstream_outage.toml");
+    assert!(
+        !text.contains("without changing how many are saved"),
+        "{text}"
+    );
+    for n in [j.counts.dead_lettered, b.counts.dead_lettered] {
+        assert!(text.contains(&thousands(n)), "{n}: {text}");
+    }
+    // Flash sale: the queue is full after 50,000 / 800 = 62.5 s, and the text says so.
+    let r = sim::run(&variant("flash_sale.toml", "bounded-8"));
+    let full = r
+        .rows
+        .iter()
+        .find(|x| x.queue_depth_max >= 50_000)
+        .unwrap()
+        .time;
+    assert!((181.0..=184.0).contains(&full), "full at {full}");
+    assert!(look_for("flash_sale.toml").contains("62 s"));
+    // At least once: what the text claims, in numbers.
+    let text = look_for("at_least_once.toml");
+    for v in ["not-idempotent", "idempotent"] {
+        let c = run("at_least_once.toml", v).counts;
+        assert_eq!(c.completed + c.in_flight_at_end, c.produced, "{v}");
+        assert!(
+            c.redeliveries < c.crashes && c.redeliveries + c.in_flight_at_end >= c.crashes,
+            "{v}"
+        );
+        assert_eq!(
+            c.duplicates,
+            if v == "idempotent" { 0 } else { c.redeliveries },
+            "{v}"
+        );
+    }
+    assert!(text.contains("still in flight at the end"), "{text}");
+    // Restart: the text names both figures the report gives.
+    let text = look_for("restart_backlog.toml");
+    assert!(
+        text.contains("empty") && text.contains("back to normal"),
+        "{text}"
+    );
+}
