@@ -332,20 +332,14 @@ fn main() -> ExitCode {
             answers,
             output,
         } => {
-            use std::io::{BufRead, IsTerminal};
+            use std::io::IsTerminal;
             let format = output.get();
             let interactive = std::io::stdin().is_terminal() && format == app::Format::Text;
             let mut ask = |q: &queuelab::quiz::Question| -> Option<f64> {
                 if !interactive {
                     return None;
                 }
-                eprint!("{} [{}; Enter to skip] ", q.prompt, q.unit);
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).ok()?;
-                let t = line.trim().trim_end_matches('%');
-                t.parse::<f64>()
-                    .ok()
-                    .or_else(|| queuelab::time::parse_duration(t).ok())
+                app::ask_answer(q, &mut std::io::stdin().lock(), &mut std::io::stderr())
             };
             app::quiz(
                 &app::QuizArgs {

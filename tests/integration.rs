@@ -18,5 +18,6 @@ mod outputs;
 mod properties;
 mod scenarios;
 mod stopping;
+mod teaching;
 mod validation;
 mod watch;

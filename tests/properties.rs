@@ -355,6 +355,8 @@ proptest! {
         let runs: Vec<_> = file.runs().into_iter().map(sim::run).collect();
         for r in &runs {
             assert_invariants(&r.summary);
+            assert_finite(&r.summary, &text);
+            assert_findings_agree(&r.summary, &text);
             let expected_rows = (file.base.duration / file.base.sample_every) as usize;
             prop_assert_eq!(r.rows.len(), expected_rows);
             for row in &r.rows {
@@ -433,4 +435,89 @@ proptest! {
             assert_invariants(&sim::run(&s).summary);
         }
     }
+}
+
+/// No figure of `s` is NaN or infinite. serde_json writes both as `null` without a word, so
+/// this looks through TOML, which spells them `nan` and `inf`.
+pub(crate) fn assert_finite(s: &queuelab::metrics::Summary, label: &str) {
+    let text = toml::to_string(s).unwrap_or_else(|e| panic!("{label}: {e}"));
+    for line in text.lines() {
+        let v = line.split_once(" = ").map_or("", |(_, v)| v);
+        assert!(!v.contains("nan") && !v.contains("inf"), "{label}: {line}");
+    }
+}
+
+/// Every whole number a finding quotes is one of the run's own figures (or a sum the
+/// findings make of them), and the causes it names are there.
+pub(crate) fn assert_findings_agree(s: &queuelab::metrics::Summary, label: &str) {
+    fn collect(v: &serde_json::Value, out: &mut Vec<u64>) {
+        match v {
+            serde_json::Value::Number(n) => {
+                if let Some(x) = n.as_f64() {
+                    out.extend([x.floor() as u64, x.round() as u64]);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            serde_json::Value::Object(o) => {
+                o.values().for_each(|x| collect(x, out));
+                let get = |k: &str| o.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+                out.push(get("errors") + get("timeouts"));
+                out.push(get("rejected") + get("dropped") + get("expired"));
+                out.push(get("duplicates").saturating_sub(get("duplicate_copies")));
+            }
+            _ => {}
+        }
+    }
+    let json = serde_json::to_value(s).unwrap();
+    let mut known = Vec::new();
+    collect(&json, &mut known);
+    let c = &s.counts;
+    for f in queuelab::findings::sentences(s) {
+        for word in f.split_whitespace() {
+            let w = word.trim_matches(|ch: char| ",.;:()".contains(ch));
+            if w.is_empty() || !w.chars().all(|ch| ch.is_ascii_digit() || ch == ',') {
+                continue;
+            }
+            let n: u64 = w.replace(',', "").parse().unwrap();
+            assert!(
+                known.contains(&n),
+                "{label}: {n} in {f:?} is no figure of the run"
+            );
+        }
+        if f.contains("crashed") {
+            assert!(c.crashes > 0, "{label}: {f}");
+        }
+        if f.contains("took effect more than once") {
+            assert!(c.duplicates > 0 && s.client.mode == "sync", "{label}: {f}");
+        }
+        if f.contains("refused because the queue was full") {
+            assert!(c.rejected > 0, "{label}: {f}");
+        }
+        if f.contains("did not recover") {
+            assert!(s.recovery.iter().any(|d| !d.recovered), "{label}: {f}");
+        }
+        if f.contains("back to normal") && !f.contains("not back to normal") {
+            assert!(s.recovery.iter().any(|d| d.recovered), "{label}: {f}");
+        }
+    }
+}
+
+// Every bundled scenario, every variant: no NaN or infinite figure, findings that agree
+// with the run (issue 15, "what it must show"; the quiz half is in tests/teaching.rs).
+#[test]
+fn every_bundled_run_has_finite_figures_and_findings_that_agree() {
+    let dir = crate::common::root().join("scenarios");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let file = queuelab::scenario::load(path.to_str().unwrap(), &Overrides::default()).unwrap();
+        for sc in file.runs() {
+            let label = format!("{} {:?}", path.display(), sc.variant);
+            let r = sim::run(sc);
+            assert_finite(&r.summary, &label);
+            assert_findings_agree(&r.summary, &label);
+            n += 1;
+        }
+    }
+    assert!(n > 50, "{n} runs");
 }

@@ -771,15 +771,9 @@ pub fn quiz(
             }
             return Err(e.into());
         }
-        let value = v
-            .trim_end_matches('%')
-            .parse::<f64>()
-            .ok()
-            .or_else(|| crate::time::parse_duration(&v).ok())
-            .filter(|x| x.is_finite() && *x >= 0.0)
-            .ok_or_else(|| {
-                InputError::new(format!("`{v}` is not a number")).in_file(format!("--answer {raw}"))
-            })?;
+        let value = crate::quiz::parse_answer(&v).ok_or_else(|| {
+            InputError::new(format!("`{v}` is not a number")).in_file(format!("--answer {raw}"))
+        })?;
         answers.push((k, value));
     }
     for q in &questions {
@@ -798,7 +792,35 @@ pub fn quiz(
         out.push('\n');
         Ok(out)
     } else {
-        Ok(crate::quiz::describe(&marked))
+        Ok(crate::quiz::describe(&marked) + &crate::quiz::not_asked_text(&s))
+    }
+}
+
+/// Asks `q` on `output` and reads the answer from `input`, asking again (and saying why)
+/// until the line is a number, a duration or empty (skip); None on an empty line or at the
+/// end of the input.
+pub fn ask_answer(
+    q: &crate::quiz::Question,
+    input: &mut dyn std::io::BufRead,
+    output: &mut dyn std::io::Write,
+) -> Option<f64> {
+    loop {
+        let _ = write!(output, "{} [{}; Enter to skip] ", q.prompt, q.unit);
+        let _ = output.flush();
+        let mut line = String::new();
+        if input.read_line(&mut line).ok()? == 0 || line.trim().is_empty() {
+            return None;
+        }
+        match crate::quiz::parse_answer(&line) {
+            Some(v) => return Some(v),
+            None => {
+                let _ = writeln!(
+                    output,
+                    "`{}` is not a number: answer with a number (50000, 12.5%) or a duration (90s, 3m, 1m30s), or press Enter to skip.",
+                    line.trim()
+                );
+            }
+        }
     }
 }
 

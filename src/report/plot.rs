@@ -208,7 +208,7 @@ fn draw_panels<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     panels: &[Panel],
-    shades: &[(&str, f64, f64)],
+    shades: &[(recovery::Kind, f64, f64)],
     t_end: f64,
 ) -> Result<(), Error> {
     root.fill(&WHITE).map_err(draw_error)?;
@@ -240,11 +240,7 @@ fn draw_panels<DB: DrawingBackend>(
             .build_cartesian_2d(0.0..t_end / scale, 0.0..y_max)
             .map_err(draw_error)?;
         for (kind, a, b) in shades {
-            let colour = if *kind == "outage" || *kind == "down" {
-                OUTAGE
-            } else {
-                SHADE
-            };
+            let colour = if kind.loses_capacity() { OUTAGE } else { SHADE };
             chart
                 .draw_series(std::iter::once(Rectangle::new(
                     [(a / scale, 0.0), (b / scale, y_max)],
@@ -324,7 +320,7 @@ pub fn render(
     s: &Scenario,
     size: (u32, u32),
 ) -> Result<(Vec<u8>, String), Error> {
-    let shades: Vec<(&str, f64, f64)> = recovery::windows(s)
+    let shades: Vec<(recovery::Kind, f64, f64)> = recovery::windows(s)
         .into_iter()
         .map(|(k, a, b)| (k, ns_to_secs(a), ns_to_secs(b)))
         .collect();

@@ -1,6 +1,6 @@
 //! The text printed by `queuelab run`: one summary, or variants side by side.
 
-use crate::metrics::recovery::Disturbance;
+use crate::metrics::recovery::{self, Disturbance, Kind, Part};
 use crate::metrics::{LatencyStats, Summary};
 use crate::theory::Prediction;
 use crate::time::human;
@@ -26,28 +26,78 @@ fn latency_line(out: &mut String, name: &str, l: &LatencyStats) {
     );
 }
 
+/// What a disturbance entry was, with when: "traffic spike 2m 00s–4m 00s", or several
+/// overlapping ones joined with " + ".
+pub fn disturbance_what(d: &Disturbance) -> String {
+    let part = |p: &Part| match p.kind {
+        Kind::Restart => format!("{} at 0s", p.kind.label()),
+        k => format!("{} {}–{}", k.label(), human(p.start), human(p.end)),
+    };
+    let names: Vec<String> = d.parts.iter().map(part).collect();
+    if names.len() > 1 {
+        format!(
+            "{} (measured together: each began before the backlog of the one before was back to normal)",
+            names.join(" + ")
+        )
+    } else {
+        names.into_iter().next().unwrap_or_default()
+    }
+}
+
+/// The verdict on a disturbance entry's backlog: no backlog, back to normal (and empty), or
+/// not recovered. The rule is [`recovery::RULE`], printed below the lines.
+pub fn verdict(d: &Disturbance) -> String {
+    if !d.built_backlog() && d.recovered {
+        return "no backlog built up".into();
+    }
+    match d.drain_seconds {
+        None => format!(
+            "NOT back to normal (<= {}) by the end of the run",
+            thousands(d.normal_level.floor() as u64)
+        ),
+        Some(t) => {
+            let level = d.baseline_backlog.floor();
+            let empty = match d.empty_seconds {
+                Some(e) if level < 1.0 => format!("empty {} after it ended", human(e)),
+                Some(e) => format!(
+                    "down to the level before ({}) {} after it ended",
+                    thousands(level as u64),
+                    human(e)
+                ),
+                None if level < 1.0 => "not empty by the end of the run".into(),
+                None => format!(
+                    "not down to the level before ({}) by the end of the run",
+                    thousands(level as u64)
+                ),
+            };
+            format!(
+                "back to normal (<= {}) {} after it ended, {empty}",
+                thousands(d.normal_level.floor() as u64),
+                human(t)
+            )
+        }
+    }
+}
+
 /// One line about a disturbance.
 pub fn disturbance_line(d: &Disturbance) -> String {
-    let when = format!("{}–{}", human(d.start), human(d.end));
-    let (what, when) = match d.kind.as_str() {
-        "spike" => ("traffic spike", when.as_str()),
-        "restart" => ("restart into a backlog", "at 0s"),
-        "down" => ("consumers down", when.as_str()),
-        _ => ("outage", when.as_str()),
+    let mut line = if !d.built_backlog() && d.recovered {
+        format!(
+            "{}: no backlog built up (peak {}, level before {:.0})",
+            disturbance_what(d),
+            thousands(d.peak_backlog),
+            d.baseline_backlog
+        )
+    } else {
+        format!(
+            "{}: backlog rose from {:.0} to {}, oldest waited {}; {}",
+            disturbance_what(d),
+            d.baseline_backlog,
+            thousands(d.peak_backlog),
+            human(d.peak_oldest_age),
+            verdict(d)
+        )
     };
-    let mut line = format!(
-        "{what} {when}: backlog peaked at {}, oldest waited {}",
-        thousands(d.peak_backlog),
-        human(d.peak_oldest_age)
-    );
-    match d.drain_seconds {
-        Some(s) if d.peak_backlog as f64 <= d.baseline_backlog + 1.0 => {
-            let _ = s;
-            line.push_str("; no backlog built up");
-        }
-        Some(s) => line.push_str(&format!("; drained {} after it ended", human(s))),
-        None => line.push_str("; NOT recovered by the end of the run"),
-    }
     if d.retries > 0 || d.dead_lettered > 0 {
         line.push_str(&format!(
             " ({} retries, {} dead-lettered)",
@@ -216,6 +266,13 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
     for d in &s.recovery {
         let _ = writeln!(o, "  recovery    {}", disturbance_line(d));
     }
+    if !s.recovery.is_empty() {
+        let _ = writeln!(
+            o,
+            "              ({}; empty = down to the level before, rounded down)",
+            recovery::RULE
+        );
+    }
     if let Some(t) = theory {
         theory_lines(&mut o, s, t);
     }
@@ -378,7 +435,7 @@ fn table(names: &[String], summaries: &[&Summary]) -> String {
             Box::new(|s| format!("{:.2}", s.rates.retry_amplification)),
         ),
         (
-            "recovered",
+            "back to normal (10% rule)",
             Box::new(|s| {
                 if s.recovery.is_empty() {
                     "-".into()

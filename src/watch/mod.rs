@@ -92,10 +92,8 @@ impl Player {
             .map(|(kind, a, b)| {
                 let (a, b) = (ns_to_secs(a), ns_to_secs(b));
                 let label = match kind {
-                    "spike" => format!("traffic spike {}–{}", human(a), human(b)),
-                    "restart" => "restart into a backlog".to_string(),
-                    "down" => format!("consumers down {}–{}", human(a), human(b)),
-                    _ => format!("outage {}–{}", human(a), human(b)),
+                    recovery::Kind::Restart => kind.label().to_string(),
+                    k => format!("{} {}–{}", k.label(), human(a), human(b)),
                 };
                 Mark {
                     label,

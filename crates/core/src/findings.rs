@@ -1,5 +1,6 @@
 //! Findings: what happened in a run, in sentences written from its numbers.
 
+use crate::metrics::recovery::{Disturbance, Kind, Part, RULE};
 use crate::metrics::Summary;
 use crate::time::human;
 use crate::time::thousands;
@@ -22,50 +23,7 @@ pub fn sentences(s: &Summary) -> Vec<String> {
     let c = &s.counts;
     let mut out = Vec::new();
     for d in &s.recovery {
-        let what = if d.kind == "spike" {
-            format!(
-                "The traffic spike from {} to {}",
-                human(d.start),
-                human(d.end)
-            )
-        } else if d.kind == "restart" {
-            "The restart into a waiting backlog".to_string()
-        } else if d.kind == "down" {
-            format!(
-                "The consumers' downtime from {} to {}",
-                human(d.start),
-                human(d.end)
-            )
-        } else {
-            format!("The outage from {} to {}", human(d.start), human(d.end))
-        };
-        let mut line = if d.peak_backlog as f64 > d.baseline_backlog + 1.0 {
-            format!(
-                "{what} queued up to {} messages; the oldest waited {}.",
-                thousands(d.peak_backlog),
-                human(d.peak_oldest_age)
-            )
-        } else {
-            format!("{what} built no backlog.")
-        };
-        match d.drain_seconds {
-            Some(t) if d.peak_backlog as f64 > d.baseline_backlog + 1.0 => {
-                line.push_str(&format!(" The backlog drained {} after it ended.", human(t)))
-            }
-            Some(_) => {}
-            None => line.push_str(&format!(
-                " The backlog had still not drained when the run ended at {}: the system did not recover.",
-                human(s.simulated_seconds)
-            )),
-        }
-        if d.retries > 0 || d.dead_lettered > 0 {
-            line.push_str(&format!(
-                " Meanwhile {} retries were scheduled and {} messages went to the dead-letter queue.",
-                thousands(d.retries),
-                thousands(d.dead_lettered)
-            ));
-        }
-        out.push(line);
+        out.push(disturbance(d, s.simulated_seconds));
     }
     if let Some(f) = &s.fanout {
         out.push(format!(
@@ -109,15 +67,23 @@ pub fn sentences(s: &Summary) -> Vec<String> {
             .max
             .map(human)
             .unwrap_or_else(|| "0s".into());
-        if c.rejected == 0 && c.blocked_at_end == 0 {
-            out.push(format!("Callers never waited more than {max} and never saw an error: the queue stored every message."));
+        let mut line = if c.rejected == 0 {
+            format!("Callers waited at most {max} and were never refused")
         } else {
-            out.push(format!(
-                "Callers waited at most {max}, but {} messages ({}) were refused because the queue was full.",
+            format!(
+                "Callers waited at most {max}, but {} messages ({}) were refused because the queue was full",
                 thousands(c.rejected),
                 pct(c.rejected, c.produced)
+            )
+        };
+        if c.blocked_at_end > 0 {
+            line.push_str(&format!(
+                "; {} callers were still blocked on the full queue when the run ended",
+                thousands(c.blocked_at_end)
             ));
         }
+        line.push('.');
+        out.push(line);
     } else {
         let bad = s.client.errors + s.client.timeouts;
         out.push(format!(
@@ -156,15 +122,17 @@ pub fn sentences(s: &Summary) -> Vec<String> {
             thousands(c.dropped)
         ));
     }
-    if s.rates.retry_amplification > 1.05 {
+    if s.rates.retry_amplification > 1.05 && c.retries + c.redeliveries > 0 {
         out.push(format!(
-            "Retries multiplied the work: {:.2} processing attempts per message produced.",
-            s.rates.retry_amplification
+            "The work multiplied: {:.2} processing attempts per message produced, from {} retries and {} redeliveries.",
+            s.rates.retry_amplification,
+            thousands(c.retries),
+            thousands(c.redeliveries)
         ));
     }
     if c.abandoned_work > 0 {
         out.push(format!(
-            "The servers finished {} calls for callers who had already given up: work done for nobody.",
+            "The servers finished {} calls for callers who had already given up on them (timed out, or moved on to a retry): work done for nobody.",
             thousands(c.abandoned_work)
         ));
     }
@@ -234,13 +202,35 @@ pub fn sentences(s: &Summary) -> Vec<String> {
             thousands(cost.requests)
         ));
     }
-    if c.duplicates > 0 || c.redeliveries > 0 {
-        out.push(format!(
-            "{} consumer crashes caused {} redeliveries and {} duplicate side effects.",
-            thousands(c.crashes),
-            thousands(c.redeliveries),
-            thousands(c.duplicates)
-        ));
+    if s.client.mode == "sync" {
+        if c.duplicates > 0 {
+            out.push(format!(
+                "{} requests took effect more than once: their callers gave up on a call that the server still finished, and the retry took effect too.",
+                thousands(c.duplicates)
+            ));
+        }
+    } else {
+        let from_crashes = c.duplicates.saturating_sub(c.duplicate_copies);
+        if c.crashes > 0 {
+            out.push(if from_crashes > 0 {
+                format!(
+                    "{} consumers crashed after the side effect and before the ack, so their messages were delivered again: {} side effects were performed a second time.",
+                    thousands(c.crashes),
+                    thousands(from_crashes)
+                )
+            } else {
+                format!(
+                    "{} consumers crashed after the side effect and before the ack, so their messages were delivered again; no side effect was repeated (the consumers are idempotent, or the redelivered messages did not succeed).",
+                    thousands(c.crashes)
+                )
+            });
+        }
+        if c.duplicate_copies > 0 {
+            out.push(format!(
+                "{} side effects were performed for a second copy a producer published (a retry after a lost ack).",
+                thousands(c.duplicate_copies)
+            ));
+        }
     }
     out.push(format!(
         "Consumers were busy {:.0}% of the time{}.",
@@ -255,4 +245,79 @@ pub fn sentences(s: &Summary) -> Vec<String> {
         }
     ));
     out
+}
+
+fn part_name(p: &Part) -> String {
+    let (a, b) = (human(p.start), human(p.end));
+    match p.kind {
+        Kind::Spike => format!("the traffic spike from {a} to {b}"),
+        Kind::Outage => format!("the outage of the downstream from {a} to {b}"),
+        Kind::Slowdown => format!("the slowdown of the downstream from {a} to {b}"),
+        Kind::Deploy => format!("the deploy that stopped the consumers from {a} to {b}"),
+        Kind::Restart => "the restart into a waiting backlog".to_string(),
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The sentence about one recovery entry.
+fn disturbance(d: &Disturbance, run_end: f64) -> String {
+    let names: Vec<String> = d.parts.iter().map(part_name).collect();
+    let what = if names.len() > 1 {
+        format!(
+            "{}, which overlapped (each began before the backlog of the one before was back to normal),",
+            names.join(" and ")
+        )
+    } else {
+        names.into_iter().next().unwrap_or_default()
+    };
+    let what = capitalised(&what);
+    let mut line = if d.built_backlog() || !d.recovered {
+        format!(
+            "{what} raised the backlog from {:.0} to {} messages; the oldest waited {}.",
+            d.baseline_backlog,
+            thousands(d.peak_backlog),
+            human(d.peak_oldest_age)
+        )
+    } else {
+        format!("{what} built no backlog.")
+    };
+    match d.drain_seconds {
+        Some(t) if d.built_backlog() => {
+            line.push_str(&format!(
+                " It was back to normal ({RULE}: here at most {}) {} after it ended",
+                thousands(d.normal_level.floor() as u64),
+                human(t)
+            ));
+            let level = d.baseline_backlog.floor();
+            match d.empty_seconds {
+                Some(e) if level < 1.0 => line.push_str(&format!(", and empty {} after.", human(e))),
+                Some(e) => line.push_str(&format!(
+                    ", and down to the level before ({}) {} after.",
+                    thousands(level as u64),
+                    human(e)
+                )),
+                None => line.push_str(", but not back down to the level before by the end of the run."),
+            }
+        }
+        Some(_) => {}
+        None => line.push_str(&format!(
+            " The backlog was still not back to normal ({RULE}: at most {}) when the run ended at {}: the system did not recover.",
+            thousands(d.normal_level.floor() as u64),
+            human(run_end)
+        )),
+    }
+    if d.retries > 0 || d.dead_lettered > 0 {
+        line.push_str(&format!(
+            " Meanwhile {} retries were scheduled and {} messages went to the dead-letter queue.",
+            thousands(d.retries),
+            thousands(d.dead_lettered)
+        ));
+    }
+    line
 }

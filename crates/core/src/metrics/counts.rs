@@ -63,6 +63,10 @@ pub struct Counts {
     pub crashes: u64,
     /// Side effects performed more than once.
     pub duplicates: u64,
+    /// Of `duplicates`, those of a producer's second copy (`producers.duplicate_rate`); the
+    /// rest are repeats after a consumer crash (async) or of a call whose caller had given
+    /// up and retried (sync).
+    pub duplicate_copies: u64,
     /// Messages completed after a later-produced message with the same key (`[keys]`);
     /// 0 without keys.
     pub out_of_order: u64,
@@ -118,6 +122,7 @@ impl Counts {
             redeliveries,
             crashes,
             duplicates,
+            duplicate_copies,
             out_of_order,
             abandoned_work,
         } = *o;
@@ -148,6 +153,7 @@ impl Counts {
         self.redeliveries += redeliveries;
         self.crashes += crashes;
         self.duplicates += duplicates;
+        self.duplicate_copies += duplicate_copies;
         self.out_of_order += out_of_order;
         self.abandoned_work += abandoned_work;
     }

@@ -867,6 +867,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             }
             m.side_effects = 1;
             self.rec.c.duplicates += 1;
+            self.rec.c.duplicate_copies += 1;
             return;
         }
         if idempotent && m.side_effects > 0 {
