@@ -11,6 +11,12 @@ fn file(name: &str) -> ScenarioFile {
     scenario::load(path.to_str().unwrap(), &Overrides::default()).unwrap()
 }
 
+/// flash_sale's four variants, run once for all the tests here (they are the heaviest).
+fn flash_sale() -> &'static [(Scenario, RunResult)] {
+    static RUNS: std::sync::OnceLock<Vec<(Scenario, RunResult)>> = std::sync::OnceLock::new();
+    RUNS.get_or_init(|| runs(&file("flash_sale.toml")))
+}
+
 fn runs(f: &ScenarioFile) -> Vec<(Scenario, RunResult)> {
     f.runs()
         .into_iter()
@@ -227,8 +233,7 @@ fn twenty_one_series_look_different_and_the_cdf_gives_each_run_a_colour() {
     }
     // flash_sale: four variants, eight curves; every curve has its own look, and a
     // variant's two curves share a colour (solid end to end, dashed for callers).
-    let f = file("flash_sale.toml");
-    let rs = runs(&f);
+    let rs = flash_sale();
     let named: Vec<(String, &RunResult)> = rs
         .iter()
         .map(|(s, r)| (s.variant.clone().unwrap(), r))
@@ -252,8 +257,7 @@ fn twenty_one_series_look_different_and_the_cdf_gives_each_run_a_colour() {
 
 #[test]
 fn the_cdf_counts_refused_messages_and_says_so() {
-    let f = file("flash_sale.toml");
-    let rs = runs(&f);
+    let rs = flash_sale();
     let named: Vec<(String, &RunResult)> = rs
         .iter()
         .map(|(s, r)| (s.variant.clone().unwrap(), r))
@@ -390,8 +394,7 @@ fn shading_is_labelled_by_kind_and_durations_choose_their_unit() {
 
 #[test]
 fn identical_latency_curves_are_named() {
-    let f = file("flash_sale.toml");
-    let rs = runs(&f);
+    let rs = flash_sale();
     let named: Vec<(String, &RunResult)> = rs
         .iter()
         .map(|(s, r)| (s.variant.clone().unwrap(), r))
@@ -423,4 +426,11 @@ fn identical_latency_curves_are_named() {
         labels,
         vec!["a (hidden under b)", "b", "c (zero throughout)"]
     );
+    // A later series identical to it already says so: not twice.
+    let labels = plot::mark_hidden(
+        vec!["a".into(), "b (identical to a)".into()],
+        &["a", "b"],
+        &[a.clone(), a.clone()],
+    );
+    assert_eq!(labels, vec!["a", "b (identical to a)"]);
 }

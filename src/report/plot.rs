@@ -606,15 +606,16 @@ pub fn hidden_under(a: &[Vec<(f64, f64)>], b: &[Vec<(f64, f64)>], tol: f64) -> b
 }
 
 /// Adds "(hidden under X)" to the label of a series that a series X drawn after it covers
-/// everywhere (within a pixel and a half), unless the label already says why it cannot
-/// be seen (e.g. "zero throughout").
+/// everywhere (within a pixel and a half), unless a label already says why it cannot be
+/// seen ("zero throughout", or a later series "identical to" it).
 pub fn mark_hidden(
     mut labels: Vec<String>,
     names: &[&str],
     lines: &[Vec<Vec<(f64, f64)>>],
 ) -> Vec<String> {
     for i in 0..lines.len() {
-        if labels[i].ends_with(')') {
+        let twin = format!("(identical to {})", names[i]);
+        if labels[i].ends_with(')') || labels[i + 1..].iter().any(|l| l.ends_with(&twin)) {
             continue;
         }
         if let Some(j) = (i + 1..lines.len()).find(|&j| hidden_under(&lines[i], &lines[j], 1.5)) {
