@@ -15,6 +15,7 @@ mod figures;
 mod fuzz_corpus;
 mod guards;
 mod outputs;
+mod plots;
 mod properties;
 mod scenarios;
 mod stopping;

@@ -356,22 +356,18 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
         );
     }
     if !args.no_plots {
-        let mut curves = Vec::new();
-        for (s, r) in scenarios.iter().zip(&results) {
-            let name = s.variant.clone().unwrap_or_else(|| s.name.clone());
-            curves.push((format!("{name} end-to-end"), r.e2e_cdf.clone()));
-            curves.push((format!("{name} caller"), r.client_cdf.clone()));
-            for (sub, sr) in &r.subscribers {
-                curves.push((format!("{name}/{sub} end-to-end"), sr.e2e_cdf.clone()));
-            }
-        }
+        let named: Vec<(String, &RunResult)> = scenarios
+            .iter()
+            .zip(&results)
+            .map(|(s, r)| (s.variant.clone().unwrap_or_else(|| s.name.clone()), r))
+            .collect();
         let (png, svg) = plot::latency_cdf(
             &format!("{}: latency distribution", file.base.name),
-            &curves,
+            &plot::cdf_curves(&named),
         )?;
         bundle.add(out_dir.join("latency_cdf.png"), png);
         pictures.push((
-            "Latency distribution: end-to-end (thick) and what callers waited (thin), log-scaled time.".into(),
+            "Latency distribution: end-to-end (solid, as a share of every message produced) and what callers waited (dashed), log-scaled time.".into(),
             html::inline_svg(&svg, "latency distribution"),
         ));
         bundle.add(out_dir.join("latency_cdf.svg"), svg);

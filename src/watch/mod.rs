@@ -34,10 +34,36 @@ pub enum Key {
     Slower,
     /// Jump to just before the next disturbance (spike, outage, restart).
     Next,
+    /// Jump to just before the previous disturbance.
+    Previous,
+    /// Seek forward by a twentieth of the run.
+    SeekForward,
+    /// Seek back (rewind) by a twentieth of the run.
+    SeekBack,
+    /// One sample forward, paused.
+    StepForward,
+    /// One sample back, paused.
+    StepBack,
     /// Back to the start.
     Restart,
     /// Leave.
     Quit,
+}
+
+/// How long a message about a key stays on screen, in wall-clock seconds.
+pub const MESSAGE_SECONDS: f64 = 4.0;
+
+/// Longest stretch of the run the sparklines show, seconds: a run up to this long is shown
+/// whole (future columns blank); a longer one scrolls with the clock.
+pub const WINDOW_MAX: f64 = 3600.0;
+
+/// How a sparkline column sums up the rows it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agg {
+    /// The largest value (depth, age, p99: peaks stay visible).
+    Max,
+    /// The mean (rates).
+    Mean,
 }
 
 /// A disturbance shown on the timeline: label, start and end in seconds.
@@ -70,6 +96,8 @@ pub struct Player {
     pub speed: f64,
     /// Paused (also at the end of the run).
     pub paused: bool,
+    /// What the last key did, while it is shown (wall-clock seconds left).
+    pub message: Option<(String, f64)>,
     /// Running totals per row: arrivals, completed, rejected + dropped + expired.
     totals: Vec<(u64, u64, u64)>,
 }
@@ -126,6 +154,7 @@ impl Player {
             t: 0.0,
             speed: default_speed(duration),
             paused: false,
+            message: None,
             totals,
         }
     }
@@ -153,8 +182,14 @@ impl Player {
     }
 
     /// Moves the clock on by `wall` seconds of real time at the current speed; pauses at
-    /// the end of the run.
+    /// the end of the run. A message from a key fades after [`MESSAGE_SECONDS`].
     pub fn advance(&mut self, wall: f64) {
+        if let Some((_, left)) = &mut self.message {
+            *left -= wall;
+            if *left <= 0.0 {
+                self.message = None;
+            }
+        }
         if self.paused {
             return;
         }
@@ -164,30 +199,160 @@ impl Player {
         }
     }
 
+    fn say(&mut self, text: String) {
+        self.message = Some((text, MESSAGE_SECONDS));
+    }
+
+    /// `(paused: space plays)` while paused, else nothing.
+    fn paused_note(&self) -> &'static str {
+        if self.paused {
+            " (paused: space plays)"
+        } else {
+            ""
+        }
+    }
+
+    /// Sets the clock to `t` (clamped to the run); reaching the end pauses.
+    fn seek_to(&mut self, t: f64) {
+        self.t = t.clamp(0.0, self.duration);
+        if self.t >= self.duration {
+            self.paused = true;
+        }
+    }
+
+    /// How far one seek moves: a twentieth of the run, in whole samples.
+    pub fn seek_step(&self) -> f64 {
+        let dt = self.sample_every();
+        ((self.duration / 20.0) / dt).round().max(1.0) * dt
+    }
+
     /// Applies a key; false means quit.
     pub fn key(&mut self, k: Key) -> bool {
+        // A few samples before a disturbance, so the viewer sees it start.
+        let lead = self.sample_every() * 5.0;
         match k {
             Key::Pause => {
                 if self.t >= self.duration {
                     self.t = 0.0;
                 }
                 self.paused = !self.paused;
+                self.message = None;
             }
-            Key::Faster => self.speed = step_speed(self.speed, true),
-            Key::Slower => self.speed = step_speed(self.speed, false),
+            Key::Faster | Key::Slower => {
+                let before = self.speed;
+                self.speed = step_speed(self.speed, k == Key::Faster);
+                let limit = if self.speed == before {
+                    if k == Key::Faster {
+                        " (the fastest)"
+                    } else {
+                        " (the slowest)"
+                    }
+                } else {
+                    ""
+                };
+                let text = format!(
+                    "speed {}x{limit}{}",
+                    speed_text(self.speed),
+                    self.paused_note()
+                );
+                self.say(text);
+            }
             Key::Next => {
-                // A few samples before it, so the viewer sees it start.
-                let lead = self.sample_every() * 5.0;
-                self.t = self
+                let next = self
                     .marks
                     .iter()
-                    .map(|m| (m.start - lead).max(0.0))
-                    .find(|&s| s > self.t + 1e-9)
-                    .unwrap_or(self.duration);
+                    .map(|m| ((m.start - lead).max(0.0), m))
+                    .find(|(s, _)| *s > self.t + 1e-9);
+                match next {
+                    Some((s, m)) => {
+                        let text = format!("to {}: {}", human(s), m.label);
+                        self.t = s;
+                        self.say(text);
+                    }
+                    None => {
+                        let text = match self.marks.last() {
+                            None => "this run has no disturbances".to_string(),
+                            Some(m) => format!(
+                                "no disturbance after {}: the last was {} (N goes back)",
+                                human(self.t),
+                                m.label
+                            ),
+                        };
+                        self.say(text);
+                    }
+                }
+            }
+            Key::Previous => {
+                let prev = self
+                    .marks
+                    .iter()
+                    .rev()
+                    .map(|m| ((m.start - lead).max(0.0), m))
+                    .find(|(s, _)| *s < self.t - 1e-9);
+                match prev {
+                    Some((s, m)) => {
+                        let text = format!("back to {}: {}", human(s), m.label);
+                        self.t = s;
+                        self.say(text);
+                    }
+                    None => {
+                        let text = if self.marks.is_empty() {
+                            "this run has no disturbances".to_string()
+                        } else {
+                            format!("no disturbance before {}", human(self.t))
+                        };
+                        self.say(text);
+                    }
+                }
+            }
+            Key::SeekForward | Key::SeekBack => {
+                let step = self.seek_step();
+                let sign = if k == Key::SeekForward { 1.0 } else { -1.0 };
+                self.seek_to(self.t + sign * step);
+                let text = format!(
+                    "{} {} to {}{}",
+                    if sign > 0.0 { "forward" } else { "back" },
+                    human(step),
+                    human(self.t),
+                    self.paused_note()
+                );
+                self.say(text);
+            }
+            Key::StepForward | Key::StepBack => {
+                let dt = self.sample_every();
+                self.paused = true;
+                // Land on a sample: the next (or previous) row's time.
+                let target = if k == Key::StepForward {
+                    self.rows
+                        .iter()
+                        .map(|r| r.time)
+                        .find(|&t| t > self.t + 1e-9)
+                        .unwrap_or(self.duration)
+                } else {
+                    self.rows
+                        .iter()
+                        .rev()
+                        .map(|r| r.time)
+                        .find(|&t| t < self.t - 1e-9)
+                        .unwrap_or(0.0)
+                };
+                self.seek_to(target);
+                let text = format!(
+                    "step {} {} to {} (paused: space plays)",
+                    if k == Key::StepForward {
+                        "forward"
+                    } else {
+                        "back"
+                    },
+                    human(dt),
+                    human(self.t)
+                );
+                self.say(text);
             }
             Key::Restart => {
                 self.t = 0.0;
                 self.paused = false;
+                self.say("from the start".to_string());
             }
             Key::Quit => return false,
         }
@@ -203,17 +368,111 @@ impl Player {
         }
     }
 
-    /// The last `n` values of `f` up to the clock (oldest first), as integers for
-    /// sparklines (`scale` multiplies first: 1000 turns seconds into milliseconds).
-    pub fn history(&self, n: usize, scale: f64, f: impl Fn(&Row) -> f64) -> Vec<u64> {
+    /// The stretch of the run the sparklines show, seconds: the whole run when it is at
+    /// most [`WINDOW_MAX`] long, else that much, scrolling so the clock stays in view.
+    pub fn window(&self) -> (f64, f64) {
+        if self.duration <= WINDOW_MAX {
+            (0.0, self.duration.max(1e-9))
+        } else {
+            let start = (self.t - WINDOW_MAX / 2.0).clamp(0.0, self.duration - WINDOW_MAX);
+            (start, start + WINDOW_MAX)
+        }
+    }
+
+    /// `n` sparkline columns over [`Player::window`], each summing up (`agg`) `f` over the
+    /// rows it covers up to `until` seconds; `None` where it covers no such row (the future,
+    /// or nothing measured, as `f` says by `None`).
+    pub fn columns(
+        &self,
+        n: usize,
+        until: f64,
+        agg: Agg,
+        f: impl Fn(&Row) -> Option<f64>,
+    ) -> Vec<Option<f64>> {
+        let (start, end) = self.window();
+        let width = (end - start) / n.max(1) as f64;
+        let mut out = vec![None; n];
+        let first = self.rows.partition_point(|r| r.time <= start + 1e-9);
+        let mut sums = vec![(0.0f64, 0usize); n];
+        for r in &self.rows[first..] {
+            if r.time > until + 1e-9 || r.time > end + 1e-9 {
+                break;
+            }
+            let Some(v) = f(r).filter(|v| v.is_finite()) else {
+                continue;
+            };
+            // A row covers the interval ending at its time.
+            let k = (((r.time - start) / width).ceil() as usize).clamp(1, n) - 1;
+            let (s, c) = &mut sums[k];
+            match agg {
+                Agg::Max => *s = if *c == 0 { v } else { s.max(v) },
+                Agg::Mean => *s += v,
+            }
+            *c += 1;
+        }
+        for (o, (s, c)) in out.iter_mut().zip(sums) {
+            if c > 0 {
+                *o = Some(match agg {
+                    Agg::Max => s,
+                    Agg::Mean => s / c as f64,
+                });
+            }
+        }
+        out
+    }
+
+    /// Running totals of the retry-storm signals up to the clock, per second of the
+    /// latest `span` seconds: (retries, attempts, failed attempts, completed, caller
+    /// timeouts, caller errors, offered).
+    pub fn recent_rates(&self, span: f64) -> Rates {
         let Some(end) = self.index() else {
-            return Vec::new();
+            return Rates::default();
         };
-        let start = (end + 1).saturating_sub(n);
-        self.rows[start..=end]
-            .iter()
-            .map(|r| (f(r) * scale).max(0.0).round() as u64)
-            .collect()
+        let dt = self.sample_every();
+        let n = ((span / dt).round() as usize).clamp(1, end + 1);
+        let rows = &self.rows[end + 1 - n..=end];
+        let secs = n as f64 * dt;
+        let sum = |f: fn(&Row) -> u64| rows.iter().map(f).sum::<u64>() as f64 / secs;
+        Rates {
+            retries: sum(|r| r.retries),
+            attempts: sum(|r| r.attempts),
+            failed_attempts: sum(|r| r.failed_attempts),
+            goodput: sum(|r| r.completed),
+            timeouts: sum(|r| r.client_timeouts),
+            errors: sum(|r| r.client_errors),
+            offered: rows[rows.len() - 1].offered_rate,
+            span: secs,
+        }
+    }
+}
+
+/// The retry-storm signals over the latest few seconds, per second.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rates {
+    /// Retries scheduled.
+    pub retries: f64,
+    /// Processing attempts started.
+    pub attempts: f64,
+    /// Attempts that failed (including timeouts).
+    pub failed_attempts: f64,
+    /// Messages completed (useful work).
+    pub goodput: f64,
+    /// Callers that gave up.
+    pub timeouts: f64,
+    /// Callers that got an error.
+    pub errors: f64,
+    /// Offered rate at the clock.
+    pub offered: f64,
+    /// Seconds the rates are over.
+    pub span: f64,
+}
+
+/// `20`, `0.5`: a speed as the header prints it.
+pub fn speed_text(v: f64) -> String {
+    if v >= 1.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
     }
 }
 

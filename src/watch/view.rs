@@ -11,7 +11,7 @@
 //! ...
 //! ```
 
-use super::Player;
+use super::{speed_text, Agg, Player};
 use crate::time::human;
 use crate::time::thousands;
 use ratatui::backend::TestBackend;
@@ -32,26 +32,39 @@ pub fn draw(f: &mut Frame, p: &Player) {
     header(f, head, p);
     let [left, right] =
         Layout::horizontal([Constraint::Length(34), Constraint::Min(20)]).areas(body);
-    let [queue, consumers] =
-        Layout::vertical([Constraint::Length(9), Constraint::Min(4)]).areas(left);
+    let [queue, retries, consumers] = Layout::vertical([
+        Constraint::Length(9),
+        Constraint::Length(8),
+        Constraint::Min(3),
+    ])
+    .areas(left);
     queue_panel(f, queue, p);
+    retry_panel(f, retries, p);
     consumer_panel(f, consumers, p);
     sparklines(f, right, p);
-    f.render_widget(
-        Paragraph::new(Line::from(vec![
+    let footer = match &p.message {
+        Some((text, _)) => Line::from(Span::styled(
+            text.clone(),
+            Style::default().fg(Color::Black).bg(Color::Cyan),
+        )),
+        None => Line::from(vec![
             key("space"),
             Span::raw(" pause  "),
             key("+/-"),
             Span::raw(" speed  "),
-            key("n"),
-            Span::raw(" next disturbance  "),
+            key("←/→"),
+            Span::raw(" seek  "),
+            key(",/."),
+            Span::raw(" step  "),
+            key("n/N"),
+            Span::raw(" next/prev disturbance  "),
             key("r"),
-            Span::raw(" restart  "),
+            Span::raw(" start  "),
             key("q"),
             Span::raw(" quit"),
-        ])),
-        foot,
-    );
+        ]),
+    };
+    f.render_widget(Paragraph::new(footer), foot);
 }
 
 fn key(k: &str) -> Span<'_> {
@@ -62,7 +75,7 @@ fn header(f: &mut Frame, area: Rect, p: &Player) {
     let state = if p.paused && p.t >= p.duration {
         "■ end".to_string()
     } else if p.paused {
-        "❚❚ paused".to_string()
+        format!("❚❚ paused · {}x", speed_text(p.speed))
     } else {
         format!("▶ {}x", speed_text(p.speed))
     };
@@ -95,12 +108,54 @@ fn header(f: &mut Frame, area: Rect, p: &Player) {
     );
 }
 
-fn speed_text(v: f64) -> String {
-    if v >= 1.0 {
-        format!("{v:.0}")
+/// `12.5/s`, `0/s`, `0.25/s`.
+fn rate(v: f64) -> String {
+    if v >= 100.0 || v == 0.0 {
+        format!("{}/s", thousands(v.round() as u64))
+    } else if v >= 10.0 {
+        format!("{v:.0}/s")
     } else {
-        format!("{v}")
+        format!("{v:.1}/s")
     }
+}
+
+/// The signals of a retry storm: retries and failing attempts rising while goodput (what
+/// completes) falls behind the offered rate, and callers timing out.
+fn retry_panel(f: &mut Frame, area: Rect, p: &Player) {
+    let r = p.recent_rates(5.0 * p.sample_every());
+    let failed = if r.attempts > 0.0 {
+        format!(" · {:.0}% failed", 100.0 * r.failed_attempts / r.attempts)
+    } else {
+        String::new()
+    };
+    let useful = if r.attempts > 0.0 {
+        format!(
+            "{:.0}% of attempts",
+            100.0 * (r.goodput / r.attempts).min(1.0)
+        )
+    } else {
+        "-".to_string()
+    };
+    let lines = vec![
+        Line::from(format!("retries   {}", rate(r.retries))),
+        Line::from(format!("attempts  {}{failed}", rate(r.attempts))),
+        Line::from(format!("useful    {useful}")),
+        Line::from(format!(
+            "goodput   {} of {} offered",
+            rate(r.goodput),
+            rate(r.offered)
+        )),
+        Line::from(format!("timeouts  {} (callers)", rate(r.timeouts))),
+        Line::from(format!("errors    {} (callers)", rate(r.errors))),
+    ];
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" Retries & goodput, last {} ", human(r.span))),
+        ),
+        area,
+    );
 }
 
 fn queue_panel(f: &mut Frame, area: Rect, p: &Player) {
@@ -177,44 +232,126 @@ fn consumer_panel(f: &mut Frame, area: Rect, p: &Player) {
     f.render_widget(para, inner);
 }
 
+/// Sparkline bars hold integers: values are kept in thousandths.
+const BAR_UNIT: f64 = 1000.0;
+
+/// One sparkline: its title (value now and the scale) and its bars, the scale fixed for
+/// the whole run so a bar's height means the same at every moment.
+pub struct Spark {
+    /// Title with the current value and the bar scale.
+    pub title: String,
+    /// Bars, oldest first; `None` draws nothing (not yet played, or nothing measured).
+    pub bars: Vec<Option<u64>>,
+    /// The value of a full-height bar, in bar units.
+    pub top: u64,
+}
+
+/// The sparkline of `f` over the window, `n` columns wide; `now` is the value at the clock
+/// and `show` formats the scale for the title.
+pub fn spark(
+    p: &Player,
+    n: usize,
+    name: &str,
+    now: String,
+    agg: Agg,
+    show: impl Fn(f64) -> String,
+    f: impl Fn(&crate::metrics::Row) -> Option<f64> + Copy,
+) -> Spark {
+    let scale = p
+        .columns(n, p.duration, agg, f)
+        .into_iter()
+        .flatten()
+        .fold(0.0f64, f64::max);
+    let bars = p
+        .columns(n, p.t, agg, f)
+        .into_iter()
+        .map(|v| v.map(|v| (v.max(0.0) * BAR_UNIT).round() as u64))
+        .collect();
+    Spark {
+        title: format!(" {name}: {now} · bar top {} ", show(scale)),
+        bars,
+        top: ((scale * BAR_UNIT).round() as u64).max(1),
+    }
+}
+
 fn sparklines(f: &mut Frame, area: Rect, p: &Player) {
     let width = area.width.saturating_sub(2) as usize;
     let r = p.row().cloned().unwrap_or_default();
     let rows = Layout::vertical([Constraint::Ratio(1, 4); 4]).split(area);
-    let panels: [(String, Vec<u64>, Color); 4] = [
+    let dt = p.sample_every();
+    let count = |v: f64| thousands(v.round() as u64);
+    let panels: [(Spark, Color); 4] = [
         (
-            format!(" Queue depth: {} ", thousands(r.queue_depth)),
-            p.history(width, 1.0, |x| x.queue_depth as f64),
+            spark(
+                p,
+                width,
+                "Queue depth",
+                thousands(r.queue_depth),
+                Agg::Max,
+                count,
+                |x| Some(x.queue_depth_max as f64),
+            ),
             Color::Yellow,
         ),
         (
-            format!(" Oldest waiting message: {} ", human(r.oldest_age)),
-            p.history(width, 1000.0, |x| x.oldest_age),
+            spark(
+                p,
+                width,
+                "Oldest waiting",
+                human(r.oldest_age),
+                Agg::Max,
+                human,
+                |x| Some(x.oldest_age),
+            ),
             Color::Magenta,
         ),
         (
-            format!(
-                " End-to-end p99: {} ",
-                r.e2e_p99.map(human).unwrap_or_else(|| "-".into())
+            spark(
+                p,
+                width,
+                "End-to-end p99",
+                r.e2e_p99.map(human).unwrap_or_else(|| "-".into()),
+                Agg::Max,
+                human,
+                |x| x.e2e_p99,
             ),
-            p.history(width, 1000.0, |x| x.e2e_p99.unwrap_or(0.0)),
             Color::Red,
         ),
         (
-            format!(
-                " Completed/s: {:.0} (offered {:.0}/s) ",
-                r.completed as f64 / p.sample_every(),
-                r.offered_rate
+            spark(
+                p,
+                width,
+                "Completed",
+                format!(
+                    "{} (offered {})",
+                    rate(r.completed as f64 / dt),
+                    rate(r.offered_rate)
+                ),
+                Agg::Mean,
+                rate,
+                move |x| Some(x.completed as f64 / dt),
             ),
-            p.history(width, 1.0, |x| x.completed as f64),
             Color::Green,
         ),
     ];
-    for ((title, data, colour), area) in panels.into_iter().zip(rows.iter()) {
+    let (start, end) = p.window();
+    let span = format!(
+        " {}–{}, {} a bar ",
+        human(start),
+        human(end),
+        human((end - start) / width.max(1) as f64)
+    );
+    for ((s, colour), area) in panels.into_iter().zip(rows.iter()) {
         f.render_widget(
             Sparkline::default()
-                .block(Block::default().borders(Borders::ALL).title(title))
-                .data(data)
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(s.title)
+                        .title_bottom(Line::from(span.clone()).right_aligned()),
+                )
+                .data(s.bars)
+                .max(s.top)
                 .style(Style::default().fg(colour)),
             *area,
         );
