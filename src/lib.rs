@@ -58,8 +58,7 @@ pub mod scenario {
     /// [`Error::Input`] when the file cannot be read (naming it) or does not check.
     pub fn load(path: &str, overrides: &Overrides) -> Result<ScenarioFile, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            InputError::new(format!("cannot read the scenario file: {e}"))
-                .in_file(path.to_string())
+            InputError::new(format!("cannot read the scenario file: {e}")).in_file(path.to_string())
         })?;
         Ok(parse(&text, path, overrides)?)
     }

@@ -12,8 +12,8 @@
 //! ```
 
 use super::Player;
-use crate::time::thousands;
 use crate::time::human;
+use crate::time::thousands;
 use ratatui::backend::TestBackend;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};

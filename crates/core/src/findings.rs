@@ -1,8 +1,8 @@
 //! Findings: what happened in a run, in sentences written from its numbers.
 
 use crate::metrics::Summary;
-use crate::time::thousands;
 use crate::time::human;
+use crate::time::thousands;
 
 fn pct(part: u64, whole: u64) -> String {
     if whole == 0 {

@@ -25,7 +25,8 @@ pub(super) fn run(s: &Scenario, limits: &Limits) -> RunResult {
     let share = Limits {
         max_waiting: (limits.max_waiting / s.subscribers.len().max(1) as u64).max(1),
     };
-    let one = |sub: &crate::scenario::Subscriber| (sub.name.clone(), super::run_with(&sub.run, &share));
+    let one =
+        |sub: &crate::scenario::Subscriber| (sub.name.clone(), super::run_with(&sub.run, &share));
     // Results are collected in file order either way, so both paths give the same bytes.
     #[cfg(feature = "parallel")]
     let subs: Vec<(String, RunResult)> = s.subscribers.par_iter().map(one).collect();
