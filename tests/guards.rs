@@ -388,3 +388,21 @@ fn a_retry_table_the_broker_would_ignore_is_refused() {
     )
     .unwrap();
 }
+
+#[test]
+fn quiz_and_watch_measure_a_warm_backlog_against_the_memory_budget() {
+    // 1e9 waiting messages (about 150 GiB) pass the work estimate but not the budget.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scen(tmp.path(), "[queue]\ninitial_backlog = 1000000000\n");
+    for args in [
+        vec!["quiz", s.as_str(), "--answer", "p99=1"],
+        vec!["watch", s.as_str(), "--at", "1s"],
+    ] {
+        queuelab()
+            .args(&args)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(2)
+            .stderr(contains("memory budget"));
+    }
+}

@@ -572,6 +572,7 @@ pub fn quiz(
         }
     }
     check_work(&[&s], None, 1)?;
+    guard::fits(&s, &Limits::default())?;
     let summary = sim::run(&s).summary;
     let marked = crate::quiz::mark(&s, &summary, &answers);
     if a.json {
@@ -698,6 +699,7 @@ pub fn watch(a: &WatchArgs) -> Result<String, Error> {
         }
     }
     check_work(&[&s], None, 1)?;
+    guard::fits(&s, &Limits::default())?;
     let mut p = Player::new(&s);
     if let Some(v) = a.speed {
         p.speed = v;
