@@ -45,7 +45,7 @@ consumers.down = [ { start = "2s", end = "4s" } ]
 subscribers = [ { name = "a" }, { name = "b", producers = ["producer1"], consumers = { count = 1 } } ]
 [[variants]]
 name = "rabbit"
-retry.max_attempts = 1
+unset = ["retry"]
 broker = { kind = "rabbitmq", requeue = true, delivery_limit = 3, overflow = "reject-publish-dlx" }
 "#;
 

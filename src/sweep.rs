@@ -266,6 +266,7 @@ pub fn scenario_for(spec: &Spec, text: &str, p: usize, r: u32) -> Result<Scenari
             Some(v) => VariantFilter::Only(v.clone()),
             None => VariantFilter::None,
         },
+        ..Default::default()
     };
     for (v, value) in spec.vary.iter().zip(spec.point_values(p)) {
         o.set(&v.key, value);

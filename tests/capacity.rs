@@ -250,11 +250,7 @@ fn plan_cli_prints_answer_and_evidence() {
 
 #[test]
 fn theory_matches_the_public_cases() {
-    let path = crate::common::root().join("../shared/validation/public_cases.toml");
-    let text = std::fs::read_to_string(&path)
-        .or_else(|_| {
-            std::fs::read_to_string(crate::common::root().join("tests/data/public_cases.toml"))
-        })
+    let text = std::fs::read_to_string(crate::common::root().join("tests/data/public_cases.toml"))
         .unwrap();
     let doc: toml::Table = toml::from_str(&text).unwrap();
     for case in doc["case"].as_array().unwrap() {

@@ -1,4 +1,4 @@
-//! The binary, driven through the names in SPEC §3: exit statuses, messages, files.
+//! The binary, driven through its commands (docs/reference.md): exit statuses, messages, files.
 
 use crate::common::{queuelab, write};
 use predicates::prelude::*;

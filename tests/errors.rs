@@ -2,6 +2,8 @@
 //! problem is in the file), the key, what is wrong, and what is allowed or a suggestion.
 
 use crate::common::queuelab;
+use predicates::prelude::*;
+use queuelab::error::ErrorKind;
 use queuelab::scenario::{parse, Overrides};
 
 const BASE: &str = r#"name = "e"
@@ -38,8 +40,11 @@ const CASES: &[Case] = &[
     Case { what: "unknown top-level key", from: "duration = \"1m\"", to: "duration = \"1m\"\nsead = 3", line: Some(3), key: Some("sead"), says: "unknown key", guidance: true },
     Case { what: "unknown table", from: "[queue]", to: "[qeue]", line: Some(5), key: Some("qeue"), says: "unknown key", guidance: true },
     Case { what: "unknown nested key", from: "count = 2", to: "cont = 2", line: Some(8), key: Some("consumers.cont"), says: "unknown key", guidance: true },
-    Case { what: "unknown key in a variant", from: "consumers.count = 3", to: "consumers.cuont = 3", line: Some(14), key: None, says: "cuont", guidance: true },
-    Case { what: "wrong type", from: "count = 2", to: "count = \"two\"", line: Some(8), key: Some("consumers.count"), says: "invalid type", guidance: false },
+    Case { what: "unknown key in a variant", from: "consumers.count = 3", to: "consumers.cuont = 3", line: Some(16), key: Some("consumers.cuont"), says: "in variant `v`: unknown key `cuont`", guidance: true },
+    Case { what: "wrong type", from: "count = 2", to: "count = \"two\"", line: Some(8), key: Some("consumers.count"), says: "expected a whole number, found the string \"two\"", guidance: false },
+    Case { what: "wrong type in a variant", from: "consumers.count = 3", to: "consumers.count = \"three\"", line: Some(16), key: Some("consumers.count"), says: "in variant `v`: expected a whole number", guidance: false },
+    Case { what: "bad value in a variant", from: "consumers.count = 3", to: "consumers.count = 0", line: Some(16), key: Some("consumers.count"), says: "in variant `v`: must be between 1 and", guidance: false },
+    Case { what: "a key nested too deeply", from: "duration = \"1m\"", to: "duration = \"1m\"\nqueue.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p = 1", line: Some(3), key: None, says: "nested too deeply", guidance: false },
     Case { what: "unknown enum value", from: "capacity = 5", to: "capacity = 5\noverflow = \"drop\"", line: Some(7), key: Some("queue.overflow"), says: "unknown value", guidance: true },
     Case { what: "bad duration", from: "\"10ms\"", to: "\"10 fortnights\"", line: Some(9), key: Some("consumers.service.mean"), says: "unknown unit", guidance: false },
     Case { what: "negative rate", from: "rate = 10.0", to: "rate = -1.0", line: Some(4), key: Some("producers.0.rate"), says: ">= 0", guidance: false },
@@ -249,4 +254,181 @@ fn every_argument_error_kind_exits_2_and_names_the_flag() {
         assert!(!stderr.contains("panicked"), "{args:?} panicked");
         assert!(!out.exists(), "{args:?} wrote output");
     }
+}
+
+fn set_err(text: &str, sets: &[(&str, &str)]) -> queuelab::InputError {
+    let mut o = Overrides::default();
+    for (k, v) in sets {
+        o.set(k, *v);
+    }
+    parse(text, "e.toml", &o).expect_err("refused")
+}
+
+#[test]
+fn errors_have_kinds_a_program_can_match() {
+    let kinds: &[(&str, &str, ErrorKind)] = &[
+        ("rate = 10.0", "rate = 10.0.0", ErrorKind::Syntax),
+        ("count = 2", "cont = 2", ErrorKind::UnknownKey),
+        (
+            "capacity = 5",
+            "capacity = 5\noverflow = \"drop\"",
+            ErrorKind::UnknownValue,
+        ),
+        ("count = 2", "count = \"two\"", ErrorKind::WrongType),
+        ("duration = \"1m\"\n", "", ErrorKind::Missing),
+        ("rate = 10.0", "rate = -1.0", ErrorKind::OutOfRange),
+        ("\"10ms\"", "\"10 fortnights\"", ErrorKind::BadDuration),
+        (
+            "duration = \"1m\"",
+            "duration = \"1m\"\nwarmup = \"2m\"",
+            ErrorKind::Conflict,
+        ),
+        (
+            "name = \"v\"",
+            "name = \"v\"\nunset = [\"queue.ttl\"]",
+            ErrorKind::Missing,
+        ),
+        ("name = \"e\"", "name = \"a/b\"", ErrorKind::BadName),
+        (
+            "[[variants]]\nname = \"v\"",
+            "[[variants]]\nname = \"v\"\n[[variants]]\nname = \"v\"",
+            ErrorKind::Duplicate,
+        ),
+        (
+            "duration = \"1m\"",
+            "duration = \"20000000d\"",
+            ErrorKind::TooLarge,
+        ),
+        ("\"exponential\"", "\"poisson\"", ErrorKind::UnknownValue),
+    ];
+    for (from, to, kind) in kinds {
+        assert!(BASE.contains(from), "{from}");
+        let e = parse(&BASE.replacen(from, to, 1), "e.toml", &Overrides::default()).unwrap_err();
+        assert_eq!(e.kind, *kind, "{to}: {e}");
+        // The stable name a program (the browser lab) returns in JSON.
+        let j = serde_json::to_value(&e).unwrap();
+        assert_eq!(j["kind"], kind.name(), "{j}");
+    }
+    let e = set_err(BASE, &[("producers.x.rate", "1")]);
+    assert_eq!(e.kind, ErrorKind::UnknownName);
+    let e = queuelab::Error::from(set_err(BASE, &[("consumers.count.x", "3")]));
+    assert_eq!(e.kind(), Some(ErrorKind::BadOverride));
+}
+
+#[test]
+fn overlay_errors_blame_the_flag_or_the_variant_key() {
+    let named = BASE.replace("[[producers]]\n", "[[producers]]\nname = \"p\"\n");
+    // A bad --set value is the flag's, even where the file has a (valid) value there.
+    let e = set_err(&named, &[("producers.p.rate", "-1")]);
+    assert_eq!(e.file.as_deref(), Some("--set producers.p.rate=-1"), "{e}");
+    assert_eq!(e.line, None, "{e}");
+    assert!(e.to_string().contains(">= 0"), "{e}");
+    // Through a variant too, and a wrong type from the flag in words.
+    let e = set_err(&named, &[("consumers.count", "\"many\"")]);
+    assert_eq!(
+        e.file.as_deref(),
+        Some("--set consumers.count=\"many\""),
+        "{e}"
+    );
+    assert!(e.message.contains("expected a whole number"), "{e}");
+    // Only the flag at fault is named.
+    let e = set_err(
+        &named,
+        &[("consumers.count", "4"), ("retry.max_attempts", "0")],
+    );
+    assert_eq!(e.file.as_deref(), Some("--set retry.max_attempts=0"), "{e}");
+    // A key inside a value that is not a table: the value's key is at fault, not `x`.
+    let e = set_err(&named, &[("consumers.count.x", "3")]);
+    assert_eq!(e.key.as_deref(), Some("consumers.count"), "{e}");
+    assert!(e.message.contains("is a whole number, not a table"), "{e}");
+    // A 120-part key gives a message about keys, not a parser's recursion limit.
+    let deep = vec!["queue"; 120].join(".");
+    let e = set_err(&named, &[(deep.as_str(), "1")]);
+    assert!(
+        e.message.contains("120 parts") && !e.message.contains("recursion"),
+        "{e}"
+    );
+    // No Rust type names anywhere.
+    for (from, to) in [
+        ("count = 2", "count = 2.5"),
+        ("rate = 10.0", "rate = true"),
+        ("capacity = 5", "capacity = \"5\""),
+    ] {
+        let shown = parse(&BASE.replacen(from, to, 1), "e.toml", &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        for rust in ["i64", "f64", "u64", "u32", "struct ", "enum "] {
+            assert!(!shown.contains(rust), "`{rust}` in {shown}");
+        }
+    }
+    let e = parse(
+        &BASE.replacen("capacity = 5", "capacity = \"5\"", 1),
+        "e.toml",
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.hint.as_deref().unwrap_or("").contains("without quotes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_huge_line_is_cut_around_the_caret() {
+    let huge = format!("description = \"{}\"\nseed = \"x\"", "d".repeat(4 << 20));
+    let text = BASE.replacen(
+        "duration = \"1m\"",
+        &format!("duration = \"1m\"\n{huge}"),
+        1,
+    );
+    let e = parse(&text, "e.toml", &Overrides::default()).unwrap_err();
+    assert_eq!(e.line, Some(4), "{e:?}");
+    // A 4 MB value where the caret is: the line is cut around it.
+    let text = BASE.replacen(
+        "name = \"e\"",
+        &format!("name = \"{}\"", "é".repeat(4 << 20)),
+        1,
+    );
+    let e = parse(&text, "e.toml", &Overrides::default()).unwrap_err();
+    let shown = e.to_string();
+    assert!(shown.len() < 2000, "{} bytes shown", shown.len());
+    assert!(shown.contains('…'), "{shown}");
+    assert_eq!((e.line, e.col), (Some(1), Some(1)), "{shown}");
+}
+
+#[test]
+fn the_largest_seed_is_a_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scen = tmp.path().join("e.toml");
+    std::fs::write(
+        &scen,
+        BASE.replace("\n[[variants]]\nname = \"v\"\nconsumers.count = 3\n", "\n"),
+    )
+    .unwrap();
+    let out = tmp.path().join("o");
+    let a = queuelab()
+        .arg("run")
+        .arg(&scen)
+        .args([
+            "--seed",
+            "18446744073709551615",
+            "--no-plots",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let _ = a;
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["seed"].as_u64(), Some(u64::MAX), "{}", s["seed"]);
+    // A seed past u64 is --seed's own error.
+    queuelab()
+        .arg("run")
+        .arg(&scen)
+        .args(["--seed", "18446744073709551616"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--seed").and(predicates::str::contains("--set").not()));
 }

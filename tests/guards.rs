@@ -180,3 +180,229 @@ fn ctrl_c_stops_a_sweep_and_keeps_every_finished_run() {
     assert!(runs.windows(2).all(|w| w[0] < w[1]), "in run order");
     assert!(!out.join("sweep.partial.csv").exists());
 }
+
+const SMALL: &str = "name = \"g\"\nduration = \"10s\"\n[[producers]]\nrate = 50.0\n[consumers]\ncount = 2\nservice = { dist = \"exponential\", mean = \"10ms\" }\n";
+
+fn scen(dir: &Path, extra: &str) -> String {
+    write(dir, "g.toml", &format!("{SMALL}{extra}"))
+}
+
+#[test]
+fn sizes_past_what_a_machine_holds_are_refused_or_computed_without_allocating() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Huge capacities: the run and its theory block neither panic nor allocate per place.
+    for cap in ["9223372036854775807", "1099511627776"] {
+        let s = scen(tmp.path(), &format!("[queue]\ncapacity = {cap}\n"));
+        let out = tmp.path().join(format!("o{cap}"));
+        queuelab()
+            .args(["run", &s, "--no-plots", "--out"])
+            .arg(&out)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .success();
+        queuelab()
+            .args(["theory", &s, "--json"])
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .success()
+            .stdout(contains("M/M/2/").and(contains("NaN").not()));
+    }
+    // theory --capacity u64::MAX: consumers + capacity once wrapped.
+    queuelab()
+        .args([
+            "theory",
+            "--arrival-rate",
+            "150",
+            "--service-mean",
+            "10ms",
+            "--consumers",
+            "2",
+        ])
+        .args(["--capacity", "18446744073709551615", "--json"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .stdout(contains("\"throughput\": 150").or(contains("\"throughput\": 149.9")));
+    // A warm backlog of 1e12 messages is measured against --max-memory before it is stored.
+    let s = scen(tmp.path(), "[queue]\ninitial_backlog = 1000000000000\n");
+    let out = tmp.path().join("warm");
+    queuelab()
+        .args(["run", &s, "--no-plots", "--max-events", "1e20", "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(
+            contains("queue.initial_backlog")
+                .and(contains("memory budget"))
+                .and(contains("--max-memory")),
+        );
+    assert!(!out.exists());
+    // ... and counted by the work estimate.
+    queuelab()
+        .args(["run", &s, "--no-plots", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(contains("--max-events"));
+}
+
+#[test]
+fn theory_refuses_inputs_that_are_not_numbers() {
+    for (flag, value) in [
+        ("--service-scv", "nan"),
+        ("--service-scv", "inf"),
+        ("--arrival-rate", "nan"),
+    ] {
+        let mut args = vec!["theory", "--arrival-rate", "5", "--service-mean", "100ms"];
+        if flag == "--arrival-rate" {
+            args[2] = value;
+        } else {
+            args.extend([flag, value]);
+        }
+        queuelab()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(contains(flag))
+            .stdout(contains("NaN").not());
+    }
+    // A load that overflows, and more consumers than the formulas take.
+    queuelab()
+        .args([
+            "theory",
+            "--arrival-rate",
+            "1e300",
+            "--service-mean",
+            "1000000000s",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("too large"));
+    queuelab()
+        .args([
+            "theory",
+            "--arrival-rate",
+            "5",
+            "--service-mean",
+            "1s",
+            "--consumers",
+            "4294967295",
+        ])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(contains("--consumers"));
+}
+
+#[test]
+fn runs_that_would_not_end_are_refused_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str)] = &[
+        // Zero-time redelivery loops: the clock would stand still.
+        (
+            "[downstream]\npoison_rate = 0.01\n[broker]\nkind = \"rabbitmq\"\n",
+            "broker.requeue",
+        ),
+        (
+            "[downstream]\nfailure_rate = 0.5\n[delivery]\nvisibility_timeout = 0\n[broker]\nkind = \"sqs\"\n",
+            "delivery.visibility_timeout",
+        ),
+        // An autoscaler checked every nanosecond, 100k partitions sampled every ms.
+        (
+            "[autoscale]\nmax = 4\nscale_out_above = 100\nscale_in_below = 10\ncheck_every = \"1ns\"\n",
+            "--max-events",
+        ),
+    ];
+    for (extra, says) in cases {
+        let mut text = format!("{SMALL}{extra}");
+        if says.starts_with("broker") || says.starts_with("delivery") {
+            text = text.replace(
+                "{ dist = \"exponential\", mean = \"10ms\" }",
+                "{ dist = \"constant\", value = 0 }",
+            );
+        }
+        let s = write(tmp.path(), "loop.toml", &text);
+        queuelab()
+            .args(["run", &s, "--no-plots", "--out"])
+            .arg(tmp.path().join("o"))
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .code(2)
+            .stderr(contains(*says).and(contains("panicked").not()));
+    }
+    let lanes = SMALL.replace(
+        "duration = \"10s\"",
+        "duration = \"15m\"\nsample_every = \"1ms\"",
+    );
+    let s = write(
+        tmp.path(),
+        "lanes.toml",
+        &format!("{lanes}[broker]\nkind = \"kafka\"\npartitions = 100000\n"),
+    );
+    queuelab()
+        .args(["run", &s, "--no-plots", "--out"])
+        .arg(tmp.path().join("o"))
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(contains("--max-events"));
+    // With a delivery limit the loop ends: accepted.
+    let s = write(
+        tmp.path(),
+        "limited.toml",
+        &format!("{}[downstream]\npoison_rate = 0.01\n[broker]\nkind = \"rabbitmq\"\ndelivery_limit = 5\n", SMALL.replace("{ dist = \"exponential\", mean = \"10ms\" }", "{ dist = \"constant\", value = 0 }")),
+    );
+    queuelab().args(["check", &s]).assert().success();
+}
+
+#[test]
+fn a_retry_table_the_broker_would_ignore_is_refused() {
+    let base = format!("{SMALL}[broker]\nkind = \"sqs\"\n");
+    for (retry, key) in [
+        ("backoff = \"fixed\"", "retry.backoff"),
+        ("base_delay = \"1s\"", "retry.base_delay"),
+        ("jitter = \"full\"", "retry.jitter"),
+        ("max_attempts = 3", "retry.max_attempts"),
+    ] {
+        let e = queuelab::scenario::parse(
+            &format!("{base}[retry]\n{retry}\n"),
+            "s.toml",
+            &Default::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert_eq!(e.kind, queuelab::error::ErrorKind::Conflict);
+        assert!(
+            e.message.contains("does not apply to kind = \"sqs\"")
+                && e.message.contains("visibility"),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(11), "{e}");
+    }
+    // `max_attempts = 1` says the same as the broker: accepted.
+    queuelab::scenario::parse(
+        &format!("{base}[retry]\nmax_attempts = 1\n"),
+        "s.toml",
+        &Default::default(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn quiz_and_watch_measure_a_warm_backlog_against_the_memory_budget() {
+    // 1e9 waiting messages (about 150 GiB) pass the work estimate but not the budget.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scen(tmp.path(), "[queue]\ninitial_backlog = 1000000000\n");
+    for args in [
+        vec!["quiz", s.as_str(), "--answer", "p99=1"],
+        vec!["watch", s.as_str(), "--at", "1s"],
+    ] {
+        queuelab()
+            .args(&args)
+            .timeout(Duration::from_secs(60))
+            .assert()
+            .code(2)
+            .stderr(contains("memory budget"));
+    }
+}

@@ -109,6 +109,16 @@ impl Gen {
                 100 * b.keys.2
             ),
         );
+        if kind != "kafka" {
+            // These brokers retry by their own rules: a [retry] table is refused.
+            if let Some(i) = s.find("[retry]\n") {
+                let end = s[i..]
+                    .match_indices('\n')
+                    .nth(6)
+                    .map_or(s.len(), |(j, _)| i + j + 1);
+                s.replace_range(i..end, "");
+            }
+        }
         if let Some((min, extra, step, out_above)) = b.autoscale {
             // Membership changes: Kafka pauses for a rebalance at each.
             s.push_str(&format!(

@@ -1,6 +1,6 @@
 //! The simulator against queueing theory.
 //!
-//! 1. Every case of shared/validation/public_cases.toml (M/M/1, M/M/c, M/M/c/K, M/D/1,
+//! 1. Every case of tests/data/public_cases.toml (M/M/1, M/M/c, M/M/c/K, M/D/1,
 //!    Erlang B, M/G/1): every expected value the contract exposes must agree within the
 //!    case's tolerance, percentiles included.
 //! 2. Cases beyond those, checked against the closed forms of `queuelab::theory`:
@@ -14,14 +14,11 @@ use queuelab::theory::{self, Params};
 use rayon::prelude::*;
 
 fn cases_file() -> String {
-    let shared = crate::common::root().join("../shared/validation/public_cases.toml");
-    let vendored = crate::common::root().join("tests/data/public_cases.toml");
-    std::fs::read_to_string(&shared)
-        .or_else(|_| std::fs::read_to_string(&vendored))
-        .expect("public_cases.toml in ../shared/validation or tests/data")
+    std::fs::read_to_string(crate::common::root().join("tests/data/public_cases.toml"))
+        .expect("tests/data/public_cases.toml")
 }
 
-/// The simulated value of a case metric, by the mapping in validation/README.md.
+/// The simulated value of a case metric (the case files name summary.json figures).
 fn simulated(s: &Summary, metric: &str) -> Option<f64> {
     let l = |x: &queuelab::metrics::LatencyStats, q: &str| match q {
         "mean" => x.mean,

@@ -166,6 +166,10 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
         spec.run_indices().len() as f64 / (spec.points() * spec.replications as usize) as f64;
     let reps = (f64::from(spec.replications) * share).ceil() as usize;
     super::check_work(&points.iter().collect::<Vec<_>>(), a.max_events, reps)?;
+    for p in &points {
+        // Sweeps run with the default memory budget.
+        crate::guard::fits(p, &crate::guard::Limits::default())?;
+    }
     if !METRICS.contains(&a.metric.as_str()) {
         let known: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
         sweep::check_metric(&a.metric, &known, "--metric")?;

@@ -100,9 +100,7 @@ pub fn overrides(
         let (k, v) = overlay::split_assignment(s, "--set")?;
         o.sets.push((k, v));
     }
-    if let Some(seed) = seed {
-        o.set("seed", seed.to_string());
-    }
+    o.seed = seed;
     if let Some(d) = duration {
         crate::time::parse_duration(d).map_err(|m| {
             InputError::new(m)
@@ -278,6 +276,9 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
     let scenarios: Vec<Scenario> = file.runs().into_iter().cloned().collect();
     check_work(&scenarios.iter().collect::<Vec<_>>(), args.max_events, 1)?;
     let limits = limits(args.max_memory.as_deref())?;
+    for s in &scenarios {
+        guard::fits(s, &limits).map_err(|e| e.in_file(file.path.clone()))?;
+    }
     let invocations = scenarios
         .iter()
         .map(|s| loaded.invocation(s))
@@ -630,6 +631,10 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
             capacity: a.capacity,
         }
     };
+    params.check().map_err(|e| match &a.scenario {
+        Some(path) => e.in_file(path.clone()),
+        None => e,
+    })?;
     let p = theory::predict(&params).ok_or_else(|| {
         InputError::new("no closed form for this combination: finite capacity needs exponential service (scv 1), and several consumers need exponential service")
             .in_file("theory")
@@ -780,6 +785,7 @@ pub fn quiz(
         }
     }
     check_work(&[&s], None, 1)?;
+    guard::fits(&s, &Limits::default())?;
     let summary = sim::run(&s).summary;
     let marked = crate::quiz::mark(&s, &summary, &answers);
     if a.format == Format::Json {
@@ -955,6 +961,7 @@ pub fn watch(a: &WatchArgs) -> Result<String, Error> {
         }
     }
     check_work(&[&s], None, 1)?;
+    guard::fits(&s, &Limits::default())?;
     let mut p = Player::new(&s);
     if let Some(v) = a.speed {
         p.speed = v;

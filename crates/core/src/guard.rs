@@ -8,7 +8,9 @@
 //! - [`interrupt`] / [`interrupted`]: a process-wide flag (set by the binary on Ctrl-C)
 //!   that runs and sweeps check, so they stop cleanly and keep every finished result.
 
-use crate::scenario::{ClientMode, Scenario};
+use crate::error::{ErrorKind, InputError};
+use crate::scenario::broker::Broker;
+use crate::scenario::{ClientMode, ScaleMetric, Scenario};
 use crate::time::{ns_to_secs, Nanos};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -59,12 +61,40 @@ impl Limits {
 /// What a scenario is expected to cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
-    /// Messages the producers will create.
+    /// Messages the producers will create (and the warm backlog).
     pub messages: f64,
-    /// Engine events.
+    /// Engine events, and the steps of work that are not events but grow with the
+    /// scenario's sizes (scanning every ordered lane at each sample).
     pub events: f64,
-    /// Memory known in advance (time series and a bounded queue), bytes.
+    /// Memory a run needs for certain, bytes: the time series and the warm backlog (a
+    /// queue that grows is bounded while it runs, by [`Limits`]).
     pub memory: f64,
+}
+
+/// Whether `s` fits the memory budget of `limits` before it starts: the warm backlog is
+/// stored at time 0, before the budget is checked while running.
+///
+/// # Errors
+/// [`ErrorKind::TooLarge`] on `queue.initial_backlog`, saying how much memory it needs
+/// and what the budget is.
+pub fn fits(s: &Scenario, limits: &Limits) -> Result<(), InputError> {
+    for run in std::iter::once(s).chain(s.subscribers.iter().map(|x| &*x.run)) {
+        let n = run.queue.initial_backlog;
+        if n > limits.max_waiting {
+            return Err(InputError::of(
+                ErrorKind::TooLarge,
+                format!(
+                    "a warm backlog of {n} messages needs about {}, more than the memory budget of {} ({} waiting messages)",
+                    human_bytes(n as f64 * BYTES_PER_WAITING as f64),
+                    human_bytes((limits.max_waiting * BYTES_PER_WAITING) as f64),
+                    limits.max_waiting
+                ),
+            )
+            .key("queue.initial_backlog")
+            .hint("lower it, or raise the budget with --max-memory if the machine has the memory"));
+        }
+    }
+    Ok(())
 }
 
 /// Expected messages, events and memory of `s`.
@@ -85,7 +115,7 @@ pub fn estimate(s: &Scenario) -> Estimate {
         );
     }
     let d = s.duration;
-    let messages: f64 = s
+    let produced: f64 = s
         .producers
         .iter()
         .map(|p| {
@@ -98,9 +128,10 @@ pub fn estimate(s: &Scenario) -> Estimate {
                 t = t.max(at);
                 rate = r;
             }
-            total + rate * ns_to_secs(d.saturating_sub(t))
+            (total + rate * ns_to_secs(d.saturating_sub(t))) * (1.0 + p.duplicate_rate)
         })
         .sum();
+    let messages = produced + s.queue.initial_backlog as f64;
     // Average failure probability over the run (outages weighted by their length).
     let mut outage_time = 0.0;
     let mut outage_fail = 0.0;
@@ -112,7 +143,22 @@ pub fn estimate(s: &Scenario) -> Estimate {
     let run = ns_to_secs(d).max(1e-9);
     let p = ((s.downstream.failure_rate * (run - outage_time).max(0.0) + outage_fail) / run)
         .clamp(0.0, 1.0);
-    let m = f64::from(s.retry.max_attempts);
+    // Attempts a message may take: the retry table's, or the broker's own redelivery
+    // (unlimited when it has no limit).
+    let m = match s.broker {
+        Broker::RabbitMq {
+            requeue: true,
+            delivery_limit,
+            ..
+        } => delivery_limit.map_or(f64::INFINITY, f64::from),
+        Broker::Sqs {
+            max_receive_count, ..
+        }
+        | Broker::SqsFifo {
+            max_receive_count, ..
+        } => max_receive_count.map_or(f64::INFINITY, f64::from),
+        _ => f64::from(s.retry.max_attempts),
+    };
     let mut attempts = if p >= 1.0 - 1e-12 {
         m
     } else {
@@ -122,14 +168,43 @@ pub fn estimate(s: &Scenario) -> Estimate {
         // Timeouts can make every call fail: assume the worst.
         attempts = m;
     }
+    // Poison messages fail every attempt.
+    let poison = s.downstream.poison_rate;
+    if poison >= 1.0 {
+        attempts = m;
+    } else if poison > 0.0 {
+        attempts = (1.0 - poison) * attempts + poison * m;
+    }
     attempts /= 1.0 - s.delivery.crash_rate.min(0.99);
+    // The consumers cannot run more attempts than their time allows (which bounds the
+    // unlimited redelivery loops); a service that takes no time bounds nothing.
+    let most = match s.autoscale {
+        Some(a) => a.max,
+        None => s.consumers.count,
+    };
+    let service = s.consumers.service.mean();
+    let room = if service > 0.0 {
+        f64::from(most) * run / service
+    } else {
+        f64::INFINITY
+    };
+    let total_attempts = (messages * attempts).min(room.max(messages));
     let rows = (s.duration / s.sample_every) as f64;
-    let events = messages * (1.0 + 2.0 * attempts) + rows;
-    let queue = s.queue.capacity.map(|c| c as f64).unwrap_or(0.0);
+    // Each sample (and each oldest-age autoscale check) scans every ordered lane.
+    let lanes = f64::from(s.broker.ordered_lanes(s.keys).unwrap_or(1).max(1));
+    let checks = s
+        .autoscale
+        .map_or(0.0, |a| (d / a.check_every.max(1)) as f64);
+    let per_check = match s.autoscale.map(|a| a.metric) {
+        Some(ScaleMetric::OldestAge) => lanes,
+        _ => 1.0,
+    };
+    let events = messages + 2.0 * total_attempts + rows * lanes + checks * per_check;
     Estimate {
         messages,
         events,
-        memory: rows * BYTES_PER_ROW as f64 + queue * BYTES_PER_WAITING as f64,
+        memory: rows * BYTES_PER_ROW as f64
+            + s.queue.initial_backlog as f64 * BYTES_PER_WAITING as f64,
     }
 }
 
@@ -203,6 +278,57 @@ mod tests {
         .base;
         // 1 + 0.5 + 0.25 attempts per message.
         assert!((estimate(&r).events - (1.0 + 2.0 * 1.75) * e.messages - 600.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_estimate_counts_what_the_features_cost() {
+        let base = "name = \"e\"\nduration = \"1h\"\n[[producers]]\nrate = 10.0\n[consumers]\ncount = 4\nservice = { dist = \"exponential\", mean = \"10ms\" }\n";
+        let est = |extra: &str| {
+            let s = parse(&format!("{base}{extra}"), "e.toml", &Overrides::default())
+                .unwrap()
+                .base;
+            estimate(&s).events
+        };
+        let plain = est("");
+        // An autoscaler checked every nanosecond: 3.6e12 checks.
+        let a = est("[autoscale]\nmax = 8\nscale_out_above = 100\nscale_in_below = 10\ncheck_every = \"1ns\"\n");
+        assert!(a > 3e12, "{a:e}");
+        // 100,000 Kafka partitions scanned at each of 900,000 1 ms samples.
+        let k = {
+            let t = base
+                .replace("[[producers]]", "sample_every = \"1ms\"\n[[producers]]")
+                .replace("1h", "15m");
+            let s = parse(
+                &format!("{t}[broker]\nkind = \"kafka\"\npartitions = 100000\n"),
+                "e.toml",
+                &Overrides::default(),
+            )
+            .unwrap()
+            .base;
+            estimate(&s).events
+        };
+        assert!(k > 9e10 && plain < 1e6, "{k:e} {plain:e}");
+        // RabbitMQ requeueing poison messages without a limit: the consumers' whole time.
+        let r = est("[downstream]\npoison_rate = 0.01\n[broker]\nkind = \"rabbitmq\"\n");
+        assert!(
+            (r - (36_000.0 + 2.0 * 4.0 * 3600.0 / 0.01 + 3600.0)).abs() < 1.0,
+            "{r:e}"
+        );
+        // A warm backlog is work and memory.
+        let s = parse(
+            &format!("{base}[queue]\ninitial_backlog = 1000000000000\n"),
+            "e.toml",
+            &Overrides::default(),
+        )
+        .unwrap()
+        .base;
+        assert!(estimate(&s).events > 1e12 && estimate(&s).memory > 1e14);
+        let e = fits(&s, &Limits::default()).unwrap_err();
+        assert!(
+            e.message.contains("memory budget") && e.kind == ErrorKind::TooLarge,
+            "{e}"
+        );
+        assert!(fits(&s, &Limits::from_memory(u64::MAX)).is_ok());
     }
 
     #[test]

@@ -5,26 +5,34 @@ use crate::metrics::timeseries::{self, fmt_f};
 use crate::metrics::{Row, Summary};
 
 /// summary.json (pretty-printed, newline-terminated).
+///
+/// # Errors
+/// [`Error::Encode`] if the summary cannot be encoded (a bug: it holds only numbers,
+/// strings and lists).
 pub fn summary_json(s: &Summary) -> Result<Vec<u8>, Error> {
-    let mut v = serde_json::to_vec_pretty(s)
-        .map_err(|e| Error::Other(format!("cannot encode summary: {e}")))?;
+    let mut v = serde_json::to_vec_pretty(s).map_err(|e| Error::encode("summary.json", e))?;
     v.push(b'\n');
     Ok(v)
 }
 
 /// Several summaries as one JSON array.
+///
+/// # Errors
+/// [`Error::Encode`], as [`summary_json`].
 pub fn summaries_json(s: &[&Summary]) -> Result<Vec<u8>, Error> {
-    let mut v = serde_json::to_vec_pretty(s)
-        .map_err(|e| Error::Other(format!("cannot encode summary: {e}")))?;
+    let mut v = serde_json::to_vec_pretty(s).map_err(|e| Error::encode("summaries", e))?;
     v.push(b'\n');
     Ok(v)
 }
 
 fn csv_error(e: impl std::fmt::Display) -> Error {
-    Error::Other(format!("cannot encode CSV: {e}"))
+    Error::encode("CSV", e)
 }
 
 /// timeseries.csv.
+///
+/// # Errors
+/// [`Error::Encode`] if the CSV writer fails (a bug: it writes into memory).
 pub fn timeseries_csv(rows: &[Row]) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(timeseries::header()).map_err(csv_error)?;
@@ -67,6 +75,9 @@ pub fn key_figures(s: &Summary) -> Vec<(&'static str, String)> {
 }
 
 /// comparison.csv: one row per variant with its key figures.
+///
+/// # Errors
+/// [`Error::Encode`], as [`timeseries_csv`].
 pub fn comparison_csv(summaries: &[&Summary]) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     if let Some(first) = summaries.first() {

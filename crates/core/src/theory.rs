@@ -5,8 +5,18 @@
 //! (Pollaczek-Khinchine, which includes M/D/1). Sources: Gross, Shortle, Thompson &
 //! Harris, *Fundamentals of Queueing Theory*, 4th ed., sec. 2.2-2.6 and 5.1.
 
+use crate::error::{ErrorKind, InputError};
 use crate::scenario::{ArrivalKind, ClientMode, Overflow, Scenario, Service};
 use serde::Serialize;
+
+/// The most consumers a model is computed for: Erlang's formulas take one step per
+/// consumer, and a pool larger than this is not a queue anyone sizes by hand.
+pub const MAX_CONSUMERS: u32 = 10_000_000;
+
+/// Above this many states (consumers + waiting places) M/M/c/K is computed in closed form
+/// instead of term by term: the time and memory stay those of the consumers, whatever the
+/// capacity (up to `u64::MAX` places).
+const TERMWISE_STATES: u64 = 1 << 20;
 
 /// The inputs of a model.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,17 +75,80 @@ pub fn erlang_c(c: u32, a: f64) -> f64 {
     b / (1.0 - rho * (1.0 - b))
 }
 
+impl Params {
+    /// Checks the inputs: finite, positive where they must be, a load that is a number,
+    /// and a size the formulas can take. Each error names the parameter (as the
+    /// `theory` command's flag) and what is allowed.
+    ///
+    /// # Errors
+    /// [`ErrorKind::OutOfRange`] for a rate, mean or scv that is not a finite number in its
+    /// range (NaN included), [`ErrorKind::TooLarge`] for more than [`MAX_CONSUMERS`]
+    /// consumers or a load (`arrival_rate * service_mean`) too large to compute with.
+    pub fn check(&self) -> Result<(), InputError> {
+        let bad = |flag: &str, msg: String, allowed: &str| {
+            Err(InputError::of(ErrorKind::OutOfRange, msg)
+                .in_file(flag.to_string())
+                .allowed(allowed.to_string()))
+        };
+        if !(self.arrival_rate.is_finite() && self.arrival_rate > 0.0) {
+            return bad(
+                "--arrival-rate",
+                format!("must be a finite number > 0, got {}", self.arrival_rate),
+                "messages per second, e.g. 90",
+            );
+        }
+        if !(self.service_mean.is_finite() && self.service_mean > 0.0) {
+            return bad(
+                "--service-mean",
+                format!("must be a finite duration > 0, got {} s", self.service_mean),
+                "a duration such as 40ms",
+            );
+        }
+        if !(self.service_scv.is_finite() && self.service_scv >= 0.0) {
+            return bad(
+                "--service-scv",
+                format!("must be a finite number >= 0, got {}", self.service_scv),
+                "0 (constant service) ..; 1 is exponential",
+            );
+        }
+        if self.consumers == 0 {
+            return bad("--consumers", "must be at least 1".into(), "1 ..");
+        }
+        if self.consumers > MAX_CONSUMERS {
+            return Err(InputError::of(
+                ErrorKind::TooLarge,
+                format!(
+                    "{} consumers: the formulas take one step per consumer; at most {MAX_CONSUMERS}",
+                    self.consumers
+                ),
+            )
+            .in_file("--consumers"));
+        }
+        let load = self.arrival_rate * self.service_mean;
+        if !(load.is_finite() && load < 1e300) {
+            return Err(InputError::of(
+                ErrorKind::TooLarge,
+                format!(
+                    "the offered load arrival_rate x service_mean = {load:e} is too large to compute with"
+                ),
+            )
+            .in_file("--arrival-rate")
+            .allowed("a load below 1e300 Erlangs"));
+        }
+        Ok(())
+    }
+}
+
 /// The prediction for `p`, choosing the model from its shape:
 /// capacity 0 -> Erlang B; a finite capacity -> M/M/c/K (exponential service only);
 /// unbounded -> M/M/c for exponential service, M/G/1 for one consumer and any law.
+/// `None` when there is no closed form, or the inputs do not pass [`Params::check`].
 pub fn predict(p: &Params) -> Option<Prediction> {
+    p.check().ok()?;
     let c = p.consumers;
     let cf = f64::from(c);
     let lam = p.arrival_rate;
     let s = p.service_mean;
-    if !(lam > 0.0 && s > 0.0 && c >= 1) {
-        return None;
-    }
     let a = lam * s;
     let rho = a / cf;
     let exponential = (p.service_scv - 1.0).abs() < 1e-9;
@@ -156,6 +229,14 @@ pub fn predict(p: &Params) -> Option<Prediction> {
 
 /// M/M/c/K with `c` servers and `q` waiting places (K = c + q).
 fn mmck(c: u32, q: u64, lam: f64, s: f64) -> Prediction {
+    match u64::from(c).checked_add(q) {
+        Some(k) if k <= TERMWISE_STATES => mmck_termwise(c, q, lam, s),
+        _ => mmck_closed(c, q, lam, s),
+    }
+}
+
+/// M/M/c/K term by term (K = c + q small enough to hold every p_n).
+fn mmck_termwise(c: u32, q: u64, lam: f64, s: f64) -> Prediction {
     let k = u64::from(c) + q;
     let a = lam * s;
     let cf = f64::from(c);
@@ -205,6 +286,87 @@ fn mmck(c: u32, q: u64, lam: f64, s: f64) -> Prediction {
         lq_mean: Some(lq),
         stable: true,
     }
+}
+
+/// M/M/c/K without a term per state: the states below `c` one by one (as many as there
+/// are consumers), the `q + 1` states from `c` up in closed form, since there
+/// p_(c+j) = p_c rho^j is geometric. Works in logarithms so that neither a huge `q` nor a
+/// heavy overload overflows.
+fn mmck_closed(c: u32, q: u64, lam: f64, s: f64) -> Prediction {
+    let a = lam * s;
+    let cf = f64::from(c);
+    let rho = a / cf;
+    // Head: h_n = a^n / n! for n = 0 ..= c, all scaled alike (by 1e-250 at a time) to
+    // stay finite.
+    let mut x = 1.0f64;
+    let (mut head, mut head_busy) = (0.0f64, 0.0f64);
+    for n in 0..c {
+        head += x;
+        head_busy += f64::from(n) * x;
+        x *= a / f64::from(n + 1);
+        if x > 1e250 {
+            x *= 1e-250;
+            head *= 1e-250;
+            head_busy *= 1e-250;
+        }
+    }
+    // Tail: sum over j = 0 ..= q of rho^j (and of j rho^j), relative to its largest term.
+    let qf = q as f64;
+    let l = rho.ln();
+    let (g0, mean_j, top, last) = if l <= 0.0 {
+        let (g0, m) = geometric(l, qf);
+        (g0, m, 0.0, qf * l)
+    } else {
+        // Largest term last: count down from the top.
+        let (g0, m) = geometric(-l, qf);
+        (g0, qf - m, qf * l, 0.0)
+    };
+    // The head against the tail (in logarithms: the tail's largest term may be e^(1e19));
+    // within the tail, the top state against the tail's total (no large numbers).
+    let ln_tail = x.ln() + top + g0.ln();
+    let r = (head.ln() - ln_tail).exp();
+    let (p_head, p_tail) = if r.is_finite() {
+        (r / (1.0 + r), 1.0 / (1.0 + r))
+    } else {
+        (1.0, 0.0)
+    };
+    let p_block = p_tail * last.exp() / g0;
+    let lq = p_tail * mean_j;
+    let busy = if head > 0.0 {
+        head_busy / head * p_head
+    } else {
+        0.0
+    } + cf * p_tail;
+    let lam_eff = lam * (1.0 - p_block);
+    let p_wait = ((p_tail - p_block) / (1.0 - p_block)).clamp(0.0, 1.0);
+    let wq = lq / lam_eff;
+    Prediction {
+        model: format!("M/M/{c}/{}", u128::from(c) + u128::from(q)),
+        rho,
+        p_block,
+        throughput: lam_eff,
+        utilization: busy / cf,
+        p_wait: Some(p_wait),
+        wq_mean: Some(wq),
+        w_mean: Some(wq + s),
+        lq_mean: Some(lq),
+        stable: true,
+    }
+}
+
+/// For `l <= 0`: the sum of e^(j l) over j = 0 ..= q, and the mean of j under those
+/// weights (a truncated geometric law), accurate from `l = 0` (uniform) to large `-l`.
+fn geometric(l: f64, q: f64) -> (f64, f64) {
+    let n = q + 1.0;
+    if -l * n < 1e-6 {
+        // Nearly uniform: series in l.
+        let g0 = n * (1.0 + l * q / 2.0);
+        let mean = q / 2.0 + l * q * (q + 2.0) / 12.0;
+        return (g0, mean);
+    }
+    let g0 = (-(n * l).exp_m1()) / (-l.exp_m1());
+    let mean = 1.0 / (-l).exp_m1() - n / (-n * l).exp_m1();
+    (g0, mean.clamp(0.0, q))
 }
 
 /// The model parameters of `s`, if it is a textbook queue: one Poisson producer with no
@@ -269,7 +431,7 @@ mod tests {
 
     #[test]
     fn matches_the_public_cases() {
-        // Values from shared/validation/public_cases.toml.
+        // Published textbook values (Gross et al., examples of sec. 2.2-2.6), to 1e-12.
         let p = predict(&params(27.0, 0.1, 3, Some(5))).unwrap();
         assert!((p.p_block - 0.08527451109414101).abs() < 1e-12);
         assert!((p.wq_mean.unwrap() - 0.060132308832713366).abs() < 1e-12);
@@ -282,6 +444,68 @@ mod tests {
         })
         .unwrap();
         assert!((md1.wq_mean.unwrap() - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_closed_form_agrees_with_the_terms_and_takes_any_capacity() {
+        // Light, near-critical, critical and overloaded, with room for the tail to matter.
+        for (lam, c, q) in [
+            (27.0, 3, 5000),
+            (29.9, 3, 3000),
+            (30.0, 3, 2000),
+            (45.0, 3, 4000),
+            (2.0, 40, 100_000),
+        ] {
+            let t = mmck_termwise(c, q, lam, 0.1);
+            let f = mmck_closed(c, q, lam, 0.1);
+            for (a, b) in [
+                (t.p_block, f.p_block),
+                (t.utilization, f.utilization),
+                (t.p_wait.unwrap(), f.p_wait.unwrap()),
+                (t.lq_mean.unwrap(), f.lq_mean.unwrap()),
+            ] {
+                assert!(
+                    (a - b).abs() <= 1e-8 * a.abs().max(1.0),
+                    "lam {lam} c {c} q {q}: {a} vs {b}"
+                );
+            }
+        }
+        // Capacities that once allocated a term each (i64::MAX, 2^40) or wrapped (u64::MAX).
+        for cap in [i64::MAX as u64, 1 << 40, u64::MAX] {
+            for lam in [5.0, 10.0, 20.0] {
+                let p = predict(&params(lam, 0.1, 1, Some(cap))).unwrap();
+                assert!(
+                    p.p_block.is_finite() && p.lq_mean.unwrap().is_finite(),
+                    "{p:?}"
+                );
+                if lam < 10.0 {
+                    // Far below saturation a huge buffer is the unbounded queue: M/M/1.
+                    let rho: f64 = lam * 0.1;
+                    assert!(
+                        (p.lq_mean.unwrap() - rho * rho / (1.0 - rho)).abs() < 1e-9,
+                        "{p:?}"
+                    );
+                } else if lam > 10.0 {
+                    assert!((p.throughput - 10.0).abs() < 1e-9, "{p:?}");
+                }
+            }
+        }
+        let p = predict(&params(5.0, 0.1, u32::MAX, Some(u64::MAX)));
+        assert!(p.is_none(), "too many consumers is refused, not computed");
+    }
+
+    #[test]
+    fn inputs_that_are_not_numbers_are_refused() {
+        let nan = Params {
+            service_scv: f64::NAN,
+            ..params(1.0, 0.1, 1, None)
+        };
+        let e = nan.check().unwrap_err();
+        assert_eq!(e.file.as_deref(), Some("--service-scv"));
+        assert!(predict(&nan).is_none());
+        let huge = params(1e300, 1e300, 1, None);
+        assert_eq!(huge.check().unwrap_err().kind, ErrorKind::TooLarge);
+        assert!(params(f64::INFINITY, 0.1, 1, None).check().is_err());
     }
 
     #[test]

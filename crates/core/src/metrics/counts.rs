@@ -1,4 +1,4 @@
-//! The fate counters of SPEC §4 and the conservation identity.
+//! The fate counters (docs/reference.md, summary.json `counts`) and the conservation identity.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! summary.json: the figures of one run (SPEC §4), with extras documented in README.
+//! summary.json: the figures of one run, each documented in docs/reference.md.
 
 use super::counts::Counts;
 use super::latency::LatencyStats;

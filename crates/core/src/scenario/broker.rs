@@ -1,11 +1,11 @@
 //! `[broker]` and `[keys]`: which broker's semantics the queue follows, and message keys.
 //!
-//! `generic` (the default) is the queue of SPEC.md. The other kinds change the rules that
+//! `generic` (the default) is the plain queue of docs/reference.md. The other kinds change the rules that
 //! matter in design discussions (ordering, parallelism, what happens to a failed message,
 //! what a full queue does); see `sim::broker` for how each is simulated.
 
 use super::raw::{Dur, Overflow, RawScenario};
-use super::validate::bad;
+use super::validate::{bad, conflict, missing, too_large};
 use super::{ClientMode, Nanos};
 use crate::error::InputError;
 use serde::Deserialize;
@@ -52,7 +52,7 @@ pub struct RawBroker {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BrokerKind {
-    /// SPEC.md's queue.
+    /// The plain queue (no broker's own rules).
     #[default]
     Generic,
     /// Amazon SQS standard queue.
@@ -114,7 +114,7 @@ pub struct Keys {
 /// The checked broker semantics.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Broker {
-    /// SPEC.md's queue.
+    /// The plain queue (no broker's own rules).
     Generic,
     /// SQS standard: unbounded, a failed message becomes visible again after the
     /// visibility timeout (at the tail: no order), redriven to the DLQ after
@@ -215,7 +215,7 @@ fn poll_every(b: &RawBroker) -> Result<Nanos, InputError> {
     }
     if wait > 0.0 {
         if b.poll_interval.is_some() {
-            return Err(bad(
+            return Err(conflict(
                 "broker.poll_interval",
                 "applies to short polling: set wait_time = 0 to use it",
             ));
@@ -230,6 +230,10 @@ fn poll_every(b: &RawBroker) -> Result<Nanos, InputError> {
 }
 
 /// The checked `[keys]`.
+///
+/// # Errors
+/// [`crate::error::ErrorKind::OutOfRange`] for a `count` or `skew` out of range; the key
+/// is named, the position is added by the caller.
 pub fn keys(raw: &RawScenario) -> Result<Option<Keys>, InputError> {
     let Some(k) = &raw.keys else {
         return Ok(None);
@@ -254,6 +258,12 @@ pub fn keys(raw: &RawScenario) -> Result<Option<Keys>, InputError> {
 }
 
 /// The checked `[broker]`: its knobs, and the other keys it rules out.
+///
+/// # Errors
+/// [`crate::error::ErrorKind::Conflict`] for a knob of another kind or a key the kind
+/// rules out (a bound on an SQS queue, a `[retry]` table where the broker retries by its
+/// own rules, a zero-time redelivery loop), `Missing` for a knob the kind needs,
+/// `OutOfRange` and `TooLarge` for values past their limits.
 pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputError> {
     let Some(b) = &raw.broker else {
         return Ok(Broker::Generic);
@@ -305,7 +315,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
     for (knob, set, kinds) in knobs {
         if set && !kinds.contains(&kind) {
             let owners: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", name(*k))).collect();
-            return Err(bad(
+            return Err(conflict(
                 format!("broker.{knob}"),
                 format!("`{knob}` does not apply to kind = \"{}\"", name(kind)),
             )
@@ -316,7 +326,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
         return Ok(Broker::Generic);
     }
     if raw.client.mode == ClientMode::Sync {
-        return Err(bad(
+        return Err(conflict(
             "broker.kind",
             "a broker kind describes the queue between producer and consumers: it needs client.mode = \"async\"",
         )
@@ -324,17 +334,27 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
     }
     let unbounded = |what: &str| -> Result<(), InputError> {
         if raw.queue.capacity.is_some() {
-            return Err(bad(
+            return Err(conflict(
                 "queue.capacity",
                 format!("{what} has no length bound"),
             )
-            .hint("remove queue.capacity for this kind (Kafka: use broker.retention to bound how long messages stay)"));
+            .hint("remove queue.capacity for this kind (in a variant: unset = [\"queue.capacity\"]; Kafka: broker.retention bounds how long messages stay)"));
         }
         Ok(())
     };
+    // These kinds retry by their own rules: a [retry] table would be silently ignored.
+    // `max_attempts = 1` (no retries) is the one setting that agrees with them.
     let no_retry_table = |why: &str| -> Result<(), InputError> {
-        if raw.retry.max_attempts.is_some_and(|n| n != 1) {
-            return Err(bad("retry.max_attempts", why.to_string()));
+        let keys = raw.retry.set_keys();
+        let clash = keys
+            .iter()
+            .find(|k| **k != "max_attempts" || raw.retry.max_attempts != Some(1));
+        if let Some(k) = clash {
+            return Err(conflict(
+                format!("retry.{k}"),
+                format!("[retry] does not apply to kind = \"{}\": {why}", name(kind)),
+            )
+            .hint("remove the [retry] table (in a variant: unset = [\"retry\"])"));
         }
         Ok(())
     };
@@ -350,7 +370,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
     };
     let ordered = |what: &str| -> Result<(), InputError> {
         if raw.queue.priority {
-            return Err(bad(
+            return Err(conflict(
                 "queue.priority",
                 format!("{what} is ordered: it has no priorities"),
             ));
@@ -384,7 +404,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
             ordered("an SQS FIFO queue")?;
             no_retry_table("SQS retries by making a failed message visible again after delivery.visibility_timeout: set broker.max_receive_count for the redrive to the DLQ")?;
             if keys.is_none() {
-                return Err(bad(
+                return Err(missing(
                     "broker.kind",
                     "an SQS FIFO queue needs message group ids: add a [keys] table",
                 )
@@ -393,7 +413,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                 ));
             }
             if let Some(k) = keys.filter(|k| k.count > 100_000) {
-                return Err(bad(
+                return Err(too_large(
                     "keys.count",
                     format!(
                         "an SQS FIFO queue has at most 100000 message groups here, got {}",
@@ -438,7 +458,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                     ("consumers.down", !raw.consumers.down.is_empty()),
                 ] {
                     if used {
-                        return Err(bad(
+                        return Err(conflict(
                             key,
                             "pausing consumers that hold prefetched messages is not modelled",
                         )
@@ -448,7 +468,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
             }
             no_retry_table("RabbitMQ retries by requeueing a nacked message at the head at once (broker.requeue = true) or dead-letters it (false); broker.delivery_limit caps requeues")?;
             if raw.queue.overflow == Overflow::Block {
-                return Err(bad(
+                return Err(conflict(
                     "queue.overflow",
                     "a RabbitMQ queue does not block publishers",
                 )
@@ -484,7 +504,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
                 }
                 None => {
                     return Err(
-                        bad("broker.partitions", "kind = \"kafka\" needs `partitions`")
+                        missing("broker.partitions", "kind = \"kafka\" needs `partitions`")
                             .hint("e.g. partitions = 12"),
                     )
                 }
@@ -492,7 +512,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
             unbounded("a Kafka topic")?;
             ordered("a Kafka partition")?;
             if b.retention.is_some() && raw.queue.ttl.is_some() {
-                return Err(bad(
+                return Err(conflict(
                     "broker.retention",
                     "set either broker.retention or queue.ttl, not both",
                 ));

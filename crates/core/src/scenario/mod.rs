@@ -17,7 +17,7 @@ pub use raw::{
     ScaleMetric, TtlAction,
 };
 
-use crate::error::{did_you_mean, InputError};
+use crate::error::{ErrorKind, InputError};
 use crate::time::Nanos;
 use raw::RawScenario;
 use toml::Table;
@@ -334,6 +334,10 @@ impl ScenarioFile {
     }
 
     /// Keeps only the variant called `name`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnknownName`] (blamed on `--variant`) if the file has no such variant,
+    /// with the names it has and a did-you-mean.
     pub fn select_variant(&mut self, name: &str) -> Result<(), InputError> {
         match self
             .variants
@@ -351,17 +355,7 @@ impl ScenarioFile {
                     .iter()
                     .filter_map(|v| v.variant.as_deref())
                     .collect();
-                let mut e = InputError::new(format!("no variant called `{name}` in {}", self.path))
-                    .in_file("--variant")
-                    .allowed(if names.is_empty() {
-                        "this file has no [[variants]]".to_string()
-                    } else {
-                        names.join(", ")
-                    });
-                if let Some(s) = did_you_mean(name, names.iter().copied()) {
-                    e = e.hint(format!("did you mean `{s}`?"));
-                }
-                Err(e)
+                Err(no_such_variant(name, &self.path, &names))
             }
         }
     }
@@ -370,8 +364,12 @@ impl ScenarioFile {
 /// Overrides from the command line, applied on top of the file and every variant.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
-    /// `--set KEY=VALUE`, in order.
+    /// `--set KEY=VALUE`, in order. An empty value (`--set queue.capacity=`) removes the
+    /// key instead, as a variant's `unset` does; `KEY=""` sets an empty string.
     pub sets: Vec<(String, String)>,
+    /// `--seed`: replaces the seed of the file and of every variant. Any `u64` (a seed
+    /// written in the file is a TOML integer, at most `i64::MAX`).
+    pub seed: Option<u64>,
     /// Which variants to build (and so check); others are skipped.
     pub variants: VariantFilter,
 }
@@ -389,13 +387,25 @@ pub enum VariantFilter {
 }
 
 impl Overrides {
-    /// Adds `KEY=VALUE`.
+    /// Adds `KEY=VALUE` (an empty value removes the key).
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.sets.push((key.to_string(), value.into()));
     }
 }
 
+/// The keys a `[[variants]]` entry has besides the scenario keys it overlays.
+pub const VARIANT_KEYS: [&str; 2] = ["name", "unset"];
+
 /// Checks a scenario given as text; `label` names it in errors.
+///
+/// The base scenario is built from the file with `overrides.sets` on top; each variant
+/// from the file, its `unset` keys removed, its own keys merged over, then the sets.
+///
+/// # Errors
+/// An [`InputError`] naming what is wrong and where: the file, line, column and key for
+/// a value in the file (a variant's own key at its own position); the flag
+/// (`--set KEY=VALUE`) for a value that came from the command line. Its
+/// [`kind`](InputError::kind) says what kind of problem it is.
 pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioFile, InputError> {
     // 1. The file on its own, typed straight from the text so that errors carry positions.
     let raw: RawScenario =
@@ -408,33 +418,75 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
     doc.remove("variants");
     let variants = raw.variants.clone();
     let mut set_doc = doc.clone();
-    for (k, v) in &overrides.sets {
-        overlay::set_path(&mut set_doc, k, overlay::parse_value(v))
-            .map_err(|e| e.in_file(format!("--set {k}={v}")))?;
-    }
+    // Each set's key as an index path (`producers.0.rate` for `producers.checkout.rate`),
+    // and the flag to blame for an error under it.
+    let mut sets: Vec<(String, String)> = Vec::new();
+    // `strict`: a key to unset must be there (in the file); a variant may have unset it
+    // already.
+    let apply_sets = |d: &mut Table, sets: &mut Vec<(String, String)>, strict: bool| {
+        for (k, v) in &overrides.sets {
+            let flag = format!(
+                "--set {}={}",
+                crate::error::clip(k, 80),
+                crate::error::clip(v, 80)
+            );
+            let canon = if v.is_empty() {
+                match overlay::unset_path(d, k) {
+                    Err(e) if !strict && e.kind == ErrorKind::Missing => Ok(k.clone()),
+                    r => r,
+                }
+            } else {
+                overlay::set_path(d, k, overlay::parse_value(v))
+            }
+            .map_err(|e| e.in_file(flag.clone()))?;
+            sets.push((canon, flag));
+        }
+        Ok::<(), InputError>(())
+    };
+    apply_sets(&mut set_doc, &mut sets, true)?;
+    // An error under a key some `--set` gave is that flag's; others are the file's.
+    let blame = |e: InputError, sets: &[(String, String)], variant: Option<&str>| {
+        if let Some(key) = e.key.as_deref() {
+            if let Some((_, flag)) = sets.iter().find(|(canon, _)| overlay::overlaps(canon, key)) {
+                let mut e = e.clone();
+                e.file = Some(flag.clone());
+                return e;
+            }
+        }
+        match variant {
+            Some(idx) => {
+                // The variant's own key where it wrote it; else the base's; else the
+                // variant's nearest table (a key missing from what the variant set).
+                let key = e.key.clone().unwrap_or_default();
+                let segs: Vec<&str> = key.split('.').filter(|s| !s.is_empty()).collect();
+                let under = |prefix: &[&str], n: usize| {
+                    let mut p = prefix.to_vec();
+                    p.extend(&segs[..n.min(segs.len())]);
+                    locate::span_of(text, &p).is_some()
+                };
+                let variant = ["variants", idx];
+                if under(&variant, segs.len()) || !under(&[], segs.len()) && under(&variant, 1) {
+                    located(e, &variant)
+                } else {
+                    located(e, &[])
+                }
+            }
+            None => located(e, &[]),
+        }
+    };
     // With one variant selected, `--set` applies to it; the base is checked as written
     // (a key such as `broker.partitions` may make sense only in the variant).
     let selected = matches!(overrides.variants, VariantFilter::Only(_));
     let base_raw: RawScenario = if overrides.sets.is_empty() || selected {
         raw
     } else {
-        set_doc.clone().try_into().map_err(|e: toml::de::Error| {
-            validate::from_toml_error(&e, "", &set_label(overrides))
-        })?
+        typed(&set_doc).map_err(|e| blame(e, &sets, None))?
     };
-    let base_error = |e: InputError| {
-        if overrides
-            .sets
-            .iter()
-            .any(|(k, _)| Some(k.as_str()) == e.key.as_deref())
-        {
-            e.in_file(set_label(overrides))
-        } else {
-            located(e, &[])
-        }
-    };
-    let mut base = validate::scenario(&base_raw, None).map_err(base_error)?;
-    subscribers::expand(&set_doc, &mut base).map_err(base_error)?;
+    let base_sets: &[(String, String)] = if selected { &[] } else { &sets };
+    let mut base = validate::scenario(&base_raw, None).map_err(|e| blame(e, base_sets, None))?;
+    subscribers::expand(if selected { &doc } else { &set_doc }, &mut base)
+        .map_err(|e| blame(e, base_sets, None))?;
+    reseed(&mut base, overrides.seed);
 
     // 3. Each variant: the document, the variant's keys over it, then the overrides.
     let mut out = Vec::new();
@@ -444,9 +496,13 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
         let name = match vt.get("name") {
             Some(toml::Value::String(s)) => s.clone(),
             _ => {
-                return Err(at_variant(
-                    InputError::new("every [[variants]] entry needs a `name` (a string)")
-                        .key(format!("variants.{i}.name")),
+                return Err(located(
+                    InputError::of(
+                        ErrorKind::Missing,
+                        "every [[variants]] entry needs a `name` (a string)",
+                    )
+                    .key(format!("variants.{i}.name")),
+                    &[],
                 ))
             }
         };
@@ -464,43 +520,52 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
             .iter()
             .any(|s: &Scenario| s.variant.as_deref() == Some(name.as_str()))
         {
-            return Err(at_variant(
-                InputError::new(format!("two variants are called `{name}`"))
-                    .key(format!("variants.{i}.name")),
+            return Err(located(
+                InputError::of(
+                    ErrorKind::Duplicate,
+                    format!("two variants are called `{name}`"),
+                )
+                .key(format!("variants.{i}.name")),
+                &[],
             ));
         }
+        let in_variant = |mut e: InputError| {
+            e.message = format!("in variant `{name}`: {}", e.message);
+            e
+        };
         let mut overlay_t = vt.clone();
         overlay_t.remove("name");
         let mut merged = doc.clone();
-        overlay::merge(&mut merged, &overlay_t).map_err(|e| {
-            let key = e.key.clone().unwrap_or_default();
-            located(e.key(format!("variants.{i}.{key}")), &[])
-        })?;
-        for (k, v) in &overrides.sets {
-            overlay::set_path(&mut merged, k, overlay::parse_value(v))
-                .map_err(|e| e.in_file(format!("--set {k}={v}")))?;
-        }
-        let vdoc = merged.clone();
-        let vraw: RawScenario = merged.try_into().map_err(|e: toml::de::Error| {
-            let mut err = validate::from_toml_error(&e, "", label);
-            err.message = format!("in variant `{name}`: {}", err.message);
-            at_variant(err)
-        })?;
-        let variant_error = |mut e: InputError| {
-            e.message = format!("in variant `{name}`: {}", e.message);
-            let key_in_variant = e.key.as_deref().is_some_and(|k| {
-                let mut segs = vec!["variants", idx.as_str()];
-                segs.extend(k.split('.'));
-                locate::span_of(text, &segs).is_some()
-            });
-            if key_in_variant {
-                at_variant(e)
-            } else {
-                located(e, &[])
+        if let Some(list) = overlay_t.remove("unset") {
+            let paths = match list {
+                toml::Value::Array(a) if a.iter().all(toml::Value::is_str) => a,
+                _ => {
+                    return Err(at_variant(in_variant(
+                        InputError::of(
+                            ErrorKind::WrongType,
+                            "`unset` is a list of dotted keys of the base scenario",
+                        )
+                        .key("unset")
+                        .hint("e.g. unset = [\"queue.capacity\", \"retry\"]"),
+                    )))
+                }
+            };
+            for (j, p) in paths.iter().enumerate() {
+                let p = p.as_str().unwrap_or_default();
+                overlay::unset_path(&mut merged, p)
+                    .map_err(|e| at_variant(in_variant(e.key(format!("unset.{j}")))))?;
             }
-        };
-        let mut s = validate::scenario(&vraw, Some(&name)).map_err(variant_error)?;
-        subscribers::expand(&vdoc, &mut s).map_err(variant_error)?;
+        }
+        overlay::merge(&mut merged, &overlay_t).map_err(|e| at_variant(in_variant(e)))?;
+        let mut vsets = Vec::new();
+        apply_sets(&mut merged, &mut vsets, false)?;
+        let vraw: RawScenario =
+            typed(&merged).map_err(|e| blame(in_variant(e), &vsets, Some(&idx)))?;
+        let mut s = validate::scenario(&vraw, Some(&name))
+            .map_err(|e| blame(in_variant(e), &vsets, Some(&idx)))?;
+        subscribers::expand(&merged, &mut s)
+            .map_err(|e| blame(in_variant(e), &vsets, Some(&idx)))?;
+        reseed(&mut s, overrides.seed);
         out.push(s);
     }
     if let VariantFilter::Only(wanted) = &overrides.variants {
@@ -509,17 +574,7 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
                 .iter()
                 .filter_map(|v| v.get("name").and_then(toml::Value::as_str))
                 .collect();
-            let mut e = InputError::new(format!("no variant called `{wanted}` in {label}"))
-                .in_file("--variant")
-                .allowed(if names.is_empty() {
-                    "this file has no [[variants]]".to_string()
-                } else {
-                    names.join(", ")
-                });
-            if let Some(s) = did_you_mean(wanted, names.iter().copied()) {
-                e = e.hint(format!("did you mean `{s}`?"));
-            }
-            return Err(e);
+            return Err(no_such_variant(wanted, label, &names));
         }
     }
     Ok(ScenarioFile {
@@ -529,13 +584,45 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
     })
 }
 
-fn set_label(o: &Overrides) -> String {
-    let sets: Vec<String> = o
-        .sets
-        .iter()
-        .map(|(k, v)| format!("--set {k}={v}"))
-        .collect();
-    sets.join(" ")
+/// `--variant NAME` names no variant of the file.
+fn no_such_variant(wanted: &str, label: &str, names: &[&str]) -> InputError {
+    let mut e = InputError::unknown(ErrorKind::UnknownName, wanted, names.iter().copied())
+        .in_file("--variant");
+    e.message = format!(
+        "no variant called `{}` in {label}",
+        crate::error::clip(wanted, 60)
+    );
+    if names.is_empty() {
+        e.allowed = Some("this file has no [[variants]]".to_string());
+    }
+    e
+}
+
+/// `--seed`, over the file's (and so over every subscriber's run).
+fn reseed(s: &mut Scenario, seed: Option<u64>) {
+    if let Some(seed) = seed {
+        s.seed = seed;
+        for sub in &mut s.subscribers {
+            sub.run.seed = seed;
+        }
+    }
+}
+
+/// Types a document built from overlays. It has no text of its own, so on an error it is
+/// written out and read again to learn which key is at fault; the error carries that key
+/// (an index path) and no position: the caller puts it where the key came from.
+fn typed(doc: &Table) -> Result<RawScenario, InputError> {
+    doc.clone().try_into().map_err(|e: toml::de::Error| {
+        let text = toml::to_string(doc).unwrap_or_default();
+        let again = toml::from_str::<RawScenario>(&text).err();
+        let mut err = validate::from_toml_error(again.as_ref().unwrap_or(&e), &text, "");
+        err.file = None;
+        err.line = None;
+        err.col = None;
+        err.source_line = None;
+        err.caret = None;
+        err
+    })
 }
 
 #[cfg(test)]

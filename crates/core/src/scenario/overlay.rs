@@ -4,7 +4,7 @@
 //! as the file (`consumers.count`, `client.mode`, `producers.0.rate`): a numeric segment
 //! indexes an array of tables.
 
-use crate::error::InputError;
+use crate::error::{clip, ErrorKind, InputError};
 use toml::{Table, Value};
 
 /// Parses the right-hand side of `--set` / `--vary`: a TOML value, or else a bare string
@@ -20,72 +20,198 @@ pub fn parse_value(text: &str) -> Value {
 }
 
 /// Splits `KEY=VALUE`.
+///
+/// # Errors
+/// [`ErrorKind::BadOverride`], blamed on `flag`, when `arg` has no `=` or no key.
 pub fn split_assignment(arg: &str, flag: &str) -> Result<(String, String), InputError> {
     match arg.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(InputError::new(format!("`{arg}` is not KEY=VALUE"))
-            .in_file(flag.to_string())
-            .allowed("KEY=VALUE with a dotted key from the scenario file, e.g. consumers.count=8")),
+        _ => Err(InputError::of(
+            ErrorKind::BadOverride,
+            format!("`{}` is not KEY=VALUE", clip(arg, 80)),
+        )
+        .in_file(flag.to_string())
+        .allowed("KEY=VALUE with a dotted key from the scenario file, e.g. consumers.count=8")),
     }
 }
 
-/// Sets `path` (dotted) to `value` in `doc`, creating tables on the way.
-pub fn set_path(doc: &mut Table, path: &str, value: Value) -> Result<(), InputError> {
+/// The most parts a dotted key may have: the deepest scenario key has 5
+/// (`subscribers.0.consumers.service.mean`); a little room is left for tables of tables.
+pub const MAX_KEY_PARTS: usize = 8;
+
+fn segments(path: &str) -> Result<Vec<&str>, InputError> {
     let segs: Vec<&str> = path.split('.').collect();
     if segs.iter().any(|s| s.is_empty()) {
-        return Err(InputError::new(format!("`{path}` is not a dotted key")).key(path));
+        return Err(InputError::of(
+            ErrorKind::BadOverride,
+            format!("`{}` is not a dotted key", clip(path, 80)),
+        )
+        .key(clip(path, 80))
+        .allowed("keys joined by dots, e.g. consumers.count or producers.0.rate"));
     }
-    set_in_table(doc, &segs, value, path)
+    if segs.len() > MAX_KEY_PARTS {
+        return Err(InputError::of(
+            ErrorKind::BadOverride,
+            format!(
+                "a key with {} parts is deeper than any scenario key (they have at most 5, e.g. subscribers.0.consumers.service.mean)",
+                segs.len()
+            ),
+        )
+        .key(clip(path, 80)));
+    }
+    Ok(segs)
 }
 
-fn set_in_table(t: &mut Table, segs: &[&str], value: Value, full: &str) -> Result<(), InputError> {
+/// Sets `path` (dotted) to `value` in `doc`, creating tables on the way. Returns the path
+/// with list entries named by their index (`producers.0.rate` for
+/// `producers.checkout.rate`), as validation names keys.
+///
+/// # Errors
+/// [`ErrorKind::BadOverride`] for a malformed path or one that goes through a value that
+/// is not a table, [`ErrorKind::UnknownName`] for a list entry that is not there.
+pub fn set_path(doc: &mut Table, path: &str, value: Value) -> Result<String, InputError> {
+    let segs = segments(path)?;
+    let mut canon = Vec::new();
+    walk(doc, &segs, &mut canon, path, Some(value))?;
+    Ok(canon.join("."))
+}
+
+/// Removes `path` (dotted) from `doc`: a key of a table, or an entry of a list. Returns the
+/// path as [`set_path`] does.
+///
+/// # Errors
+/// As [`set_path`], and [`ErrorKind::Missing`] when the key is not set (there is
+/// nothing to remove).
+pub fn unset_path(doc: &mut Table, path: &str) -> Result<String, InputError> {
+    let segs = segments(path)?;
+    let mut canon = Vec::new();
+    walk(doc, &segs, &mut canon, path, None)?;
+    Ok(canon.join("."))
+}
+
+/// True when one dotted key is the other or lies under it (`consumers` and
+/// `consumers.count`).
+pub fn overlaps(a: &str, b: &str) -> bool {
+    let under = |x: &str, y: &str| x == y || x.starts_with(y) && x[y.len()..].starts_with('.');
+    under(a, b) || under(b, a)
+}
+
+/// Goes down `segs` from the table `t`; at the last one sets `value`, or removes the key
+/// when `value` is `None`. `canon` collects the path walked, with list indexes.
+fn walk(
+    t: &mut Table,
+    segs: &[&str],
+    canon: &mut Vec<String>,
+    full: &str,
+    value: Option<Value>,
+) -> Result<(), InputError> {
     let (first, rest) = (segs[0], &segs[1..]);
+    canon.push(first.to_string());
     if rest.is_empty() {
-        t.insert(first.to_string(), value);
-        return Ok(());
+        return match value {
+            Some(v) => {
+                t.insert(first.to_string(), v);
+                Ok(())
+            }
+            None => match t.remove(first) {
+                Some(_) => Ok(()),
+                None => Err(not_set(full)),
+            },
+        };
     }
-    let entry = t
-        .entry(first.to_string())
-        .or_insert_with(|| Value::Table(Table::new()));
-    set_in_value(entry, rest, value, full)
+    let entry = match (t.contains_key(first), &value) {
+        (false, None) => return Err(not_set(full)),
+        _ => t
+            .entry(first.to_string())
+            .or_insert_with(|| Value::Table(Table::new())),
+    };
+    walk_value(entry, rest, canon, full, value)
 }
 
-fn set_in_value(v: &mut Value, segs: &[&str], value: Value, full: &str) -> Result<(), InputError> {
+fn walk_value(
+    v: &mut Value,
+    segs: &[&str],
+    canon: &mut Vec<String>,
+    full: &str,
+    value: Option<Value>,
+) -> Result<(), InputError> {
     match v {
-        Value::Table(t) => set_in_table(t, segs, value, full),
+        Value::Table(t) => walk(t, segs, canon, full, value),
         Value::Array(a) => {
             let i: usize = index_of(a, segs[0]).ok_or_else(|| {
-                InputError::new(format!(
-                    "`{}` is not in the list: index it with a number or the `name` of an entry",
-                    segs[0]
-                ))
-                .key(full)
+                InputError::of(
+                    ErrorKind::UnknownName,
+                    format!(
+                        "`{}` is not in the list `{}`: index it with a number or the `name` of an entry",
+                        clip(segs[0], 60),
+                        canon.join(".")
+                    ),
+                )
+                .key(clip(full, 80))
                 .allowed(names_of(a))
-                .hint(format!(
-                    "e.g. {}.0.…",
-                    full.split('.').next().unwrap_or(full)
-                ))
+                .hint(format!("e.g. {}.0.…", canon.join(".")))
             })?;
             let len = a.len();
-            let elem = a.get_mut(i).ok_or_else(|| {
-                InputError::new(format!(
-                    "index {i} is out of range: the list has {len} entries"
-                ))
-                .key(full)
-            })?;
+            if i >= len {
+                return Err(InputError::of(
+                    ErrorKind::UnknownName,
+                    format!(
+                        "index {i} is out of range: `{}` has {len} entries",
+                        canon.join(".")
+                    ),
+                )
+                .key(clip(full, 80))
+                .allowed(names_of(a)));
+            }
+            canon.push(i.to_string());
             if segs.len() == 1 {
-                *elem = value;
+                match value {
+                    Some(x) => a[i] = x,
+                    None => {
+                        a.remove(i);
+                    }
+                }
                 Ok(())
             } else {
-                set_in_value(elem, &segs[1..], value, full)
+                walk_value(&mut a[i], &segs[1..], canon, full, value)
             }
         }
-        _ => Err(InputError::new(format!(
-            "cannot set a key inside `{}`: it is not a table",
-            segs[0]
-        ))
-        .key(full)),
+        other => Err(InputError::of(
+            ErrorKind::BadOverride,
+            format!(
+                "`{}` is {}, not a table: there is no `{}` inside it",
+                canon.join("."),
+                what(other),
+                clip(segs[0], 60)
+            ),
+        )
+        .key(canon.join("."))),
     }
+}
+
+/// A TOML value's type, in words.
+fn what(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "a whole number",
+        Value::Float(_) => "a number",
+        Value::Boolean(_) => "true or false",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "a list",
+        Value::Table(_) => "a table",
+    }
+}
+
+fn not_set(full: &str) -> InputError {
+    InputError::of(
+        ErrorKind::Missing,
+        format!(
+            "`{}` is not set: there is nothing to remove",
+            clip(full, 80)
+        ),
+    )
+    .key(clip(full, 80))
+    .hint("only keys the scenario sets can be unset; an unset key takes its default")
 }
 
 /// The position `seg` names in a list: a number, or the `name` of a table in it
@@ -114,7 +240,11 @@ fn names_of(a: &[Value]) -> String {
 }
 
 /// Merges `overlay` over `base`: tables merge key by key, a table whose keys are numbers
-/// merges into the elements of an array, anything else replaces.
+/// (or the `name`s of entries) merges into the elements of an array, anything else
+/// replaces.
+///
+/// # Errors
+/// [`ErrorKind::UnknownName`] for a list entry that is not there.
 pub fn merge(base: &mut Table, overlay: &Table) -> Result<(), InputError> {
     for (k, v) in overlay {
         match (base.get_mut(k), v) {
@@ -122,7 +252,7 @@ pub fn merge(base: &mut Table, overlay: &Table) -> Result<(), InputError> {
             (Some(Value::Array(b)), Value::Table(o)) => {
                 for (ik, iv) in o {
                     let i: usize = index_of(b, ik).ok_or_else(|| {
-                        InputError::new(format!(
+                        InputError::of(ErrorKind::UnknownName, format!(
                             "`{k}` is a list: index it with a number or the `name` of an entry, not `{ik}`"
                         ))
                         .key(format!("{k}.{ik}"))
@@ -130,9 +260,10 @@ pub fn merge(base: &mut Table, overlay: &Table) -> Result<(), InputError> {
                     })?;
                     let len = b.len();
                     let elem = b.get_mut(i).ok_or_else(|| {
-                        InputError::new(format!(
-                            "index {i} is out of range: `{k}` has {len} entries"
-                        ))
+                        InputError::of(
+                            ErrorKind::UnknownName,
+                            format!("index {i} is out of range: `{k}` has {len} entries"),
+                        )
                         .key(format!("{k}.{ik}"))
                     })?;
                     match (elem, iv) {
@@ -171,6 +302,7 @@ mod tests {
         assert_eq!(d["queue"]["capacity"].as_integer(), Some(10));
         let err = set_path(&mut d, "producers.5.rate", Value::Float(1.0)).unwrap_err();
         assert!(err.message.contains("out of range"));
+        assert_eq!(err.kind, ErrorKind::UnknownName);
         let named: Table =
             toml::from_str("[[subscribers]]\nname = \"email\"\n[[subscribers]]\nname = \"bi\"\n")
                 .unwrap();
@@ -190,6 +322,44 @@ mod tests {
         assert_eq!(
             n["subscribers"][0]["queue"]["capacity"].as_integer(),
             Some(5)
+        );
+    }
+
+    #[test]
+    fn set_and_unset_name_the_right_part() {
+        let mut d = doc();
+        d.insert(
+            "consumers".into(),
+            toml::from_str::<Table>("count = 2").unwrap().into(),
+        );
+        let e = set_path(&mut d, "consumers.count.x", parse_value("3")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("consumers.count"));
+        assert!(
+            e.message.contains(
+                "`consumers.count` is a whole number, not a table: there is no `x` inside it"
+            ),
+            "{}",
+            e.message
+        );
+        let named: Table = toml::from_str("[[producers]]\nname = \"p\"\nrate = 1.0\n").unwrap();
+        let mut n = named.clone();
+        assert_eq!(
+            set_path(&mut n, "producers.p.rate", parse_value("-1")).unwrap(),
+            "producers.0.rate"
+        );
+        assert_eq!(
+            unset_path(&mut n, "producers.p.rate").unwrap(),
+            "producers.0.rate"
+        );
+        assert!(n["producers"][0].get("rate").is_none());
+        let e = unset_path(&mut n, "queue.capacity").unwrap_err();
+        assert!(e.message.contains("is not set"), "{}", e.message);
+        let deep = vec!["a"; 120].join(".");
+        let e = set_path(&mut n, &deep, parse_value("1")).unwrap_err();
+        assert!(e.message.contains("120 parts"), "{}", e.message);
+        assert!(
+            overlaps("consumers", "consumers.count")
+                && !overlaps("consumers.count", "consumers.counter")
         );
     }
 

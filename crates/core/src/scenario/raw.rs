@@ -1,9 +1,10 @@
-//! The scenario file as written: a serde mirror of SPEC §2, with unknown keys refused.
+//! The scenario file as written: a serde mirror of the format, with unknown keys refused.
 //!
 //! Nothing here is checked beyond its TOML type; `validate` turns a [`RawScenario`]
 //! into a [`super::Scenario`] with every value checked.
 
-// Fields are named exactly as the SPEC keys they mirror; SPEC.md §2 documents them.
+// Fields are named exactly as the keys they mirror; docs/reference.md documents each
+// (and a test keeps that page and these structs in step).
 #![allow(missing_docs)]
 
 use serde::de::{self, Deserializer, Visitor};
@@ -103,6 +104,8 @@ pub struct RawProducer {
     pub rate: f64,
     #[serde(default)]
     pub schedule: Vec<RawStep>,
+    /// Multiplies `rate` and every schedule step's rate (a what-if on the whole profile).
+    pub scale: Option<f64>,
     /// Priority tier of this producer's messages (0 lowest, 9 highest).
     pub priority: Option<i64>,
     /// Probability that a message is published twice (a producer retry after a lost ack).
@@ -233,14 +236,15 @@ pub struct RawOutage {
 #[serde(deny_unknown_fields)]
 pub struct RawRetry {
     pub max_attempts: Option<i64>,
-    #[serde(default)]
-    pub backoff: Backoff,
+    /// Default `exponential`.
+    pub backoff: Option<Backoff>,
     pub base_delay: Option<Dur>,
     pub max_delay: Option<Dur>,
-    #[serde(default)]
-    pub jitter: Jitter,
-    #[serde(default, rename = "in")]
-    pub place: RetryPlace,
+    /// Default `none`.
+    pub jitter: Option<Jitter>,
+    /// Default `queue`.
+    #[serde(rename = "in")]
+    pub place: Option<RetryPlace>,
     /// Retry budget: tokens earned per produced message (e.g. 0.1 = retries up to 10% of traffic).
     pub budget: Option<f64>,
     /// Retry budget: most tokens saved up (the burst allowed), default 10.
@@ -292,6 +296,35 @@ pub enum RetryPlace {
 pub struct RawDlq {
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+impl RawRetry {
+    /// The keys of `[retry]` that are set, as written.
+    pub fn set_keys(&self) -> Vec<&'static str> {
+        let RawRetry {
+            max_attempts,
+            backoff,
+            base_delay,
+            max_delay,
+            jitter,
+            place,
+            budget,
+            budget_burst,
+        } = self;
+        [
+            ("max_attempts", max_attempts.is_some()),
+            ("backoff", backoff.is_some()),
+            ("base_delay", base_delay.is_some()),
+            ("max_delay", max_delay.is_some()),
+            ("jitter", jitter.is_some()),
+            ("in", place.is_some()),
+            ("budget", budget.is_some()),
+            ("budget_burst", budget_burst.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
 }
 
 impl Default for RawDlq {

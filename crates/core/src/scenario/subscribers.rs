@@ -9,7 +9,7 @@
 
 use super::raw::{Overflow, RawScenario};
 use super::{overlay, validate, ClientMode, Scenario, Subscriber};
-use crate::error::{did_you_mean, InputError};
+use crate::error::{did_you_mean, ErrorKind, InputError};
 use toml::{Table, Value};
 
 /// The tables a subscriber may set.
@@ -39,21 +39,30 @@ pub fn salt(name: &str) -> u64 {
 
 /// Builds `s.subscribers` from the `subscribers` array of `doc` (the document `s` was
 /// typed from). Error keys are paths in `doc` (`subscribers.0.consumers.count`).
+///
+/// # Errors
+/// An [`InputError`] (without position: the caller adds it) for a subscriber that is
+/// malformed, sets a key a subscriber cannot set, names a producer that is not there,
+/// or whose merged scenario does not validate; and for a producer no subscriber takes.
 pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
     let list = match doc.get("subscribers") {
         None => return Ok(()),
         Some(Value::Array(a)) => a,
         Some(_) => {
-            return Err(InputError::new("`subscribers` must be a list of tables")
-                .key("subscribers")
-                .hint("write each one as a [[subscribers]] table with a `name`"))
+            return Err(InputError::of(
+                ErrorKind::WrongType,
+                "`subscribers` must be a list of tables",
+            )
+            .key("subscribers")
+            .hint("write each one as a [[subscribers]] table with a `name`"))
         }
     };
     if list.is_empty() {
         return Ok(());
     }
     if s.client.mode != ClientMode::Async {
-        return Err(InputError::new(
+        return Err(InputError::of(
+            ErrorKind::Conflict,
             "fan-out is asynchronous: a topic stores the message and answers the caller at once",
         )
         .key("client.mode")
@@ -77,11 +86,13 @@ pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
             }
         };
         let Value::Table(t) = v else {
-            return Err(InputError::new("each subscriber must be a table").key(at("")));
+            return Err(
+                InputError::of(ErrorKind::WrongType, "each subscriber must be a table").key(at("")),
+            );
         };
         for k in t.keys() {
             if !KEYS.contains(&k.as_str()) {
-                let mut e = InputError::new(format!(
+                let mut e = InputError::of(ErrorKind::UnknownKey, format!(
                     "`{k}` cannot be set per subscriber: a subscriber has its own queue and consumer group, and shares everything else"
                 ))
                 .key(at(k))
@@ -95,7 +106,8 @@ pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
         let name = match t.get("name") {
             Some(Value::String(n)) => n.clone(),
             _ => {
-                return Err(InputError::new(
+                return Err(InputError::of(
+                    ErrorKind::Missing,
                     "every [[subscribers]] entry needs a `name` (a string)",
                 )
                 .key(at("name")))
@@ -103,9 +115,11 @@ pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
         };
         validate::folder_name(&name).map_err(|e| e.key(at("name")))?;
         if out.iter().any(|o| o.name == name) {
-            return Err(
-                InputError::new(format!("two subscribers are called `{name}`")).key(at("name")),
-            );
+            return Err(InputError::of(
+                ErrorKind::Duplicate,
+                format!("two subscribers are called `{name}`"),
+            )
+            .key(at("name")));
         }
         let takes: Vec<usize> = match t.get("producers") {
             None => (0..s.producers.len()).collect(),
@@ -114,19 +128,29 @@ pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
                 for (j, p) in a.iter().enumerate() {
                     let key = at(&format!("producers.{j}"));
                     let Value::String(pn) = p else {
-                        return Err(InputError::new("a producer is named by a string")
-                            .key(key)
-                            .allowed(producer_names.join(", ")));
+                        return Err(InputError::of(
+                            ErrorKind::WrongType,
+                            "a producer is named by a string",
+                        )
+                        .key(key)
+                        .allowed(producer_names.join(", ")));
                     };
                     match producer_names.iter().position(|n| n == pn) {
                         Some(k) if !idx.contains(&k) => idx.push(k),
                         Some(_) => {
-                            return Err(InputError::new(format!("`{pn}` is listed twice")).key(key))
+                            return Err(InputError::of(
+                                ErrorKind::Duplicate,
+                                format!("`{pn}` is listed twice"),
+                            )
+                            .key(key))
                         }
                         None => {
-                            let mut e = InputError::new(format!("no producer is called `{pn}`"))
-                                .key(key)
-                                .allowed(producer_names.join(", "));
+                            let mut e = InputError::of(
+                                ErrorKind::UnknownName,
+                                format!("no producer is called `{pn}`"),
+                            )
+                            .key(key)
+                            .allowed(producer_names.join(", "));
                             if let Some(m) = did_you_mean(pn, producer_names.iter().copied()) {
                                 e = e.hint(format!("did you mean `{m}`?"));
                             }
@@ -138,7 +162,8 @@ pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
                 idx
             }
             Some(_) => {
-                return Err(InputError::new(
+                return Err(InputError::of(
+                    ErrorKind::WrongType,
                     "`producers` must be a non-empty list of producer names",
                 )
                 .key(at("producers"))
@@ -168,15 +193,12 @@ pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
                 None => e.key(at("")),
             }
         };
-        let raw: RawScenario = merged.try_into().map_err(|e: toml::de::Error| {
-            let mut err = validate::from_toml_error(&e, "", "");
-            err.file = None;
-            in_sub(err)
-        })?;
+        let raw: RawScenario = super::typed(&merged).map_err(in_sub)?;
         let mut run = validate::scenario(&raw, s.variant.as_deref()).map_err(in_sub)?;
         if run.queue.overflow == Overflow::Block {
             return Err(in_sub(
-                InputError::new(
+                InputError::of(
+                    ErrorKind::Conflict,
                     "`block` would make one subscriber's full queue hold back the producers and so every other subscriber",
                 )
                 .key("queue.overflow")
@@ -192,7 +214,7 @@ pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
         });
     }
     if let Some(k) = fed.iter().position(|f| !f) {
-        return Err(InputError::new(format!(
+        return Err(InputError::of(ErrorKind::Conflict, format!(
             "producer `{}` feeds no subscriber: its messages would vanish uncounted",
             s.producers[k].name
         ))

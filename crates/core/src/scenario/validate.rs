@@ -6,7 +6,7 @@
 use super::locate;
 use super::raw::*;
 use super::*;
-use crate::error::{did_you_mean, InputError};
+use crate::error::{clip, ErrorKind, InputError};
 use crate::time::{secs_to_ns, Nanos};
 
 /// The longest run, in seconds (about 31 years of simulated time).
@@ -17,10 +17,11 @@ pub(super) const MAX_DURATION_SECS: f64 = 1e9;
 /// seconds is chosen instead.
 pub(super) const MAX_SAMPLES: u64 = 1_000_000;
 
-/// Turns a toml/serde error into an [`InputError`] with position, key and suggestion.
+/// Turns a toml/serde error into an [`InputError`] with kind, position, key and
+/// suggestion, in words without Rust type names.
 pub(super) fn from_toml_error(e: &toml::de::Error, text: &str, label: &str) -> InputError {
     let msg = e.message().trim().to_string();
-    let mut err = InputError::new(msg.clone()).in_file(label.to_string());
+    let mut err = InputError::of(ErrorKind::Syntax, msg.clone()).in_file(label.to_string());
     if let Some(span) = e.span() {
         if !text.is_empty() {
             err = err.at_offset(text, span.start);
@@ -32,23 +33,22 @@ pub(super) fn from_toml_error(e: &toml::de::Error, text: &str, label: &str) -> I
     let quoted: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
     if msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
         if let Some((bad, expected)) = quoted.split_first() {
-            let what = if msg.starts_with("unknown field") {
-                "key"
+            let kind = if msg.starts_with("unknown field") {
+                ErrorKind::UnknownKey
             } else {
-                "value"
+                ErrorKind::UnknownValue
             };
-            err.message = format!("unknown {what} `{bad}`");
-            if !expected.is_empty() {
-                err.allowed = Some(expected.join(", "));
-            }
-            if let Some(s) = did_you_mean(bad, expected.iter().copied()) {
-                err.hint = Some(format!("did you mean `{s}`?"));
-            }
+            let u = InputError::unknown(kind, &clip(bad, 60), expected.iter().copied());
+            err.kind = u.kind;
+            err.message = u.message;
+            err.allowed = u.allowed;
+            err.hint = u.hint;
         }
     } else if let Some(field) = msg
         .strip_prefix("missing field `")
         .and_then(|r| r.split('`').next())
     {
+        err.kind = ErrorKind::Missing;
         err.message = format!("missing required key `{field}`");
         err.hint = Some(match field {
             "producers" => "add at least one [[producers]] table with a `rate`".to_string(),
@@ -56,8 +56,87 @@ pub(super) fn from_toml_error(e: &toml::de::Error, text: &str, label: &str) -> I
             "service" => "e.g. service = { dist = \"exponential\", mean = \"40ms\" }".to_string(),
             other => format!("add `{other} = ...`"),
         });
+    } else if let Some(rest) = msg
+        .strip_prefix("invalid type: ")
+        .or_else(|| msg.strip_prefix("invalid value: "))
+    {
+        err.kind = ErrorKind::WrongType;
+        if let Some((found, expected)) = rest.rsplit_once(", expected ") {
+            let found = found_words(found);
+            err.message = format!("expected {}, found {found}", expected_words(expected));
+            if found.starts_with("the string \"")
+                && found[12..].starts_with(|c: char| c.is_ascii_digit())
+            {
+                err.hint = Some(
+                    "a number is written without quotes; whole numbers in a scenario go up to 9223372036854775807".into(),
+                );
+            }
+        }
+    } else if msg.contains("duration") {
+        err.kind = ErrorKind::BadDuration;
+    } else if msg.contains("recursion limit") {
+        err.kind = ErrorKind::TooLarge;
+        err.message = "a key is nested too deeply to read: scenario keys have at most 5 levels (e.g. `subscribers.0.consumers.service.mean`)".into();
+        if err.line.is_none() && !text.is_empty() {
+            if let Some(offset) = deepest_key(text) {
+                err = err.at_offset(text, offset);
+            }
+        }
     }
+    err.message = clip(&err.message, 300);
     err
+}
+
+/// A Rust type name in a serde message, in words.
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => {
+            "a whole number".into()
+        }
+        "f32" | "f64" => "a number".into(),
+        "a sequence" => "a list".into(),
+        "a map" => "a table".into(),
+        e if e.starts_with("struct ") => "a table".into(),
+        e if e.starts_with("enum ") || e.starts_with("variant ") => {
+            "one of the allowed words".into()
+        }
+        e => e.to_string(),
+    }
+}
+
+/// serde's description of the value found (`string "x"`, `integer `3``), in words.
+fn found_words(found: &str) -> String {
+    let inner = |s: &str| s.trim_matches('`').to_string();
+    if let Some(v) = found.strip_prefix("string ") {
+        format!("the string {}", clip(v, 60))
+    } else if let Some(v) = found.strip_prefix("integer ") {
+        format!("the whole number {}", inner(v))
+    } else if let Some(v) = found.strip_prefix("floating point ") {
+        format!("the number {}", inner(v))
+    } else if let Some(v) = found.strip_prefix("boolean ") {
+        inner(v)
+    } else {
+        match found {
+            "map" => "a table".into(),
+            "sequence" => "a list".into(),
+            f => clip(f, 60),
+        }
+    }
+}
+
+/// The byte offset of the key with the most dots (where a too-deep key is written).
+fn deepest_key(text: &str) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let key = line.split('=').next().unwrap_or("");
+        let dots = key.matches('.').count();
+        if dots > best.map_or(0, |b| b.0) {
+            best = Some((dots, offset + (line.len() - line.trim_start().len())));
+        }
+        offset += line.len();
+    }
+    best.map(|b| b.1)
 }
 
 /// Adds file, line and column to `e` from its key, looked up under `prefix` in `text`.
@@ -120,15 +199,32 @@ pub(super) fn folder_name(name: &str) -> Result<(), InputError> {
     if ok {
         Ok(())
     } else {
-        Err(
-            InputError::new(format!("`{name}` cannot name an output folder"))
-                .allowed("1 to 100 letters, digits, `-`, `_` or `.`"),
+        Err(InputError::of(
+            ErrorKind::BadName,
+            format!("`{}` cannot name an output folder", clip(name, 60)),
         )
+        .allowed("1 to 100 letters, digits, `-`, `_` or `.`"))
     }
 }
 
+/// A value out of its range (the commonest error): `key` and what is wrong.
 pub(super) fn bad(key: impl Into<String>, msg: impl Into<String>) -> InputError {
-    InputError::new(msg).key(key)
+    InputError::of(ErrorKind::OutOfRange, msg).key(key)
+}
+
+/// Keys or values that do not go together.
+pub(super) fn conflict(key: impl Into<String>, msg: impl Into<String>) -> InputError {
+    InputError::of(ErrorKind::Conflict, msg).key(key)
+}
+
+/// A key that must be there.
+pub(super) fn missing(key: impl Into<String>, msg: impl Into<String>) -> InputError {
+    InputError::of(ErrorKind::Missing, msg).key(key)
+}
+
+/// More than the simulator can do on one machine.
+pub(super) fn too_large(key: impl Into<String>, msg: impl Into<String>) -> InputError {
+    InputError::of(ErrorKind::TooLarge, msg).key(key)
 }
 
 fn ns(d: Dur) -> Nanos {
@@ -167,14 +263,14 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
     }
     if raw.duration.0 > MAX_DURATION_SECS {
         return Err(
-            bad("duration", format!("{} s is too long", raw.duration.0)).allowed(format!(
+            too_large("duration", format!("{} s is too long", raw.duration.0)).allowed(format!(
                 "at most {MAX_DURATION_SECS:e} seconds (about 31 years)"
             )),
         );
     }
     let warmup = raw.warmup.map(ns).unwrap_or(0);
     if warmup >= duration {
-        return Err(bad("warmup", "must be shorter than `duration`"));
+        return Err(conflict("warmup", "must be shorter than `duration`"));
     }
     let sample_every = match raw.sample_every {
         Some(d) => ns(d),
@@ -189,7 +285,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
         return Err(bad("sample_every", "must be longer than 0"));
     }
     if duration / sample_every > MAX_SAMPLES {
-        return Err(bad(
+        return Err(too_large(
             "sample_every",
             format!(
                 "gives {} time-series rows; at most {MAX_SAMPLES} are kept",
@@ -210,7 +306,19 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
     let mut producers = Vec::new();
     for (i, p) in raw.producers.iter().enumerate() {
         let key = |k: &str| format!("producers.{i}.{k}");
-        let r = rate(&key("rate"), p.rate)?;
+        let scale = match p.scale {
+            None => None,
+            Some(x) if x.is_finite() && x >= 0.0 => Some(x),
+            Some(x) => {
+                return Err(bad(
+                    key("scale"),
+                    format!("must be a finite number >= 0, got {x}"),
+                )
+                .hint("e.g. scale = 2.0 doubles the rate and every schedule step"))
+            }
+        };
+        let scaled = |r: f64| scale.map_or(r, |x| r * x);
+        let r = rate(&key("rate"), scaled(p.rate))?;
         let mut schedule = Vec::new();
         let mut last: Option<Nanos> = None;
         for (j, step) in p.schedule.iter().enumerate() {
@@ -223,7 +331,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
                 ));
             }
             last = Some(at);
-            schedule.push((at, rate(&format!("{k}.rate"), step.rate)?));
+            schedule.push((at, rate(&format!("{k}.rate"), scaled(step.rate))?));
         }
         let priority = match p.priority {
             None => 0,
@@ -281,7 +389,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
     }
     down.sort_unstable();
     if down.windows(2).any(|w| w[1].0 < w[0].1) {
-        return Err(bad("consumers.down", "the windows must not overlap"));
+        return Err(conflict("consumers.down", "the windows must not overlap"));
     }
 
     let d = &raw.downstream;
@@ -319,7 +427,10 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
     outages.sort_by_key(|o| o.start);
     if let Some(w) = outages.windows(2).find(|w| w[1].start < w[0].end) {
         let _ = w;
-        return Err(bad("downstream.outages", "outage windows must not overlap"));
+        return Err(conflict(
+            "downstream.outages",
+            "outage windows must not overlap",
+        ));
     }
 
     let r = &raw.retry;
@@ -337,7 +448,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
     let base_delay = r.base_delay.map(ns).unwrap_or(100_000_000);
     let max_delay = r.max_delay.map(ns).unwrap_or(30_000_000_000);
     if base_delay > max_delay {
-        return Err(bad(
+        return Err(conflict(
             "retry.base_delay",
             "must not be longer than `retry.max_delay`",
         ));
@@ -347,7 +458,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
         (None, None) => None,
         (None, Some(_)) => {
             return Err(
-                bad("retry.budget_burst", "only applies with `retry.budget`")
+                conflict("retry.budget_burst", "only applies with `retry.budget`")
                     .hint("e.g. budget = 0.1 (retries up to 10% of traffic), budget_burst = 10"),
             )
         }
@@ -389,7 +500,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
         Some(n) => n as u64,
     };
     if capacity.is_some_and(|c| initial_backlog > c) {
-        return Err(bad(
+        return Err(conflict(
             "queue.initial_backlog",
             "must not exceed `queue.capacity`",
         ));
@@ -463,7 +574,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
                 ));
             }
             if count < min || count > a.max {
-                return Err(bad("consumers.count", format!("the starting count {count} must be between autoscale.min {min} and autoscale.max {}", a.max)));
+                return Err(conflict("consumers.count", format!("the starting count {count} must be between autoscale.min {min} and autoscale.max {}", a.max)));
             }
             let step = a.step.unwrap_or(1);
             if !(1..=100_000).contains(&step) {
@@ -473,7 +584,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
                 ));
             }
             if a.scale_in_below.0 >= a.scale_out_above.0 {
-                return Err(bad(
+                return Err(conflict(
                     "autoscale.scale_in_below",
                     "must be below `scale_out_above` (or the pool would flap)",
                 ));
@@ -522,7 +633,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
     };
     if client.mode == ClientMode::Sync {
         if crash_rate > 0.0 {
-            return Err(bad(
+            return Err(conflict(
                 "delivery.crash_rate",
                 "consumer crashes and redelivery need a broker: they apply to client.mode = \"async\" only",
             )
@@ -533,7 +644,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
             ("queue.initial_backlog", initial_backlog > 0),
         ] {
             if used {
-                return Err(bad(
+                return Err(conflict(
                     key,
                     "needs a broker: it applies to client.mode = \"async\" only",
                 )
@@ -541,14 +652,14 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
             }
         }
         if let Some(i) = producers.iter().position(|p| p.duplicate_rate > 0.0) {
-            return Err(bad(
+            return Err(conflict(
                 format!("producers.{i}.duplicate_rate"),
                 "duplicate publishes go to a broker: they apply to client.mode = \"async\" only",
             )
             .hint("a sync caller's retries are [retry]"));
         }
-        if r.place == RetryPlace::Consumer {
-            return Err(bad(
+        if r.place == Some(RetryPlace::Consumer) {
+            return Err(conflict(
                 "retry.in",
                 "in sync mode the caller retries: retry.in = \"consumer\" applies to async only",
             )
@@ -579,6 +690,9 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
             };
         }
     }
+    let can_fail =
+        failure_rate > 0.0 || poison_rate > 0.0 || outages.iter().any(|o| o.failure_rate > 0.0);
+    zero_time_loop(&service, &broker, visibility_timeout, can_fail)?;
     Ok(Scenario {
         name: raw.name.clone(),
         variant: variant.map(str::to_string),
@@ -602,11 +716,11 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
         },
         retry: Retry {
             max_attempts,
-            backoff: r.backoff,
+            backoff: r.backoff.unwrap_or_default(),
             base_delay,
             max_delay,
-            jitter: r.jitter,
-            place: r.place,
+            jitter: r.jitter.unwrap_or_default(),
+            place: r.place.unwrap_or_default(),
             budget,
         },
         dlq_enabled: raw.dlq.enabled,
@@ -627,20 +741,70 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
     })
 }
 
+/// Refuses a redelivery loop that takes no time: every attempt takes no time (the service
+/// is under a nanosecond), an attempt can fail, and the broker gives a failed message
+/// back at once without limit. Such a run would redeliver one message for ever while the
+/// clock stands still.
+fn zero_time_loop(
+    service: &Service,
+    broker: &super::broker::Broker,
+    visibility_timeout: Nanos,
+    can_fail: bool,
+) -> Result<(), InputError> {
+    use super::broker::Broker;
+    let instant = match *service {
+        Service::Constant(v) => secs_to_ns(v) == 0,
+        Service::Uniform(_, b) => secs_to_ns(b) == 0,
+        _ => false,
+    };
+    if !instant || !can_fail {
+        return Ok(());
+    }
+    let (key, how, fix) = match *broker {
+        Broker::RabbitMq {
+            requeue: true,
+            delivery_limit: None,
+            ..
+        } => (
+            "broker.requeue",
+            "RabbitMQ requeues a failed message at the head at once, with no delivery limit",
+            "set broker.delivery_limit, or broker.requeue = false",
+        ),
+        Broker::Sqs {
+            max_receive_count: None,
+            ..
+        }
+        | Broker::SqsFifo {
+            max_receive_count: None,
+            ..
+        } if visibility_timeout == 0 => (
+            "delivery.visibility_timeout",
+            "SQS makes a failed message visible again at once (visibility timeout 0), with no max_receive_count",
+            "set delivery.visibility_timeout above 0, or broker.max_receive_count",
+        ),
+        _ => return Ok(()),
+    };
+    Err(conflict(
+        key,
+        format!("{how}, and every attempt takes no time: a failing message would be redelivered for ever while the clock stands still"),
+    )
+    .hint(format!("{fix}, or give consumers.service a duration")))
+}
+
 const DISTS: [&str; 5] = ["constant", "uniform", "exponential", "lognormal", "gamma"];
 
 fn service(s: &RawService) -> Result<Service, InputError> {
     let key = |k: &str| format!("consumers.service.{k}");
     let need = |v: Option<Dur>, k: &str, example: &str| {
         v.map(|d| d.0).ok_or_else(|| {
-            bad(key(k), format!("dist = \"{}\" needs `{k}`", s.dist))
+            missing(key(k), format!("dist = \"{}\" needs `{k}`", s.dist))
                 .hint(format!("e.g. service = {example}"))
         })
     };
     let unused = |names: &[(&str, Option<Dur>)]| -> Result<(), InputError> {
         for (n, v) in names {
             if v.is_some() {
-                return Err(bad(
+                return Err(conflict(
                     key(n),
                     format!("`{n}` does not apply to dist = \"{}\"", s.dist),
                 ));
@@ -674,7 +838,7 @@ fn service(s: &RawService) -> Result<Service, InputError> {
             let ex = "{ dist = \"uniform\", min = \"20ms\", max = \"100ms\" }";
             let (a, b) = (need(s.min, "min", ex)?, need(s.max, "max", ex)?);
             if a > b {
-                return Err(bad(key("min"), "`min` must not exceed `max`"));
+                return Err(conflict(key("min"), "`min` must not exceed `max`"));
             }
             Ok(Service::Uniform(a, b))
         }
@@ -707,11 +871,8 @@ fn service(s: &RawService) -> Result<Service, InputError> {
             })
         }
         other => {
-            let mut e = bad(key("dist"), format!("unknown distribution `{other}`"))
-                .allowed(DISTS.join(", "));
-            if let Some(s) = did_you_mean(other, DISTS) {
-                e = e.hint(format!("did you mean `{s}`?"));
-            }
+            let mut e = InputError::unknown(ErrorKind::UnknownValue, other, DISTS).key(key("dist"));
+            e.message = format!("unknown distribution `{}`", clip(other, 60));
             Err(e)
         }
     }
