@@ -30,6 +30,13 @@
       score: (answer, actual, slack) => x.ql_score(answer, actual, slack),
     };
   };
+  // One pretty-printed JSON array of pretty-printed JSON values, as serde_json prints a
+  // list (each level indents by two spaces): the CLI's output for a file with variants,
+  // from the variants run one by one (on several workers).
+  g.qlJoinPretty = function (texts) {
+    const items = texts.map((t) => t.replace(/\n$/, "").split("\n").map((l) => "  " + l).join("\n"));
+    return "[\n" + items.join(",\n") + "\n]\n";
+  };
   // The summaries as `queuelab run --format json` prints them, minus wall time.
   g.qlWithoutWall = function strip(v) {
     if (Array.isArray(v)) return v.map(strip);

@@ -41,6 +41,11 @@ function compare(file, seed, variant) {
     const sj = fs.readFileSync(path.join(dir, "summary.json"), "utf8");
     assert.equal(noWall(run.summary_json), noWall(sj), `${file} ${run.variant ?? ""}: summary.json differs`);
   }
+  // The page runs a file's variants one per worker and puts them together: the same text.
+  if (sideBySide) {
+    const parts = r.base.variants.map((v) => lab.run({ toml, seed: seed ?? null, variant: v, label: file }).json);
+    assert.equal(noWall(globalThis.qlJoinPretty(parts)), noWall(printed), `${file}: variants run one by one differ`);
+  }
   return r;
 }
 
