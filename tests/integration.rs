@@ -10,6 +10,7 @@ mod errors;
 mod fanout;
 mod fuzz_corpus;
 mod guards;
+mod lab_link;
 mod properties;
 mod scenarios;
 mod validation;

@@ -51,11 +51,17 @@
     w.postMessage({ type: "init", module: state.module });
     return w;
   }
-  // A run for the page: supersedes any run in progress (busy workers are terminated).
-  // The variants of a file run side by side on a pool of workers, one variant each, and
-  // are put together as the CLI prints them.
+  // A run for the page. A new scenario, seed or variant supersedes any run in progress
+  // (its busy workers are terminated). A knob being dragged does not: the run in progress
+  // finishes and is drawn, and only the newest of the values asked for meanwhile runs
+  // next, so a drag re-runs continuously. The variants of a file run side by side on a
+  // pool of workers, one variant each, and are put together as the CLI prints them.
   let pool = [];
-  function requestRun() {
+  let inFlight = false, pending = false;
+  function requestRun(coalesce) {
+    if (coalesce && inFlight) { pending = true; return; }
+    pending = false;
+    inFlight = true;
     const gen = ++state.gen;
     for (const slot of pool) if (slot.busy) slot.w.terminate();
     pool = pool.filter((slot) => !slot.busy);
@@ -76,14 +82,23 @@
         slot.busy = false;
         if (gen !== state.gen) return;
         const r = e.data.result;
-        if (!r.ok) { failed = true; onResult(r, 0); return; }
+        if (r.ok) for (const run of r.runs) for (const k of Object.keys(run.series)) {
+          const a = run.series[k];
+          if (a.some(Number.isNaN)) run.series[k] = Array.from(a, (v) => (Number.isNaN(v) ? null : v));
+        }
+        if (!r.ok) { failed = true; finished(r, 0); return; }
         results[j] = r;
-        if (++done === jobs.length) onResult(assemble(results, !state.variant && state.variants.length > 0), performance.now() - began);
+        if (++done === jobs.length) finished(assemble(results, !state.variant && state.variants.length > 0), performance.now() - began);
         else feed(slot);
       };
       slot.w.postMessage({ type: "run", id: gen, req: jobs[j] });
     };
     pool.slice(0, size).forEach(feed);
+  }
+  function finished(r, ms) {
+    inFlight = false;
+    onResult(r, ms);
+    if (pending) requestRun(false);
   }
   function assemble(results, sideBySide) {
     if (!sideBySide) return results[0];
@@ -164,7 +179,7 @@
     const sel = $("lesson");
     LESSONS.forEach((l, i) => {
       const name = l.file.replace(/^scenarios\//, "");
-      sel.append(el("option", { value: String(i), text: (l.lesson ? l.lesson.replace(/^(\d+)\..*/, "$1. ") : "") + name }));
+      sel.append(el("option", { value: String(i), text: (l.lesson ? l.lesson + " — " : "") + name }));
     });
     sel.append(el("option", { value: "own", text: "Write your own (edit the TOML below)" }));
     sel.addEventListener("change", () => {
@@ -182,7 +197,14 @@
     setScenario(l.toml, l.file, true);
   }
   // A new scenario text from the lesson picker, a share link or the editor.
-  function setScenario(text, label, fresh) {
+  function setScenario(text, label, fresh, coalesce) {
+    const began = performance.now();
+    try { scenarioChanged(text, label, fresh, coalesce); } finally {
+      const t = window.queuelab.timings;
+      t.edit_ms_max = Math.max(t.edit_ms_max || 0, performance.now() - began);
+    }
+  }
+  function scenarioChanged(text, label, fresh, coalesce) {
     state.toml = text;
     state.label = label || "scenario.toml";
     if ($("toml").value !== text) $("toml").value = text;
@@ -198,7 +220,7 @@
     }
     refreshKnobs(fresh);
     updateCli();
-    if (c.ok) requestRun();
+    if (c.ok) requestRun(!!coalesce);
     else setStatus("The scenario has an error: see the editor.", "bad");
   }
   function fillVariants(names) {
@@ -212,9 +234,13 @@
     const have = [...$("variant").options].slice(1).map((o) => o.value);
     if (have.join("\n") !== names.join("\n")) fillVariants(names);
   }
+  let gutterSig = "";
   function renderGutter(errLine) {
     const n = state.toml.split("\n").length;
     const g = $("gutter");
+    const sig = n + ":" + (errLine || 0);
+    if (sig === gutterSig) { g.scrollTop = $("toml").scrollTop; return; }
+    gutterSig = sig;
     g.replaceChildren();
     for (let i = 1; i <= n; i++) {
       const s = el("span", { class: i === errLine ? "err" : null, text: String(i) });
@@ -252,7 +278,6 @@
   function onEdit() {
     clearTimeout(editTimer);
     editTimer = setTimeout(() => {
-      if (state.lessonIndex >= 0 && $("toml").value !== LESSONS[state.lessonIndex].toml) $("lesson").value = "own";
       setScenario($("toml").value, state.label, false);
     }, 200);
   }
@@ -306,14 +331,38 @@
     if (k.kind === "float") return String(+x.toPrecision(4));
     return String(x);
   }
-  // Writes a knob's value into the TOML at its span, then re-checks and re-runs.
+  // Writes a knob's value into the TOML at its span and re-runs. The text is not parsed
+  // again on the main thread: the spans after the knob move by the change in length, and
+  // the worker's run checks the file (its errors come back like the editor's). Input
+  // events are applied once per animation frame, the newest winning.
+  let knobFrame = 0;
+  const knobQueue = new Map();
   function writeKnob(path, text) {
-    const k = state.knobs.find((q) => q.path === path);
-    if (!k) return;
-    const t = state.toml;
-    const next = t.slice(0, k.span[0]) + text + t.slice(k.span[1]);
-    if (state.lessonIndex >= 0) $("lesson").value = String(state.lessonIndex);
-    setScenario(next, state.label, false);
+    knobQueue.set(path, text);
+    if (!knobFrame) knobFrame = requestAnimationFrame(applyKnobs);
+  }
+  function applyKnobs() {
+    knobFrame = 0;
+    const began = performance.now();
+    let t = state.toml;
+    for (const [path, text] of knobQueue) {
+      const k = state.knobs.find((q) => q.path === path);
+      if (!k) continue;
+      const [a, b] = k.span;
+      t = t.slice(0, a) + text + t.slice(b);
+      const delta = text.length - (b - a);
+      for (const q of state.knobs) if (q.span[0] >= b) { q.span[0] += delta; q.span[1] += delta; }
+      k.span[1] = a + text.length;
+      k.literal = text;
+    }
+    knobQueue.clear();
+    state.toml = t;
+    $("toml").value = t;
+    $("errors").replaceChildren();
+    updateCli();
+    requestRun(true);
+    const tm = window.queuelab.timings;
+    tm.knob_ms_max = Math.max(tm.knob_ms_max || 0, performance.now() - began);
   }
   function refreshKnobs(rebuild) {
     const k = state.ql.knobs(state.toml);
@@ -368,27 +417,34 @@
   }
 
   // ------------------------------------------------------------------ results
-  function onResult(r, ms) {
+  // Drawing a result is cut into steps, one task each, so that no frame waits for all of
+  // it; a newer result abandons the steps of an older one.
+  let renderSeq = 0;
+  const nextTask = () => new Promise((res) => setTimeout(res, 0));
+  async function onResult(r, ms) {
+    const seq = ++renderSeq;
+    const tm = window.queuelab.timings;
     if (!r.ok) {
       showErrors(r);
       setStatus("The run was refused: see the editor.", "bad");
       return;
     }
     state.result = r;
-    const sim = r.base.duration;
-    setStatus(`Ran ${r.runs.length} run${r.runs.length > 1 ? "s" : ""} of ${human(sim)} simulated in ${(ms / 1000).toFixed(2)} s.`);
-    window.queuelab.timings.last_run_ms = ms;
-    renderLesson(r);
-    renderFigures(r);
-    renderTheory(r);
-    renderFindings(r);
-    renderCharts(r);
-    renderCdf(r);
-    renderQuiz(r);
-    setupPlayback(r);
-    if (state.firstFigures == null) {
-      state.firstFigures = performance.now() - t0;
-      window.queuelab.timings.first_figures_ms = state.firstFigures;
+    setStatus(`Ran ${r.runs.length} run${r.runs.length > 1 ? "s" : ""} of ${human(r.base.duration)} simulated in ${(ms / 1000).toFixed(2)} s.`);
+    tm.last_run_ms = ms;
+    const steps = [() => renderLesson(r), () => renderFigures(r), ...chartSteps(r), () => {
+      if (state.firstFigures == null) {
+        // From the start of navigation (opening the file) to the charts drawn.
+        state.firstFigures = performance.now();
+        tm.first_figures_ms = state.firstFigures;
+      }
+    }, () => setupPlayback(r), () => renderTheory(r), () => renderFindings(r), () => renderCdf(r), () => renderQuiz(r)];
+    for (const step of steps) {
+      if (seq !== renderSeq) return;
+      const began = performance.now();
+      step();
+      tm.render_step_ms_max = Math.max(tm.render_step_ms_max || 0, performance.now() - began);
+      await nextTask();
     }
     window.queuelab.lastRun = { gen: state.gen, at: performance.now() };
     document.body.dataset.runs = String(state.gen);
@@ -546,7 +602,8 @@
     }
     if (p.bound) {
       const caps = r.runs.map((run) => run.capacity).filter((c) => c != null);
-      const peak = Math.max(1, ...ys.flat().filter((v) => v != null));
+      let peak = 1;
+      for (const y of ys) for (const v of y) if (v != null && v > peak) peak = v;
       const cap = caps.length ? Math.min(...caps) : null;
       if (cap != null && cap > 0 && cap <= 4 * peak) {
         ys.push(x.map(() => cap));
@@ -556,7 +613,9 @@
     return { data: [x, ...ys], series };
   }
   const anyNonZero = (arrs) => arrs.some((a) => a.some((v) => v != null && v !== 0));
-  function renderCharts(r) {
+  // The steps that draw the dashboard: new data into the charts that are there, or new
+  // charts when the panels or series changed.
+  function chartSteps(r) {
     const grid = $("chart-grid");
     const wins = windowsOf(r);
     const keep = [];
@@ -566,19 +625,22 @@
       if (!anyNonZero(d.data.slice(1, 1 + r.runs.length))) { hidden.push(p.title.replace(/ \(.*/, "")); continue; }
       keep.push([p, d]);
     }
-    $("chart-hidden").textContent = hidden.length ? "Not drawn (zero throughout this run): " + hidden.join("; ") + "." : "";
+    const steps = [() => {
+      $("chart-hidden").textContent = hidden.length ? "Not drawn (zero throughout this run): " + hidden.join("; ") + "." : "";
+      state.windows = wins;
+    }];
     const sig = keep.map(([p, d]) => p.id + ":" + d.series.map((s) => s.label).join(",")).join("|");
     if (sig === state.chartSig && state.charts.length === keep.length) {
-      state.windows = wins;
-      keep.forEach(([, d], i) => state.charts[i].u.setData(d.data));
-      return;
+      keep.forEach(([, d], i) => steps.push(() => state.charts[i].u.setData(d.data)));
+      return steps;
     }
-    for (const c of state.charts) c.u.destroy();
-    state.charts = [];
-    state.chartSig = sig;
-    state.windows = wins;
-    grid.replaceChildren();
-    for (const [p, d] of keep) {
+    steps.push(() => {
+      for (const c of state.charts) c.u.destroy();
+      state.charts = [];
+      state.chartSig = sig;
+      grid.replaceChildren();
+    });
+    for (const [p, d] of keep) steps.push(() => {
       const panel = el("div", { class: "panel", tabindex: "0", role: "figure", "aria-label": p.title, "data-panel": p.id });
       const h = el("h3", {}, p.title, el("span", {},
         el("button", { type: "button", text: "PNG", "aria-label": `Download ${p.title} as PNG`, onclick: () => downloadPng(p.id) }),
@@ -595,7 +657,8 @@
       }, d.data, panel);
       panel.addEventListener("keydown", (e) => chartKey(e, u));
       state.charts.push({ id: p.id, title: p.title, u, panel });
-    }
+    });
+    return steps;
   }
   function chartKey(e, u) {
     const x = u.data[0];
@@ -616,34 +679,43 @@
   }
   function renderCdf(r) {
     const host = $("cdf");
-    const tables = r.runs.map((run) => {
-      const pts = run.e2e_cdf.filter((p) => p[0] > 0);
-      return [pts.map((p) => p[0]), pts.map((p) => p[1])];
-    }).filter((t) => t[0].length);
+    const drawn = r.runs.filter((run) => run.e2e_cdf.x.some((x) => x > 0));
+    const tables = drawn.map((run) => {
+      const { x, y } = run.e2e_cdf;
+      const keep = [];
+      for (let i = 0; i < x.length; i++) if (x[i] > 0) keep.push(i);
+      return [keep.map((i) => x[i]), keep.map((i) => y[i])];
+    });
+    const sig = drawn.map(runName).join("|");
+    if (state.cdf && sig === state.cdfSig && tables.length) { state.cdf.setData(uPlot.join(tables)); return; }
     if (state.cdf) { state.cdf.destroy(); state.cdf = null; }
+    state.cdfSig = sig;
     host.replaceChildren();
     if (!tables.length) { host.append(el("p", { class: "muted", text: "No message completed." })); return; }
-    const joined = uPlot.join(tables);
     const series = [{ label: "latency", value: (u, v) => (v == null ? "–" : human(v)) },
-      ...r.runs.filter((run) => run.e2e_cdf.some((p) => p[0] > 0)).map((run, i) => ({ ...seriesStyle(i, runName(run)), spanGaps: true, value: (u, v) => (v == null ? "–" : (100 * v).toFixed(1) + "%") }))];
+      ...drawn.map((run, i) => ({ ...seriesStyle(i, runName(run)), spanGaps: true, value: (u, v) => (v == null ? "–" : (100 * v).toFixed(1) + "%") }))];
     state.cdf = new uPlot({
       width: chartWidth(host), height: 220,
       scales: { x: { time: false, distr: 3 }, y: { range: [0, 1] } },
       axes: [{ label: "latency", values: (u, vals) => vals.map((v) => human(v)) }, { values: (u, vals) => vals.map((v) => (100 * v).toFixed(0) + "%") }],
       series,
-    }, joined, host);
+    }, uPlot.join(tables), host);
   }
 
   // ------------------------------------------------------------------ quiz
   function renderQuiz(r) {
     const box = $("quiz-body");
+    const guesses = {};
+    for (const inp of box.querySelectorAll("input[data-key]")) guesses[inp.dataset.key] = inp.value;
     box.replaceChildren();
     const run = r.runs[0];
     if (r.runs.length > 1) box.append(el("p", { class: "muted", text: `Questions about ${runName(run)} (pick a variant above for its own).` }));
     if (!run.quiz.length) { box.append(el("p", { class: "muted", text: "No questions for this scenario." })); return; }
+    $("quiz").querySelector("summary").firstChild.textContent = `Predict first (${run.quiz.length} questions)`;
     run.quiz.forEach((q, i) => {
       const id = "quiz-" + i;
-      const input = el("input", { id, type: "number", step: "any", inputmode: "decimal" });
+      const input = el("input", { id, type: "number", step: "any", inputmode: "decimal", "data-key": q.key });
+      if (guesses[q.key]) input.value = guesses[q.key];
       const ans = el("div", { class: "quiz-a", hidden: true });
       const btn = el("button", { type: "button", text: "Reveal", onclick: () => {
         const guess = input.value === "" ? null : Number(input.value);

@@ -16,6 +16,25 @@ self.onmessage = (e) => {
     } catch (err) {
       result = { ok: false, errors: [{ message: String(err), text: String(err) }] };
     }
-    self.postMessage({ type: "result", id: m.id, result, ms: performance.now() - t0 });
+    // The time series travel as Float64Arrays (NaN for an empty percentile), transferred
+    // rather than copied: the page's main thread does not rebuild thousands of arrays.
+    const transfer = [];
+    if (result.ok) {
+      for (const run of result.runs) {
+        for (const k of Object.keys(run.series)) {
+          const a = Float64Array.from(run.series[k], (v) => (v == null ? NaN : v));
+          run.series[k] = a;
+          transfer.push(a.buffer);
+        }
+        for (const k of ["e2e_cdf", "client_cdf"]) {
+          const pts = run[k];
+          const x = Float64Array.from(pts, (p) => p[0]);
+          const y = Float64Array.from(pts, (p) => p[1]);
+          run[k] = { x, y };
+          transfer.push(x.buffer, y.buffer);
+        }
+      }
+    }
+    self.postMessage({ type: "result", id: m.id, result, ms: performance.now() - t0 }, transfer);
   }
 };

@@ -5,6 +5,7 @@
 //! whole or absent and a failed run leaves an earlier run's files as they were.
 
 pub mod html;
+pub mod lab;
 pub mod plot;
 pub mod text;
 

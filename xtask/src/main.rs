@@ -56,7 +56,9 @@ fn lessons(root: &Path) -> Result<Vec<serde_json::Value>, String> {
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
                 .unwrap_or(tail.len());
             let name = tail[..end].trim_end_matches('.');
-            if name.ends_with(".toml") && !order.iter().any(|(n, _)| n == name) {
+            // Mentions before the first numbered lesson (the intro's commands) do not count.
+            let numbered = heading.starts_with(|c: char| c.is_ascii_digit());
+            if numbered && name.ends_with(".toml") && !order.iter().any(|(n, _)| n == name) {
                 order.push((name.to_string(), heading.clone()));
             }
             rest = &tail[end..];
