@@ -299,7 +299,13 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             .collect(),
         pictures,
         lab: report::lab::address(&out_dir).map(|lab| {
-            report::lab::link(&lab, &source, args.seed, args.variant.as_deref(), &args.scenario)
+            report::lab::link(
+                &lab,
+                &source,
+                args.seed,
+                args.variant.as_deref(),
+                &args.scenario,
+            )
         }),
     });
     bundle.add(out_dir.join("report.html"), page);
