@@ -43,7 +43,8 @@
     state.ql = window.qlBind(inst.exports);
     window.queuelab.version = state.ql.version;
     $("version").textContent = state.ql.version;
-    window.queuelab.timings.engine_ms = performance.now() - t0;
+    window.queuelab.timings.script_start_ms = t0;
+    window.queuelab.timings.engine_ready_ms = performance.now();
   }
   const workerUrl = URL.createObjectURL(new Blob([$("ql-worker").textContent], { type: "text/javascript" }));
   function newWorker() {
@@ -82,13 +83,15 @@
         slot.busy = false;
         if (gen !== state.gen) return;
         const r = e.data.result;
+        window.queuelab.timings.first_result_ms ??= performance.now();
         if (r.ok) for (const run of r.runs) for (const k of Object.keys(run.series)) {
           const a = run.series[k];
           if (a.some(Number.isNaN)) run.series[k] = Array.from(a, (v) => (Number.isNaN(v) ? null : v));
         }
         if (!r.ok) { failed = true; finished(r, 0); return; }
         results[j] = r;
-        if (++done === jobs.length) finished(assemble(results, !state.variant && state.variants.length > 0), performance.now() - began);
+        const side = !state.variant && state.variants.length > 0;
+        if (++done === jobs.length) finished(assemble(results, side), performance.now() - began);
         else feed(slot);
       };
       slot.w.postMessage({ type: "run", id: gen, req: jobs[j] });
@@ -171,6 +174,13 @@
     if (a >= 1) return x.toFixed(2).replace(/\.?0+$/, "");
     if (a === 0) return "0";
     return x.toPrecision(3);
+  }
+  function axisNum(x) {
+    if (x == null) return "";
+    const a = Math.abs(x);
+    if (a >= 1e6) return +(x / 1e6).toPrecision(3) + "M";
+    if (a >= 1e4) return +(x / 1e3).toPrecision(3) + "k";
+    return num(x);
   }
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
@@ -432,13 +442,13 @@
     state.result = r;
     setStatus(`Ran ${r.runs.length} run${r.runs.length > 1 ? "s" : ""} of ${human(r.base.duration)} simulated in ${(ms / 1000).toFixed(2)} s.`);
     tm.last_run_ms = ms;
-    const steps = [() => renderLesson(r), () => renderFigures(r), ...chartSteps(r), () => {
+    const steps = [...chartSteps(r), () => {
       if (state.firstFigures == null) {
         // From the start of navigation (opening the file) to the charts drawn.
         state.firstFigures = performance.now();
         tm.first_figures_ms = state.firstFigures;
       }
-    }, () => setupPlayback(r), () => renderTheory(r), () => renderFindings(r), () => renderCdf(r), () => renderQuiz(r)];
+    }, () => renderLesson(r), () => renderFigures(r), () => setupPlayback(r), () => renderTheory(r), () => renderFindings(r), () => renderCdf(r), () => renderQuiz(r)];
     for (const step of steps) {
       if (seq !== renderSeq) return;
       const began = performance.now();
@@ -651,7 +661,7 @@
         width: chartWidth(panel), height: 190,
         cursor: { sync: { key: "ql" }, drag: { x: true, y: false } },
         scales: { x: { time: false } },
-        axes: [{ label: "time (s)", size: 36, values: (u, vals) => vals.map((v) => human(v)) }, { size: 56, values: (u, vals) => vals.map(num) }],
+        axes: [{ label: "time", size: 36, values: (u, vals) => vals.map((v) => human(v)) }, { size: 52, values: (u, vals) => vals.map(axisNum) }],
         series: [{ label: "time", value: (u, v) => (v == null ? "–" : human(v)) }, ...d.series],
         plugins: [shadePlugin(() => state.windows)],
       }, d.data, panel);

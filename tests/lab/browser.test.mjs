@@ -15,7 +15,7 @@ import { root, labHtml, nativeBin, withoutWall } from "./common.mjs";
 const shots = path.join(root, "output/lab-screens");
 fs.mkdirSync(shots, { recursive: true });
 const url = pathToFileURL(labHtml).href;
-const budgets = { lab_html_bytes: fs.statSync(labHtml).size };
+const budgets = { lab_html_bytes: fs.statSync(labHtml).size, load_average_at_start: os.loadavg()[0] };
 const problems = [];
 
 const context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), "ql-chromium-")), {
@@ -54,17 +54,25 @@ async function open(target, viewport) {
 const text = (page, sel) => page.locator(sel).evaluate((e) => e.textContent.replace(/\s+/g, " ").trim());
 
 test("opens from file:// and draws the first lesson within the budget", async () => {
-  const page = await open(url);
-  const t = await page.evaluate(() => window.queuelab.timings);
-  budgets.first_figures_ms = Math.round(t.first_figures_ms);
-  assert.equal(await text(page, "#lesson-title"), "flash-sale");
-  assert.ok(await page.locator("#chart-grid .uplot").count() >= 4, "charts drawn");
-  assert.match(await text(page, "#figure-table"), /bounded-8[\s\S]*autoscale-8-48/);
+  // Opened three times, each a new page; the budget is on the median.
+  const times = [];
+  for (let i = 0; i < 3; i++) {
+    const page = await open(url);
+    times.push((await page.evaluate(() => window.queuelab.timings)).first_figures_ms);
+    if (i === 2) {
+      assert.equal(await text(page, "#lesson-title"), "flash-sale");
+      assert.ok(await page.locator("#chart-grid .uplot").count() >= 4, "charts drawn");
+      assert.match(await text(page, "#figure-table"), /bounded-8.*autoscale-8-48/);
+      await page.screenshot({ path: path.join(shots, "lab-1280x800.png") });
+      await page.screenshot({ path: path.join(shots, "lab-1280x800-full.png"), fullPage: true });
+    }
+    await page.close();
+  }
+  times.sort((a, b) => a - b);
+  budgets.first_figures_ms = times.map(Math.round);
+  budgets.first_figures_median_ms = Math.round(times[1]);
   assert.ok(budgets.lab_html_bytes <= 3 * 1024 * 1024, `lab.html is ${budgets.lab_html_bytes} bytes`);
-  assert.ok(t.first_figures_ms <= 1500, `first figures after ${t.first_figures_ms} ms`);
-  await page.screenshot({ path: path.join(shots, "lab-1280x800.png") });
-  await page.screenshot({ path: path.join(shots, "lab-1280x800-full.png"), fullPage: true });
-  await page.close();
+  assert.ok(times[1] <= 1500, `first figures after ${times.join(", ")} ms`);
 });
 
 test("load a lesson, move a slider and a figure changes", async () => {
@@ -233,6 +241,7 @@ test("a slider dragged for 5 s re-runs continuously and no main-thread frame tak
   const during = (await runs(page)) - n0;
   await settled(page, n0);
   budgets.drag_seconds = 5;
+  budgets.load_average_at_drag = os.loadavg()[0];
   budgets.drag_runs_drawn = during;
   budgets.drag_max_frame_ms = Math.round(frames.max);
   budgets.drag_longest_task_ms = Math.round(frames.longest);
