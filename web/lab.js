@@ -661,7 +661,7 @@
         width: chartWidth(panel), height: 190,
         cursor: { sync: { key: "ql" }, drag: { x: true, y: false } },
         scales: { x: { time: false } },
-        axes: [{ label: "time", size: 36, values: (u, vals) => vals.map((v) => human(v)) }, { size: 52, values: (u, vals) => vals.map(axisNum) }],
+        axes: [{ label: "time", size: 36, space: 70, values: (u, vals) => vals.map((v) => human(v)) }, { size: 52, values: (u, vals) => vals.map(axisNum) }],
         series: [{ label: "time", value: (u, v) => (v == null ? "–" : human(v)) }, ...d.series],
         plugins: [shadePlugin(() => state.windows)],
       }, d.data, panel);
