@@ -661,7 +661,7 @@
         width: chartWidth(panel), height: 190,
         cursor: { sync: { key: "ql" }, drag: { x: true, y: false } },
         scales: { x: { time: false } },
-        axes: [{ label: "time", size: 36, space: 70, values: (u, vals) => vals.map((v) => human(v)) }, { size: 52, values: (u, vals) => vals.map(axisNum) }],
+        axes: [{ label: "time", size: 36, space: 70, values: (u, vals) => vals.map((v) => (v == null ? "" : human(v))) }, { size: 52, values: (u, vals) => vals.map(axisNum) }],
         series: [{ label: "time", value: (u, v) => (v == null ? "–" : human(v)) }, ...d.series],
         plugins: [shadePlugin(() => state.windows)],
       }, d.data, panel);
@@ -707,7 +707,7 @@
     state.cdf = new uPlot({
       width: chartWidth(host), height: 220,
       scales: { x: { time: false, distr: 3 }, y: { range: [0, 1] } },
-      axes: [{ label: "latency", values: (u, vals) => vals.map((v) => human(v)) }, { values: (u, vals) => vals.map((v) => (100 * v).toFixed(0) + "%") }],
+      axes: [{ label: "latency", space: 60, values: (u, vals) => vals.map((v) => (v == null ? "" : human(v))) }, { values: (u, vals) => vals.map((v) => (100 * v).toFixed(0) + "%") }],
       series,
     }, uPlot.join(tables), host);
   }
@@ -997,7 +997,8 @@
         if (state.cdf) state.cdf.setSize({ width: chartWidth($("cdf")), height: 220 });
       }, 100);
     });
-    window.addEventListener("hashchange", () => start().catch(fatal));
+    // A share link pasted into this tab's address bar loads; in-page anchors do not reset.
+    window.addEventListener("hashchange", () => { if (/(^#|&)lab=/.test(location.hash)) start().catch(fatal); });
   }
   function fatal(e) {
     setStatus("The lab could not start: " + e, "bad");
@@ -1008,6 +1009,9 @@
     if (link) {
       state.embed = !!link.embed;
       document.body.classList.toggle("embed", state.embed);
+      $("full-lab").hidden = !state.embed;
+      $("full-lab").href = location.href.replace("#embed&", "#");
+      $("full-lab").target = "_blank";
       state.seed = link.seed ?? null;
       $("seed").value = state.seed ?? "";
       state.variant = link.variant ?? null;

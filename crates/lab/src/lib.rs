@@ -13,6 +13,10 @@
 //!
 //! The answers are built in [`glue`], which is safe Rust and tested natively.
 
+// InputError is large (it carries the source line and hints) but is only returned while
+// loading input, as in the core.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Mutex;
 
 pub mod glue;
