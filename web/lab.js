@@ -687,29 +687,32 @@
     } else return;
     e.preventDefault();
   }
+  // End-to-end (thick) and what callers waited (thin, same colour) per run, log time.
   function renderCdf(r) {
     const host = $("cdf");
-    const drawn = r.runs.filter((run) => run.e2e_cdf.x.some((x) => x > 0));
-    const tables = drawn.map((run) => {
-      const { x, y } = run.e2e_cdf;
-      const keep = [];
-      for (let i = 0; i < x.length; i++) if (x[i] > 0) keep.push(i);
-      return [keep.map((i) => x[i]), keep.map((i) => y[i])];
+    const curves = [];
+    r.runs.forEach((run, i) => {
+      for (const [key, label, width] of [["e2e_cdf", "end-to-end", 2.2], ["client_cdf", "caller", 1.2]]) {
+        const { x, y } = run[key];
+        const keep = [];
+        for (let j = 0; j < x.length; j++) if (x[j] > 0) keep.push(j);
+        if (!keep.length) continue;
+        curves.push({ table: [keep.map((j) => x[j]), keep.map((j) => y[j])],
+          style: { ...seriesStyle(i, `${runName(run)} ${label}`), width, spanGaps: true, value: (u, v) => (v == null ? "–" : (100 * v).toFixed(1) + "%") } });
+      }
     });
-    const sig = drawn.map(runName).join("|");
-    if (state.cdf && sig === state.cdfSig && tables.length) { state.cdf.setData(uPlot.join(tables)); return; }
+    const sig = curves.map((c) => c.style.label).join("|");
+    if (state.cdf && sig === state.cdfSig && curves.length) { state.cdf.setData(uPlot.join(curves.map((c) => c.table))); return; }
     if (state.cdf) { state.cdf.destroy(); state.cdf = null; }
     state.cdfSig = sig;
     host.replaceChildren();
-    if (!tables.length) { host.append(el("p", { class: "muted", text: "No message completed." })); return; }
-    const series = [{ label: "latency", value: (u, v) => (v == null ? "–" : human(v)) },
-      ...drawn.map((run, i) => ({ ...seriesStyle(i, runName(run)), spanGaps: true, value: (u, v) => (v == null ? "–" : (100 * v).toFixed(1) + "%") }))];
+    if (!curves.length) { host.append(el("p", { class: "muted", text: "No message completed." })); return; }
     state.cdf = new uPlot({
-      width: chartWidth(host), height: 220,
+      width: chartWidth(host), height: 240,
       scales: { x: { time: false, distr: 3 }, y: { range: [0, 1] } },
       axes: [{ label: "latency", space: 60, values: (u, vals) => vals.map((v) => (v == null ? "" : human(v))) }, { values: (u, vals) => vals.map((v) => (100 * v).toFixed(0) + "%") }],
-      series,
-    }, uPlot.join(tables), host);
+      series: [{ label: "latency", value: (u, v) => (v == null ? "–" : human(v)) }, ...curves.map((c) => c.style)],
+    }, uPlot.join(curves.map((c) => c.table)), host);
   }
 
   // ------------------------------------------------------------------ quiz
@@ -994,7 +997,7 @@
       clearTimeout(resizeTimer);
       resizeTimer = setTimeout(() => {
         for (const c of state.charts) c.u.setSize({ width: chartWidth(c.panel), height: 190 });
-        if (state.cdf) state.cdf.setSize({ width: chartWidth($("cdf")), height: 220 });
+        if (state.cdf) state.cdf.setSize({ width: chartWidth($("cdf")), height: 240 });
       }, 100);
     });
     // A share link pasted into this tab's address bar loads; in-page anchors do not reset.
