@@ -157,6 +157,22 @@ test("a share link reproduces the same run in a fresh page; embed mode is read-o
   await embed.close();
 });
 
+test("report.html's link opens its scenario, seed and variant in the lab", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "ql-report-"));
+  execFileSync(nativeBin, ["run", path.join(root, "scenarios/decoupling.toml"), "--seed", "5", "--variant", "async", "--no-plots", "--quiet", "--out", out],
+    { env: { ...process.env, QUEUELAB_LAB: url } });
+  const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
+  const href = html.match(/<a class="lab" href="([^"]+)"/)[1].replace(/&amp;/g, "&");
+  assert.ok(href.startsWith(url + "#lab="), href);
+  const page = await open(href);
+  assert.equal(await text(page, "#lesson-title"), "decoupling");
+  assert.equal(await page.locator("#seed").inputValue(), "5");
+  assert.equal(await page.locator("#variant").inputValue(), "async");
+  const api = await page.evaluate((t) => window.queuelab.run(t, { seed: 5, variant: "async" }), fs.readFileSync(path.join(root, "scenarios/decoupling.toml"), "utf8"));
+  assert.equal(await text(page, "#figure-table").then((t) => t.includes(api.counts.completed.toLocaleString("en"))), true);
+  await page.close();
+});
+
 test("playback plays, steps, scrubs and jumps to the next disturbance", async () => {
   const page = await open(url);
   const time = () => text(page, "#pb-time");
