@@ -143,6 +143,22 @@
     }
     return window.qlWithoutWall(JSON.parse(r.json));
   };
+  // For tests: every knob of `toml` set to both ends of its slider (or each choice),
+  // written back as the page writes it: [path, literal, the file with it].
+  window.queuelab.knobEnds = async (toml) => {
+    await window.queuelab.ready;
+    const out = [];
+    for (const k of state.ql.knobs(toml).knobs) {
+      const r = range(k, k.value);
+      const values = k.kind === "enum" ? k.choices : k.kind === "bool" ? [true, false]
+        : [fromSlider(r, r.log ? 0 : r.lo), fromSlider(r, r.log ? STEPS : r.hi)];
+      for (const v of values) {
+        const lit = k.kind === "enum" ? JSON.stringify(v) : literal(k, v);
+        out.push([k.path, lit, toml.slice(0, k.span[0]) + lit + toml.slice(k.span[1])]);
+      }
+    }
+    return out;
+  };
   window.queuelab.check = async (toml) => {
     await window.queuelab.ready;
     return state.ql.check(String(toml)).errors;
@@ -228,10 +244,11 @@
     } else if (c.ok) {
       syncVariants(c.variants);
     }
-    refreshKnobs(fresh);
     updateCli();
+    // The run starts first: the workers simulate while this thread finds the knobs.
     if (c.ok) requestRun(!!coalesce);
     else setStatus("The scenario has an error: see the editor.", "bad");
+    refreshKnobs(fresh);
   }
   function fillVariants(names) {
     const sel = $("variant");

@@ -106,6 +106,32 @@ test("load a lesson, move a slider and a figure changes", async () => {
   await page.close();
 });
 
+test("every knob of every lesson writes back a value the file accepts at both ends of its range", async () => {
+  const page = await open(url);
+  const lessons = await page.evaluate(() => JSON.parse(document.getElementById("ql-lessons").textContent));
+  let checked = 0;
+  const refused = [];
+  for (const l of lessons) {
+    const ends = await page.evaluate((t) => window.queuelab.knobEnds(t), l.toml);
+    for (const [key, lit, text] of ends) {
+      const errors = await page.evaluate((t) => window.queuelab.check(t), text);
+      checked++;
+      // Out of range is the validator's call (shown at the knob's line); a TOML syntax or
+      // type error would be the page writing a bad literal.
+      for (const e of errors) {
+        assert.ok(e.line, `${l.file} ${key} = ${lit}: ${e.text}`);
+        assert.doesNotMatch(e.message, /invalid type|expected|invalid (number|string|float|integer)/i, `${l.file} ${key} = ${lit}: ${e.text}`);
+        refused.push(`${l.file} ${key} = ${lit}`);
+      }
+    }
+  }
+  budgets.knob_ends_checked = checked;
+  budgets.knob_ends_refused_by_validation = refused.length;
+  if (process.env.QL_SHOW_REFUSED) console.log(refused.join("\n"));
+  assert.ok(checked > 200, `${checked} knob ends`);
+  await page.close();
+});
+
 test("a broken TOML shows the error at its line, with allowed values and the did-you-mean", async () => {
   const page = await open(url);
   const toml = await page.locator("#toml").inputValue();

@@ -348,25 +348,38 @@ fn number(lit: &str, radix: u32) -> Option<f64> {
     }
 }
 
-/// The choices of a string value, found by asking the validator what it would accept.
-fn choices(text: &str, span: std::ops::Range<usize>) -> Option<Vec<String>> {
-    let mut probe = String::with_capacity(text.len() + 16);
-    probe.push_str(&text[..span.start]);
-    probe.push_str("\"zz-probe-zz\"");
-    probe.push_str(&text[span.end..]);
+/// The choices of a string value, found by asking the validator what it would accept:
+/// the values it names, kept when the file with that value alone changed still checks (a
+/// service law that needs other parameters, a broker kind that refuses this file's other
+/// keys, are left out of the list).
+fn choices(text: &str, span: std::ops::Range<usize>, current: &str) -> Option<Vec<String>> {
+    let with = |value: &str| {
+        let mut t = String::with_capacity(text.len() + value.len() + 2);
+        t.push_str(&text[..span.start]);
+        t.push('"');
+        t.push_str(value);
+        t.push('"');
+        t.push_str(&text[span.end..]);
+        t
+    };
     let o = Overrides {
         variants: VariantFilter::None,
         ..Default::default()
     };
-    match scenario::parse(&probe, "probe", &o) {
-        Err(e) if e.message.starts_with("unknown ") && e.message.contains("zz-probe-zz") => Some(
-            e.allowed?
-                .split(", ")
-                .map(|s| s.trim_matches('`').to_string())
-                .collect(),
-        ),
-        _ => None,
-    }
+    let named: Vec<String> = match scenario::parse(&with("zz-probe-zz"), "probe", &o) {
+        Err(e) if e.message.starts_with("unknown ") && e.message.contains("zz-probe-zz") => e
+            .allowed?
+            .split(", ")
+            .map(|s| s.trim_matches('`').to_string())
+            .collect(),
+        _ => return None,
+    };
+    Some(
+        named
+            .into_iter()
+            .filter(|c| c == current || scenario::parse(&with(c), "probe", &o).is_ok())
+            .collect(),
+    )
 }
 
 fn walk(text: &str, t: &DeTable, path: &mut Vec<String>, out: &mut Vec<Value>) {
@@ -413,7 +426,7 @@ fn walk(text: &str, t: &DeTable, path: &mut Vec<String>, out: &mut Vec<Value>) {
                     if s.trim().parse::<f64>().is_err() {
                         out.push(json!({ "path": dotted, "kind": "duration", "value": secs, "span": at, "literal": lit }));
                     }
-                } else if let Some(c) = choices(text, span.clone()) {
+                } else if let Some(c) = choices(text, span.clone(), s).filter(|c| c.len() > 1) {
                     out.push(json!({ "path": dotted, "kind": "enum", "value": s, "choices": c, "span": at, "literal": lit }));
                 }
             }
@@ -457,7 +470,8 @@ mod tests {
             .map(|v| v.as_str().unwrap())
             .collect();
         assert!(c.contains(&"reject") && c.contains(&"drop-oldest"), "{c:?}");
-        assert_eq!(get("consumers.service.dist")["kind"], "enum");
+        // Other service laws need other parameters: no choice to offer, so no knob.
+        assert!(list.iter().all(|x| x["path"] != "consumers.service.dist"));
         assert_eq!(get("consumers.service.mean")["value"], 0.1);
         assert_eq!(get("producers.0.rate")["value"], 5.0);
         // Spans are UTF-16 offsets of the value literal (the comment's box drawing counts 1 each).
