@@ -984,9 +984,6 @@
     fillLessons();
     $("toml").addEventListener("input", onEdit);
     $("toml").addEventListener("scroll", () => { $("gutter").scrollTop = $("toml").scrollTop; });
-    $("toml").addEventListener("keydown", (e) => {
-      if (e.key === "Tab" && !e.shiftKey && !e.ctrlKey && !e.altKey && e.target.selectionStart !== e.target.selectionEnd) return;
-    });
     $("variant").addEventListener("change", () => { state.variant = $("variant").value || null; updateCli(); requestRun(); });
     $("seed").addEventListener("change", () => {
       const v = $("seed").value.trim();
