@@ -14,6 +14,7 @@ mod fanout;
 mod figures;
 mod fuzz_corpus;
 mod guards;
+mod lab_link;
 mod outputs;
 mod overlays;
 mod plots;

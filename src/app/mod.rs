@@ -407,6 +407,15 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             .map(|(s, r)| (s, *r))
             .collect(),
         pictures,
+        lab: report::lab::address(&out_dir).map(|lab| {
+            report::lab::link(
+                &lab,
+                &loaded.text,
+                args.seed,
+                args.variant.as_deref(),
+                &args.scenario,
+            )
+        }),
     });
     bundle.add(out_dir.join("report.html"), page);
     staging.write(&bundle)?;

@@ -52,6 +52,8 @@ pub struct Report<'a> {
     pub runs: Vec<(&'a Scenario, &'a Summary)>,
     /// (title, inline-ready SVG) pictures, in order.
     pub pictures: Vec<(String, String)>,
+    /// A link that opens this scenario in the browser lab ([`super::lab`]), if one is near.
+    pub lab: Option<String>,
 }
 
 const CSS: &str = r#"
@@ -198,6 +200,12 @@ pub fn render(r: &Report) -> String {
         escape(r.command),
         seeds.join(", ")
     ));
+    if let Some(l) = &r.lab {
+        h.push_str(&format!(
+            "<p><a class=\"lab\" href=\"{}\">Open this scenario in the lab</a>: the same engine in the browser, with knobs, playback and the quiz.</p>\n",
+            escape(l)
+        ));
+    }
     h.push_str("<p class=\"lede\">Made by queuelab.</p>\n</body>\n</html>\n");
     h
 }

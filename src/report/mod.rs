@@ -10,6 +10,7 @@
 //! rather than replaced.
 
 pub mod html;
+pub mod lab;
 pub mod plot;
 pub mod text;
 
