@@ -127,20 +127,21 @@ pub struct Loaded {
 impl Loaded {
     /// The `invocation` block of a summary of `s`, one of this file's runs.
     pub fn invocation(&self, s: &Scenario) -> Result<crate::metrics::summary::Invocation, Error> {
+        // `--seed` is applied after parsing (so that any u64 is a seed); it is listed
+        // with the other overrides in the order the flags apply (before `--duration`).
+        let mut sets = self.overrides.sets.clone();
+        if let Some(seed) = self.overrides.seed {
+            let at = match sets.last() {
+                Some((k, _)) if k == "duration" => sets.len() - 1,
+                _ => sets.len(),
+            };
+            sets.insert(at, ("seed".to_string(), seed.to_string()));
+        }
         Ok(crate::metrics::summary::Invocation {
             command: report::command_without_out(),
             scenario_file: self.label.clone(),
-            overrides: self
-                .overrides
-                .sets
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
-            effective_scenario: effective_toml(
-                &self.text,
-                s.variant.as_deref(),
-                &self.overrides.sets,
-            )?,
+            overrides: sets.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            effective_scenario: effective_toml(&self.text, s.variant.as_deref(), &sets)?,
         })
     }
 }

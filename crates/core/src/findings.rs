@@ -124,7 +124,7 @@ pub fn sentences(s: &Summary) -> Vec<String> {
     }
     if s.rates.retry_amplification > 1.05 && c.retries + c.redeliveries > 0 {
         out.push(format!(
-            "The work multiplied: {:.2} processing attempts per message produced, from {} retries and {} redeliveries.",
+            "The work multiplied: {:.2} processing attempts per message attempted, from {} retries and {} redeliveries.",
             s.rates.retry_amplification,
             thousands(c.retries),
             thousands(c.redeliveries)

@@ -1,4 +1,4 @@
-//! Backoff and jitter, exactly as SPEC §2 defines them.
+//! Backoff and jitter, exactly as docs/reference.md (`[retry]`) defines them.
 //!
 //! Delay before retry `n` (n = 1 for the first retry), before jitter:
 //! `none`: 0 · `fixed`: base · `exponential`: min(max, base · 2^(n-1)).
