@@ -128,6 +128,35 @@ fn interrupt(args: &[&str], out: &Path, after: Duration) -> (Option<i32>, String
     )
 }
 
+/// Like [`interrupt`], but sends SIGINT as soon as `ready` holds (at most 120 s).
+fn interrupt_when(args: &[&str], out: &Path, ready: impl Fn() -> bool) -> (Option<i32>, String) {
+    let bin = assert_cmd::cargo::cargo_bin("queuelab");
+    let child = std::process::Command::new(bin)
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .current_dir(crate::common::root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn ctrl_c_stops_a_long_run_and_keeps_its_results() {
     let tmp = tempfile::tempdir().unwrap();
@@ -155,7 +184,10 @@ fn ctrl_c_stops_a_long_run_and_keeps_its_results() {
 fn ctrl_c_stops_a_sweep_and_keeps_every_finished_run() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("s");
-    let (code, stderr) = interrupt(
+    // Interrupt once a run has finished (watching the staging folder's partial file), not
+    // after a fixed delay: on a loaded machine no run may have finished in 2.5 s.
+    let watch = tmp.path().to_path_buf();
+    let (code, stderr) = interrupt_when(
         &[
             "sweep",
             "scenarios/flash_sale.toml",
@@ -166,7 +198,14 @@ fn ctrl_c_stops_a_sweep_and_keeps_every_finished_run() {
             "--no-plots",
         ],
         &out,
-        Duration::from_millis(2500),
+        move || {
+            std::fs::read_dir(&watch)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with(".s.queuelab-"))
+                .filter_map(|e| std::fs::read_to_string(e.path().join("sweep.partial.csv")).ok())
+                .any(|t| t.lines().count() >= 3)
+        },
     );
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("runs finished"), "{stderr}");
