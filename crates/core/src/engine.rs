@@ -9,15 +9,16 @@ use crate::time::Nanos;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+/// A pending event. `key` is `time << 64 | seq`: one integer comparison orders events by
+/// time, then by the order they were scheduled.
 struct Entry<E> {
-    time: Nanos,
-    seq: u64,
+    key: u128,
     event: E,
 }
 
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
+        self.key == other.key
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -27,9 +28,10 @@ impl<E> PartialOrd for Entry<E> {
     }
 }
 impl<E> Ord for Entry<E> {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) first.
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -54,8 +56,7 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, time: Nanos, event: E) {
         self.seq += 1;
         self.heap.push(Entry {
-            time,
-            seq: self.seq,
+            key: (u128::from(time) << 64) | u128::from(self.seq),
             event,
         });
     }
@@ -63,7 +64,7 @@ impl<E> EventQueue<E> {
     /// The earliest event, if any.
     #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        self.heap.pop().map(|e| ((e.key >> 64) as Nanos, e.event))
     }
 
     /// Number of pending events.

@@ -5,13 +5,18 @@ use crate::time::Nanos;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-/// Records latencies in nanoseconds.
+/// Records latencies in nanoseconds. Runs of equal values (an async caller's constant
+/// enqueue latency, queue waits of 0) are counted and recorded into the histogram at once
+/// (`record_n`), which gives the same histogram as recording them one by one.
 #[derive(Clone)]
 pub struct LatencyRecorder {
     hist: Histogram<u64>,
     sum: u128,
     max: u64,
     zeros: u64,
+    /// A run of `pending` values equal to `last` not yet in `hist`.
+    last: u64,
+    pending: u64,
 }
 
 impl LatencyRecorder {
@@ -25,14 +30,21 @@ impl LatencyRecorder {
             sum: 0,
             max: 0,
             zeros: 0,
+            last: 0,
+            pending: 0,
         }
     }
 
     /// Records one latency.
     #[inline]
     pub fn record(&mut self, ns: Nanos) {
-        // With auto-resize on, recording cannot fail for a u64.
-        let _ = self.hist.record(ns);
+        if ns == self.last && self.pending > 0 {
+            self.pending += 1;
+        } else {
+            self.flush();
+            self.last = ns;
+            self.pending = 1;
+        }
         self.sum += u128::from(ns);
         self.max = self.max.max(ns);
         if ns == 0 {
@@ -40,9 +52,31 @@ impl LatencyRecorder {
         }
     }
 
+    /// Puts the pending run into the histogram.
+    #[inline]
+    pub fn flush(&mut self) {
+        if self.pending > 0 {
+            // With auto-resize on, recording cannot fail for a u64.
+            let _ = self.hist.record_n(self.last, self.pending);
+            self.pending = 0;
+        }
+    }
+
+    /// The histogram with the pending run in it (a copy only when a run is pending:
+    /// readers normally see a flushed recorder, see [`LatencyRecorder::flush`]).
+    fn flushed(&self) -> std::borrow::Cow<'_, Histogram<u64>> {
+        if self.pending == 0 {
+            std::borrow::Cow::Borrowed(&self.hist)
+        } else {
+            let mut h = self.hist.clone();
+            let _ = h.record_n(self.last, self.pending);
+            std::borrow::Cow::Owned(h)
+        }
+    }
+
     /// Number of latencies recorded.
     pub fn count(&self) -> u64 {
-        self.hist.len()
+        self.hist.len() + self.pending
     }
 
     /// Latencies that were exactly 0.
@@ -52,22 +86,20 @@ impl LatencyRecorder {
 
     /// The `q` quantile in seconds (None when empty).
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        if self.hist.is_empty() {
+        if self.count() == 0 {
             return None;
         }
-        let v = self.hist.value_at_quantile(q);
-        let v = if v == 0 {
-            0
-        } else {
-            self.hist.median_equivalent(v)
-        };
+        let hist = self.flushed();
+        let v = hist.value_at_quantile(q);
+        let v = if v == 0 { 0 } else { hist.median_equivalent(v) };
         Some((v.min(self.max)) as f64 / 1e9)
     }
 
     /// Adds every latency of `other` (same precision) to this one.
     pub fn merge(&mut self, other: &LatencyRecorder) {
+        self.flush();
         // Both auto-resize, so adding cannot fail for lack of range.
-        let _ = self.hist.add(&other.hist);
+        let _ = self.hist.add(&*other.flushed());
         self.sum += other.sum;
         self.max = self.max.max(other.max);
         self.zeros += other.zeros;
@@ -79,10 +111,16 @@ impl LatencyRecorder {
         self.sum = 0;
         self.max = 0;
         self.zeros = 0;
+        self.pending = 0;
     }
 
     /// The summary figures.
     pub fn stats(&self) -> LatencyStats {
+        if self.pending > 0 {
+            let mut f = self.clone();
+            f.flush();
+            return f.stats();
+        }
         let count = self.count();
         let some = |x: f64| if count == 0 { None } else { Some(x) };
         LatencyStats {
@@ -149,6 +187,29 @@ mod tests {
     }
 
     #[test]
+    fn runs_of_equal_values_give_the_same_histogram() {
+        let values = [5_000u64, 5_000, 5_000, 7_000, 7_000, 0, 0, 5_000, 9_999_999];
+        let mut batched = LatencyRecorder::new(3);
+        let mut one_by_one = Histogram::<u64>::new_with_bounds(1, 1 << 40, 3).unwrap();
+        one_by_one.auto(true);
+        for &v in &values {
+            batched.record(v);
+            one_by_one.record(v).unwrap();
+        }
+        // Readers see the pending run before and after a flush.
+        assert_eq!(batched.count(), values.len() as u64);
+        let before = batched.stats();
+        let mut other = LatencyRecorder::new(3);
+        other.record(5_000);
+        other.merge(&batched);
+        batched.flush();
+        assert_eq!(batched.hist, one_by_one);
+        assert_eq!(batched.stats(), before);
+        assert_eq!(other.count(), values.len() as u64 + 1);
+        assert_eq!(batched.zeros(), 2);
+    }
+
+    #[test]
     fn zero_and_huge_values() {
         let mut r = LatencyRecorder::new(3);
         r.record(0);
@@ -203,6 +264,7 @@ impl IntervalLatency {
     /// The `q` quantile in seconds, None when empty.
     pub fn quantile(&mut self, q: f64) -> Option<f64> {
         if self.in_hist {
+            self.hist.flush();
             return self.hist.quantile(q);
         }
         if self.small.is_empty() {

@@ -312,6 +312,13 @@ impl Recorder {
 
     /// Closes the run at `now` into its final accumulators and its time series.
     pub fn close(mut self, now: Nanos) -> (Tally, Vec<Row>) {
+        self.e2e.flush();
+        self.wait.flush();
+        self.client.flush();
+        for t in &mut self.tiers {
+            t.e2e.flush();
+            t.wait.flush();
+        }
         let mean_depth = self.depth.mean(now);
         let busy_mean = self.busy.mean(now);
         let asleep_mean = self.asleep.mean(now);
