@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
-import { root, labHtml, nativeBin, withoutWall } from "./common.mjs";
+import { root, labHtml, nativeBin, withoutWall, withoutCli, noCliText } from "./common.mjs";
 
 const shots = path.join(root, "output/lab-screens");
 fs.mkdirSync(shots, { recursive: true });
@@ -248,7 +248,7 @@ test("downloads are the CLI's bytes (summary.json wall time aside) and charts ex
     const [d] = await Promise.all([page.waitForEvent("download"), page.click(sel)]);
     return [d.suggestedFilename(), fs.readFileSync(await d.path(), "utf8")];
   };
-  const noWall = (t) => t.replace(/^\s*"wall_seconds": [^\n]*\n/gm, "");
+  const noWall = noCliText;
   const [csvName, csv] = await got("#dl-csv");
   assert.equal(csvName, "timeseries.csv");
   assert.equal(csv, fs.readFileSync(path.join(out, "timeseries.csv"), "utf8"));
@@ -271,7 +271,7 @@ test("window.queuelab.run gives the CLI's summaries", async () => {
   const got = await page.evaluate((t) => window.queuelab.run(t, { seed: 5, variant: "bounded-8" }), toml);
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "ql-api-"));
   const printed = execFileSync(nativeBin, ["run", file, "--seed", "5", "--variant", "bounded-8", "--format", "json", "--no-plots", "--out", out], { encoding: "utf8" });
-  assert.deepEqual(got, withoutWall(JSON.parse(printed)));
+  assert.deepEqual(got, withoutCli(JSON.parse(printed)));
   assert.equal(await page.evaluate(() => window.queuelab.version), "0.1.0");
   await page.close();
 });

@@ -23,6 +23,27 @@ export async function loadLab() {
 
 export const withoutWall = globalThis.qlWithoutWall;
 
+// What only the command line writes: `wall_seconds` (measured there, 0 in the core) and
+// `invocation` (the command and the scenario as run from it). Everything else must be the
+// same bytes.
+export function noCliText(text) {
+  return text
+    .replace(/^\s*"wall_seconds": [^\n]*\n/gm, "")
+    .replace(/,\n(\s*)"invocation": \{[\s\S]*?\n\1\}/g, "");
+}
+export function withoutCli(v) {
+  const strip = (x) => {
+    if (Array.isArray(x)) return x.map(strip);
+    if (x && typeof x === "object") {
+      const o = {};
+      for (const k of Object.keys(x)) if (k !== "invocation") o[k] = strip(x[k]);
+      return o;
+    }
+    return x;
+  };
+  return withoutWall(strip(v));
+}
+
 // The bundled scenarios, as lab.html carries them (lessons order).
 export function lessons() {
   const page = fs.readFileSync(labHtml, "utf8");

@@ -6,11 +6,11 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { root, nativeBin, loadLab, lessons, withoutWall } from "./common.mjs";
+import { root, nativeBin, loadLab, lessons, withoutWall, withoutCli, noCliText } from "./common.mjs";
 
 const lab = await loadLab();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ql-lab-"));
-const noWall = (text) => text.replace(/^\s*"wall_seconds": [^\n]*\n/gm, "");
+const noWall = noCliText;
 
 function native(file, extra, out) {
   return execFileSync(
@@ -31,7 +31,7 @@ function compare(file, seed, variant) {
   assert.equal(r.ok, true, JSON.stringify(r.errors));
   // What the CLI prints, text for text (the wasm's wall_seconds is 0; the CLI's is measured).
   assert.equal(noWall(r.json), noWall(printed), `${file}: --format json differs`);
-  assert.deepEqual(withoutWall(JSON.parse(r.json)), withoutWall(JSON.parse(printed)));
+  assert.deepEqual(withoutWall(JSON.parse(r.json)), withoutCli(JSON.parse(printed)));
   // summary.json and timeseries.csv of each run, as the CLI writes them.
   const sideBySide = r.base.variants.length > 0 && !variant;
   for (const run of r.runs) {
