@@ -105,27 +105,8 @@ fn time_series_resolution_is_bounded() {
 
 /// Starts the binary, sends SIGINT after `after`, returns (exit code, stderr).
 fn interrupt(args: &[&str], out: &Path, after: Duration) -> (Option<i32>, String) {
-    let bin = assert_cmd::cargo::cargo_bin("queuelab");
-    let child = std::process::Command::new(bin)
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .current_dir(crate::common::root())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(after);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let start = std::time::Instant::now();
+    interrupt_when(args, out, move || start.elapsed() >= after)
 }
 
 /// Like [`interrupt`], but sends SIGINT as soon as `ready` holds (at most 120 s).
