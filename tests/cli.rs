@@ -1,22 +1,9 @@
 //! The binary, driven through its commands (docs/reference.md): exit statuses, messages, files.
 
-use crate::common::{queuelab, write};
+use crate::common::{queuelab, write, SMALL};
 use predicates::prelude::*;
 use predicates::str::contains;
 use std::path::Path;
-
-const SMALL: &str = r#"
-name = "small"
-seed = 3
-duration = "2m"
-[[producers]]
-rate = 50.0
-[queue]
-capacity = 100
-[consumers]
-count = 2
-service = { dist = "exponential", mean = "30ms" }
-"#;
 
 fn read_json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))

@@ -2,23 +2,10 @@
 //! all or nothing, with a manifest), the effective scenario and command in summary.json
 //! and report.html, and the bundled lessons.
 
-use crate::common::{queuelab, write};
+use crate::common::{queuelab, write, SMALL};
 use predicates::prelude::*;
 use predicates::str::contains;
 use std::path::Path;
-
-const SMALL: &str = r#"
-name = "small"
-seed = 3
-duration = "2m"
-[[producers]]
-rate = 50.0
-[queue]
-capacity = 100
-[consumers]
-count = 2
-service = { dist = "exponential", mean = "30ms" }
-"#;
 
 const TWO_VARIANTS: &str = r#"
 name = "pair"

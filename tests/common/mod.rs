@@ -94,3 +94,17 @@ pub fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
     std::fs::write(&p, text).unwrap();
     p.display().to_string()
 }
+
+/// A small bounded M/M/2 the CLI tests run in well under a second.
+pub const SMALL: &str = r#"
+name = "small"
+seed = 3
+duration = "2m"
+[[producers]]
+rate = 50.0
+[queue]
+capacity = 100
+[consumers]
+count = 2
+service = { dist = "exponential", mean = "30ms" }
+"#;
