@@ -13,15 +13,30 @@ pub const NS_PER_SEC: f64 = 1e9;
 /// time is capped here, so the sum of any two stays inside `u64`.
 pub const MAX_NS: Nanos = 1 << 62;
 
-/// Seconds (as a float) to nanoseconds, rounded; negatives and NaN become 0; capped at
-/// [`MAX_NS`].
+/// Seconds (as a float) to nanoseconds, rounded half away from zero like `f64::round`;
+/// negatives and NaN become 0; capped at [`MAX_NS`].
+#[inline]
 pub fn secs_to_ns(secs: f64) -> Nanos {
+    let ns = secs * NS_PER_SEC;
     if secs.is_nan() || secs <= 0.0 {
         0
-    } else if secs * NS_PER_SEC >= MAX_NS as f64 {
+    } else if ns >= MAX_NS as f64 {
         MAX_NS
     } else {
-        (secs * NS_PER_SEC).round() as u64
+        round_below_max(ns)
+    }
+}
+
+/// `x.round() as u64` for `0 <= x < 2^62`, without the call `f64::round` compiles to on
+/// targets without a rounding instruction (it is on every draw). Exact: below 2^52 the
+/// fraction `x - trunc(x)` is representable, and above it `x` is already an integer.
+#[inline]
+fn round_below_max(x: f64) -> u64 {
+    let t = x as u64;
+    if x - t as f64 >= 0.5 {
+        t + 1
+    } else {
+        t
     }
 }
 
@@ -142,6 +157,32 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_matches_f64_round() {
+        let cases = [
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            4503599627370495.5,
+            4503599627370497.0,
+            1e18,
+            123456.4999,
+            7.5e-1,
+        ];
+        for c in cases {
+            assert_eq!(round_below_max(c), c.round() as u64, "{c}");
+        }
+        let mut rng = 0x1234_5678_9abc_def0u64;
+        for _ in 0..200_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let x = (rng >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((rng % 19) as i32);
+            assert_eq!(round_below_max(x), x.round() as u64, "{x}");
+        }
+    }
 
     #[test]
     fn parses_every_unit() {
