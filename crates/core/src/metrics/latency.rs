@@ -220,13 +220,14 @@ mod tests {
     }
 }
 
-/// Latencies of one time-series interval. Most intervals hold few values, so they are
-/// kept exactly in a reused buffer (quantiles by nearest rank); past
-/// [`IntervalLatency::SMALL`] values they move to an HDR histogram. Resetting an empty or
-/// small interval is then O(1) instead of clearing a histogram every sample.
+/// Latencies of one time-series interval, kept exactly in a reused buffer (quantiles by
+/// nearest rank, found by selection at each row: no per-value histogram work). Past
+/// [`IntervalLatency::EXACT`] values in one interval they move to an HDR histogram, so
+/// memory stays bounded whatever the rate. The buffer grows to the largest interval seen
+/// (up to that bound) and is reused: no allocation per value once it has grown.
 #[derive(Clone)]
 pub struct IntervalLatency {
-    small: Vec<u64>,
+    exact: Vec<u64>,
     hist: LatencyRecorder,
     in_hist: bool,
 }
@@ -234,7 +235,7 @@ pub struct IntervalLatency {
 impl Default for IntervalLatency {
     fn default() -> Self {
         IntervalLatency {
-            small: Vec::with_capacity(Self::SMALL),
+            exact: Vec::with_capacity(256),
             hist: LatencyRecorder::new(2),
             in_hist: false,
         }
@@ -242,23 +243,28 @@ impl Default for IntervalLatency {
 }
 
 impl IntervalLatency {
-    /// Values kept exactly before switching to the histogram.
-    pub const SMALL: usize = 256;
+    /// Values kept exactly in one interval before switching to the histogram (2 MiB).
+    pub const EXACT: usize = 1 << 18;
 
     /// Records one latency (ns).
     #[inline]
     pub fn record(&mut self, ns: Nanos) {
         if self.in_hist {
             self.hist.record(ns);
-        } else if self.small.len() < Self::SMALL {
-            self.small.push(ns);
+        } else if self.exact.len() < Self::EXACT {
+            self.exact.push(ns);
         } else {
-            for &v in &self.small {
-                self.hist.record(v);
-            }
+            self.spill();
             self.hist.record(ns);
-            self.in_hist = true;
         }
+    }
+
+    #[cold]
+    fn spill(&mut self) {
+        for &v in &self.exact {
+            self.hist.record(v);
+        }
+        self.in_hist = true;
     }
 
     /// The `q` quantile in seconds, None when empty.
@@ -267,18 +273,18 @@ impl IntervalLatency {
             self.hist.flush();
             return self.hist.quantile(q);
         }
-        if self.small.is_empty() {
+        if self.exact.is_empty() {
             return None;
         }
-        self.small.sort_unstable();
-        let n = self.small.len();
+        let n = self.exact.len();
         let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        Some(self.small[rank - 1] as f64 / 1e9)
+        let (_, v, _) = self.exact.select_nth_unstable(rank - 1);
+        Some(*v as f64 / 1e9)
     }
 
     /// Starts a new interval.
     pub fn reset(&mut self) {
-        self.small.clear();
+        self.exact.clear();
         if self.in_hist {
             self.hist.reset();
             self.in_hist = false;
@@ -304,9 +310,19 @@ mod interval_tests {
         }
         let p50 = big.quantile(0.5).unwrap();
         assert!((p50 / 5.0 - 1.0).abs() < 0.01, "{p50}");
+        assert_eq!(big.quantile(0.5), Some(5.0));
+        assert_eq!(big.quantile(0.99), Some(9.9));
         big.reset();
         assert_eq!(big.quantile(0.5), None);
         big.record(7);
         assert_eq!(big.quantile(0.5), Some(7e-9));
+        // Past the exact bound, the histogram (2 significant digits) takes over.
+        let mut huge = IntervalLatency::default();
+        for i in 1..=(IntervalLatency::EXACT as u64 + 10) {
+            huge.record(i * 1_000);
+        }
+        let p50 = huge.quantile(0.5).unwrap();
+        let want = (IntervalLatency::EXACT as f64 + 10.0) / 2.0 * 1e-6;
+        assert!((p50 / want - 1.0).abs() < 0.01, "{p50} vs {want}");
     }
 }
