@@ -45,8 +45,8 @@ consumers.down = [ { start = "2s", end = "4s" } ]
 subscribers = [ { name = "a" }, { name = "b", producers = ["producer1"], consumers = { count = 1 } } ]
 [[variants]]
 name = "rabbit"
-unset = ["retry"]
-broker = { kind = "rabbitmq", requeue = true, delivery_limit = 3, overflow = "reject-publish-dlx" }
+unset = ["retry", "queue.overflow", "delivery.visibility_timeout"]
+broker = { kind = "rabbitmq", queue_type = "quorum", requeue = true, delivery_limit = 3, overflow = "reject-publish" }
 "#;
 
 /// Most events a fuzzed scenario may cost before it is skipped (keeps iterations fast).
