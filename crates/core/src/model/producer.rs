@@ -296,7 +296,11 @@ mod tests {
     use crate::rng::{stream, Stream};
 
     fn constant(rate: f64) -> Source {
-        let p = Producer {
+        Source::new(&constant_producer(rate), stream(1, Stream::Arrivals(0)))
+    }
+
+    fn constant_producer(rate: f64) -> Producer {
+        Producer {
             name: "p".into(),
             arrivals: ArrivalKind::Constant,
             rate,
@@ -306,8 +310,139 @@ mod tests {
             duplicate_rate: 0.0,
             duplicate_delay: 1_000_000_000,
             trace: None,
+        }
+    }
+
+    fn replay(text: &str, speed: f64, scale: f64, offset: Nanos, looped: bool) -> Vec<Nanos> {
+        use crate::input::MemInputs;
+        use crate::scenario::data::Head;
+        let t = Trace {
+            file: "t.csv".into(),
+            label: "t.csv".into(),
+            inputs: std::sync::Arc::new(MemInputs::new().with("t.csv", text)),
+            speed,
+            scale,
+            offset,
+            looped,
+            head: Head {
+                count: 0,
+                whole: false,
+                first: 0,
+                last: 0,
+            },
         };
-        Source::new(&p, stream(1, Stream::Arrivals(0)))
+        let p = Producer {
+            trace: Some(t.clone()),
+            ..constant_producer(0.0)
+        };
+        let mut s = Source::replay(&p, &t, stream(1, Stream::Arrivals(0))).unwrap();
+        let mut out = Vec::new();
+        let mut next = s.first();
+        while let Some(x) = next {
+            out.push(x);
+            if out.len() >= 100_000 {
+                break;
+            }
+            next = s.after(x);
+        }
+        assert!(s.take_error().is_none());
+        out
+    }
+
+    const TRACE: &str = "0.5\n1\n1\n1.75\n4\n";
+    const S: Nanos = 1_000_000_000;
+
+    #[test]
+    fn a_trace_replays_exactly_and_speed_divides_every_gap() {
+        let t = replay(TRACE, 1.0, 1.0, 0, false);
+        assert_eq!(t, vec![S / 2, S, S, 1_750_000_000, 4 * S]);
+        let fast = replay(TRACE, 2.0, 1.0, 0, false);
+        let halved: Vec<Nanos> = t.iter().map(|x| x / 2).collect();
+        assert_eq!(fast, halved);
+        let later = replay(TRACE, 1.0, 1.0, 3 * S, false);
+        assert_eq!(later, t.iter().map(|x| x + 3 * S).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_looping_trace_starts_again_one_mean_gap_after_its_end() {
+        let t = replay(TRACE, 1.0, 1.0, 0, true);
+        // Span 3.5 s over 4 gaps: a mean gap of 0.875 s; the second pass starts at 4.875 s.
+        assert_eq!(&t[..5], &[S / 2, S, S, 1_750_000_000, 4 * S]);
+        assert_eq!(
+            &t[5..10],
+            &[
+                4_875_000_000,
+                5_375_000_000,
+                5_375_000_000,
+                6_125_000_000,
+                8_375_000_000
+            ]
+        );
+        assert_eq!(t.len(), 100_000);
+    }
+
+    #[test]
+    fn scale_thins_or_superposes_inside_the_gaps() {
+        // Ten timestamps a second, 0.1 s apart.
+        let text: String = (0..20_000)
+            .map(|i| format!("{}.{}\n", i / 10, i % 10))
+            .collect();
+        let one = replay(&text, 1.0, 1.0, 0, false);
+        assert_eq!(one.len(), 20_000);
+        let two = replay(&text, 1.0, 2.0, 0, false);
+        assert_eq!(
+            two.len(),
+            40_000,
+            "scale 2: exactly two messages per timestamp"
+        );
+        assert!(two.windows(2).all(|w| w[0] <= w[1]), "in time order");
+        // Same shape: each second still holds 2 x its 10 timestamps.
+        let per_second = |v: &[Nanos], k: u64| v.iter().filter(|&&x| x / S == k).count();
+        for k in [0, 7, 1999] {
+            assert_eq!(per_second(&two, k), 20, "second {k}");
+        }
+        // Not batches: each copy is at its own time inside the gap after its original.
+        let distinct: std::collections::BTreeSet<_> = two.iter().collect();
+        assert_eq!(distinct.len(), 40_000);
+        // A batch (equal timestamps) stays a batch: its members' copies have a gap of 0,
+        // but the last one's goes into the gap after the batch.
+        let batch = replay("1\n1\n1\n2\n", 1.0, 2.0, 0, false);
+        assert_eq!(&batch[..5], &[S; 5]);
+        assert!(batch[5] > S && batch[5] < 2 * S, "{batch:?}");
+        let half = replay(&text, 1.0, 0.5, 0, false).len() as f64;
+        assert!((half - 10_000.0).abs() < 4.0 * 70.8, "thinned to {half}");
+        let more = replay(&text, 1.0, 1.5, 0, false).len() as f64;
+        assert!((more - 30_000.0).abs() < 4.0 * 70.8, "superposed to {more}");
+    }
+
+    #[test]
+    fn a_bad_line_mid_trace_is_kept_as_the_error() {
+        use crate::input::MemInputs;
+        use crate::scenario::data::Head;
+        let t = Trace {
+            file: "t.csv".into(),
+            label: "t.csv".into(),
+            inputs: std::sync::Arc::new(MemInputs::new().with("t.csv", "1\n2\n1.5\n")),
+            speed: 1.0,
+            scale: 1.0,
+            offset: 0,
+            looped: false,
+            head: Head {
+                count: 0,
+                whole: false,
+                first: 0,
+                last: 0,
+            },
+        };
+        let p = constant_producer(0.0);
+        let mut s = Source::replay(&p, &t, stream(1, Stream::Arrivals(0))).unwrap();
+        let a = s.first().unwrap();
+        assert_eq!(a, S);
+        // The second was read ahead before the third turned out bad.
+        assert_eq!(s.after(a), Some(2 * S));
+        assert_eq!(s.after(2 * S), None);
+        let e = s.take_error().unwrap();
+        assert_eq!(e.line, Some(3));
     }
 
     #[test]

@@ -229,13 +229,16 @@ pub(super) fn describe_buckets(b: &Buckets) -> String {
     )
 }
 
+/// A rate series: `(time, rate per second)` rows.
+type Series = Arc<[(Nanos, f64)]>;
+
 /// Loads data files for validation, each once per scenario file (variants and
 /// subscribers share them).
 pub(super) struct Ctx {
     pub(super) inputs: Arc<dyn Inputs>,
     samples: RefCell<BTreeMap<(String, u64), Samples>>,
     buckets: RefCell<BTreeMap<String, Buckets>>,
-    rates: RefCell<BTreeMap<String, Arc<[(Nanos, f64)]>>>,
+    rates: RefCell<BTreeMap<String, Series>>,
     heads: RefCell<BTreeMap<String, Head>>,
 }
 
@@ -323,7 +326,7 @@ impl Ctx {
     }
 
     /// The rate series of `file`.
-    pub(super) fn rates(&self, file: &str, key: &str) -> Result<Arc<[(Nanos, f64)]>, InputError> {
+    pub(super) fn rates(&self, file: &str, key: &str) -> Result<Series, InputError> {
         if let Some(r) = self.rates.borrow().get(file) {
             return Ok(r.clone());
         }

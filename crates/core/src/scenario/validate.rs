@@ -731,6 +731,9 @@ pub(super) fn scenario(
     })
 }
 
+/// A producer's starting rate, schedule and trace.
+type Arrivals = (f64, Vec<(Nanos, f64)>, Option<super::data::Trace>);
+
 /// The most schedule steps a looping rate series may expand to over a run.
 const MAX_RATE_STEPS: usize = 10_000_000;
 
@@ -744,7 +747,7 @@ fn producer_arrivals(
     scale: Option<f64>,
     duration: Nanos,
     cx: &super::data::Ctx,
-) -> Result<(f64, Vec<(Nanos, f64)>, Option<super::data::Trace>), InputError> {
+) -> Result<Arrivals, InputError> {
     let key = |k: &str| format!("producers.{i}.{k}");
     let kind = match p.arrivals {
         ArrivalKind::Poisson => "poisson",
