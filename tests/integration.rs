@@ -19,6 +19,7 @@ mod outputs;
 mod overlays;
 mod plots;
 mod properties;
+mod ranges;
 mod reference;
 mod scenarios;
 mod stopping;
