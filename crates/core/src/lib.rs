@@ -111,6 +111,7 @@ pub mod engine;
 pub mod error;
 pub mod findings;
 pub mod guard;
+pub mod input;
 pub mod metrics;
 pub mod model;
 pub mod output;

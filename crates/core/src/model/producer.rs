@@ -3,9 +3,17 @@
 //! A Poisson producer draws exponential gaps; a constant one emits every 1/rate, its first
 //! message at 1/rate. A schedule step changes the rate at its time: a Poisson producer
 //! simply redraws its next gap (the process is memoryless); a constant one keeps its
-//! phase by rescaling the remaining part of the current gap.
+//! phase by rescaling the remaining part of the current gap. A `rates` producer is a
+//! Poisson producer whose schedule is its rate series.
+//!
+//! A trace producer replays the timestamps of a data file, streamed: it holds one
+//! timestamp ahead of the one it gave (the gap to it places superposed copies) and a few
+//! copies, never the file ([`Replay`]).
 
-use crate::rng::{exp_gap, Rng};
+use crate::error::InputError;
+use crate::input::{Reader, Timestamps};
+use crate::rng::{exp_gap, uniform, Rng};
+use crate::scenario::data::Trace;
 use crate::scenario::{ArrivalKind, Producer};
 use crate::time::{secs_to_ns, Nanos};
 
@@ -20,6 +28,161 @@ pub struct Source {
     k: u64,
     next: Option<Nanos>,
     rng: Rng,
+    replay: Option<Box<Replay>>,
+}
+
+/// A trace being replayed.
+///
+/// Originals: each timestamp `f` of pass `k` at `offset + (base_k + f) / speed`. Each
+/// original gives a group of messages: with `scale < 1` itself with probability `scale`;
+/// with `scale >= 1` itself, plus `floor(scale) - 1` copies, plus one more copy with
+/// probability `scale - floor(scale)`, each copy at a uniform point of the gap to the
+/// next original (of the gap before it, for the last one), so that the copies keep the
+/// trace's shape without becoming batches.
+pub struct Replay {
+    trace: Trace,
+    ts: Timestamps<Reader>,
+    /// This pass's base (file time, ns).
+    base: Nanos,
+    /// This pass's first and last timestamps (file time) and how many.
+    pass_first: Nanos,
+    pass_last: Nanos,
+    pass_count: u64,
+    /// The next original (simulated time), read ahead.
+    ahead: Option<Nanos>,
+    /// The gap before the original given last (for the copies of the very last one).
+    last_gap: Nanos,
+    /// Copies still to give, ascending, from `pos`.
+    pending: Vec<Nanos>,
+    pos: usize,
+    /// The whole part and fraction of `scale`.
+    whole: u64,
+    frac: f64,
+    /// Why the replay stopped early (a bad line met during the run).
+    error: Option<InputError>,
+    /// Messages produced since the last time-series row.
+    window: u64,
+}
+
+impl Replay {
+    fn open(trace: &Trace) -> Result<Replay, InputError> {
+        let r = trace.inputs.open(&trace.file)?;
+        let ts = Timestamps::new(r, &trace.label, "time")?;
+        let mut rp = Replay {
+            trace: trace.clone(),
+            ts,
+            base: 0,
+            pass_first: 0,
+            pass_last: 0,
+            pass_count: 0,
+            ahead: None,
+            last_gap: 0,
+            pending: Vec::with_capacity(trace.scale.ceil().min(1024.0) as usize + 1),
+            pos: 0,
+            whole: trace.scale.floor() as u64,
+            frac: trace.scale - trace.scale.floor(),
+            error: None,
+            window: 0,
+        };
+        rp.ahead = rp.read();
+        Ok(rp)
+    }
+
+    #[inline]
+    fn to_sim(&self, f: Nanos) -> Nanos {
+        let x = self.base.saturating_add(f);
+        let x = if self.trace.speed == 1.0 {
+            x
+        } else {
+            secs_to_ns(x as f64 / 1e9 / self.trace.speed)
+        };
+        self.trace.offset.saturating_add(x)
+    }
+
+    /// The next original in simulated time; `None` at the end (or on an error, kept).
+    fn read(&mut self) -> Option<Nanos> {
+        loop {
+            match self.ts.next_ns() {
+                Ok(Some((f, _))) => {
+                    if self.pass_count == 0 {
+                        self.pass_first = f;
+                    }
+                    self.pass_last = f;
+                    self.pass_count += 1;
+                    return Some(self.to_sim(f));
+                }
+                Ok(None) => {
+                    let span = self.pass_last.saturating_sub(self.pass_first);
+                    if !self.trace.looped || self.pass_count < 2 || span == 0 {
+                        return None;
+                    }
+                    // The next pass starts one mean gap after this one's last timestamp.
+                    let gap = span / (self.pass_count - 1);
+                    self.base = self
+                        .base
+                        .saturating_add(self.pass_last)
+                        .saturating_add(gap.max(1))
+                        .saturating_sub(self.pass_first);
+                    self.pass_count = 0;
+                    match self
+                        .trace
+                        .inputs
+                        .open(&self.trace.file)
+                        .and_then(|r| Timestamps::new(r, &self.trace.label, "time"))
+                    {
+                        Ok(ts) => self.ts = ts,
+                        Err(e) => {
+                            self.error = Some(e);
+                            return None;
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The next message time.
+    #[inline]
+    fn next(&mut self, rng: &mut Rng) -> Option<Nanos> {
+        if self.pos < self.pending.len() {
+            self.pos += 1;
+            return Some(self.pending[self.pos - 1]);
+        }
+        loop {
+            let t = self.ahead?;
+            self.ahead = self.read();
+            if let Some(n) = self.ahead {
+                self.last_gap = n.saturating_sub(t);
+            }
+            let scale = self.trace.scale;
+            if scale == 1.0 {
+                return Some(t);
+            }
+            if scale < 1.0 {
+                if uniform(rng) < scale {
+                    return Some(t);
+                }
+                continue;
+            }
+            let mut copies = self.whole - 1;
+            if self.frac > 0.0 && uniform(rng) < self.frac {
+                copies += 1;
+            }
+            self.pending.clear();
+            self.pos = 0;
+            let gap = self.last_gap;
+            for _ in 0..copies {
+                self.pending
+                    .push(t.saturating_add((uniform(rng) * gap as f64) as Nanos));
+            }
+            self.pending.sort_unstable();
+            return Some(t);
+        }
+    }
 }
 
 impl Source {
@@ -33,7 +196,36 @@ impl Source {
             k: 1,
             next: None,
             rng,
+            replay: None,
         }
+    }
+
+    /// A trace producer: `Err` if its file cannot be opened again.
+    ///
+    /// # Errors
+    /// The file cannot be opened or its header read.
+    pub fn replay(p: &Producer, trace: &Trace, rng: Rng) -> Result<Self, InputError> {
+        let mut s = Source::new(p, rng);
+        s.replay = Some(Box::new(Replay::open(trace)?));
+        Ok(s)
+    }
+
+    /// Counts a message produced (for a trace's offered rate per interval).
+    #[inline]
+    pub fn count_one(&mut self) {
+        if let Some(r) = &mut self.replay {
+            r.window += 1;
+        }
+    }
+
+    /// A trace: the messages counted since the last call (then 0); `None` otherwise.
+    pub fn take_window(&mut self) -> Option<u64> {
+        self.replay.as_mut().map(|r| std::mem::take(&mut r.window))
+    }
+
+    /// Why a trace stopped early (a bad line met during the run), once.
+    pub fn take_error(&mut self) -> Option<InputError> {
+        self.replay.as_mut().and_then(|r| r.error.take())
     }
 
     /// The first arrival time, if the initial rate is positive.
@@ -43,11 +235,16 @@ impl Source {
     }
 
     fn draw(&mut self, from: Nanos) -> Option<Nanos> {
+        if let Some(r) = &mut self.replay {
+            return r.next(&mut self.rng);
+        }
         if self.rate <= 0.0 {
             return None;
         }
         Some(match self.kind {
-            ArrivalKind::Poisson => from.saturating_add(exp_gap(&mut self.rng, self.rate)),
+            ArrivalKind::Poisson | ArrivalKind::Rates | ArrivalKind::Trace => {
+                from.saturating_add(exp_gap(&mut self.rng, self.rate))
+            }
             ArrivalKind::Constant => self
                 .origin
                 .saturating_add(secs_to_ns(self.k as f64 / self.rate)),
@@ -68,7 +265,9 @@ impl Source {
         self.rate = rate;
         self.generation = self.generation.wrapping_add(1);
         match self.kind {
-            ArrivalKind::Poisson => self.next = self.draw(now),
+            ArrivalKind::Poisson | ArrivalKind::Rates | ArrivalKind::Trace => {
+                self.next = self.draw(now)
+            }
             ArrivalKind::Constant => {
                 // Keep the phase: the remaining fraction of the current gap carries over.
                 let frac = match self.next {
@@ -106,6 +305,7 @@ mod tests {
             stream: 0,
             duplicate_rate: 0.0,
             duplicate_delay: 1_000_000_000,
+            trace: None,
         };
         Source::new(&p, stream(1, Stream::Arrivals(0)))
     }

@@ -1,0 +1,929 @@
+//! Data files: traces, rate series, service-time samples and histograms.
+//!
+//! The core reads no file: a data file comes in as a [`std::io::BufRead`] that an
+//! [`Inputs`] opens by the name the scenario gives (`trace = "data/arrivals.csv"`). The
+//! command line opens files relative to the scenario file; the browser lab and tests use
+//! [`MemInputs`] (name -> bytes).
+//!
+//! ## What a data file looks like
+//!
+//! Either one value a line (no header), or a CSV file whose first line is a header, the
+//! value taken from the column named by the caller (`value`, `time`, `rate`, `le`,
+//! `count`). Blank lines and lines starting with `#` are skipped; fields are trimmed.
+//! Line numbers in errors are 1-based lines of the file.
+//!
+//! - **Durations** ([`read_durations`], [`Durations`]): a number with a unit (`12ms`,
+//!   `0.4s`, `250us`, units as in scenario files), or a bare number in the unit the
+//!   caller gives (`unit = "ms"`); a bare number with no unit given is refused. Negative
+//!   durations are refused. Values come out in seconds.
+//! - **Plain numbers** ([`Numbers`]): rates, counts, bounds; no unit.
+//! - **Timestamps** ([`Timestamps`]): seconds from the start of the run (`12.5`, or with a
+//!   unit, `12500ms`), or RFC 3339 / ISO 8601 times (`2024-11-29T10:00:00.250Z`,
+//!   `2024-11-29 10:00:00+01:00`; a time with no offset is read as UTC). Seconds are taken
+//!   as they are (`0` is the start of the run); times are measured from the file's first
+//!   timestamp. A file is one or the other: its first timestamp decides. Timestamps must
+//!   not decrease; equal ones are a batch. [`Timestamps`] streams: it holds one line at a
+//!   time, so a trace of any length replays in constant memory.
+//!
+//! Every error is an [`InputError`] naming the file (as [`Inputs::label`] shows it), the
+//! line, what was wrong and what is allowed.
+//!
+//! ```
+//! use queuelab_core::input::{read_durations, MemInputs, Inputs};
+//! let files = MemInputs::new().with("payment.csv", "value\n12ms\n0.4s\n30\n");
+//! let r = files.open("payment.csv").unwrap();
+//! // Bare numbers are milliseconds here.
+//! let xs = read_durations(r, "payment.csv", "value", Some(1e-3)).unwrap();
+//! assert_eq!(xs, vec![0.012, 0.4, 0.03]);
+//! ```
+
+use crate::error::{ErrorKind, InputError};
+use crate::time::{parse_duration, Nanos, UNITS};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::BufRead;
+use std::sync::Arc;
+
+/// A data file opened for reading.
+pub type Reader = Box<dyn BufRead + Send>;
+
+/// Opens the data files a scenario names.
+///
+/// `name` is the string as written in the scenario (`"data/arrivals.csv"`); the
+/// implementation decides what it is relative to. [`Inputs::open`] may be called more
+/// than once for a name (a trace with `loop = true` is reopened at its end; validation
+/// reads a trace's head, the run reads it again), and must give the same bytes each time.
+pub trait Inputs: fmt::Debug + Send + Sync {
+    /// Opens `name`.
+    ///
+    /// # Errors
+    /// An [`InputError`] (kind [`ErrorKind::Missing`] when there is no such file) that
+    /// names the file as [`Inputs::label`] shows it.
+    fn open(&self, name: &str) -> Result<Reader, InputError>;
+
+    /// How `name` is shown in messages (e.g. the path the command line resolved it to).
+    fn label(&self, name: &str) -> String {
+        name.to_string()
+    }
+}
+
+/// No data files at all: every [`Inputs::open`] is refused (what [`crate::scenario::parse`]
+/// uses).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoInputs;
+
+impl Inputs for NoInputs {
+    fn open(&self, name: &str) -> Result<Reader, InputError> {
+        Err(InputError::of(
+            ErrorKind::Missing,
+            format!("this scenario reads the data file `{name}`, and no data files were given"),
+        )
+        .in_file(name.to_string())
+        .hint("load the scenario from a file (data files are found relative to it), or give the data with scenario::parse_with"))
+    }
+}
+
+/// Data files held in memory: name -> bytes (the browser lab, tests).
+#[derive(Debug, Clone, Default)]
+pub struct MemInputs {
+    files: BTreeMap<String, Arc<[u8]>>,
+    /// Said after "no data file `x`" when a name is missing (where the data should come from).
+    missing_hint: Option<String>,
+}
+
+impl MemInputs {
+    /// No files yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the file `name`.
+    pub fn with(mut self, name: impl Into<String>, bytes: impl AsRef<[u8]>) -> Self {
+        self.insert(name, bytes);
+        self
+    }
+
+    /// Adds (or replaces) the file `name`.
+    pub fn insert(&mut self, name: impl Into<String>, bytes: impl AsRef<[u8]>) {
+        self.files.insert(name.into(), Arc::from(bytes.as_ref()));
+    }
+
+    /// What a refusal of a missing name says after naming it.
+    pub fn missing_hint(mut self, hint: impl Into<String>) -> Self {
+        self.missing_hint = Some(hint.into());
+        self
+    }
+
+    /// The names held, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+}
+
+impl Inputs for MemInputs {
+    fn open(&self, name: &str) -> Result<Reader, InputError> {
+        match self.files.get(name) {
+            Some(b) => Ok(Box::new(std::io::Cursor::new(Arc::clone(b)))),
+            None => {
+                let mut e = InputError::of(ErrorKind::Missing, format!("no data file `{name}`"))
+                    .in_file(name.to_string());
+                if !self.files.is_empty() {
+                    e.allowed = Some(self.names().collect::<Vec<_>>().join(", "));
+                }
+                if let Some(h) = &self.missing_hint {
+                    e.hint = Some(h.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The length of a unit name in seconds (`"ms"` -> 0.001), as in scenario durations.
+pub fn unit_secs(unit: &str) -> Option<f64> {
+    UNITS.iter().find(|(u, _)| *u == unit).map(|(_, s)| *s)
+}
+
+/// The unit names accepted, for messages.
+pub fn unit_names() -> String {
+    UNITS.iter().map(|(u, _)| *u).collect::<Vec<_>>().join(", ")
+}
+
+/// Records of a data file: one field a line, or the named column of a CSV file with a
+/// header. The layer under [`Numbers`], [`Durations`] and [`Timestamps`]; it reuses one
+/// record buffer, so reading allocates nothing per line.
+pub struct Column<R: BufRead> {
+    csv: csv::Reader<R>,
+    record: csv::ByteRecord,
+    /// Which field holds the value.
+    index: usize,
+    /// The first data record, already read while looking for a header.
+    pending: bool,
+    file: String,
+    column: String,
+    line: usize,
+}
+
+impl<R: BufRead> fmt::Debug for Column<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Column")
+            .field("file", &self.file)
+            .field("column", &self.column)
+            .field("line", &self.line)
+            .finish()
+    }
+}
+
+impl<R: BufRead> Column<R> {
+    /// Reads `r` (shown as `file` in errors), taking the values from the column named
+    /// `column` when the first line is a header, else the first field of each line.
+    ///
+    /// The first line is a header when it has a field that does not start with a digit,
+    /// sign or dot (a value such as `12ms` or a timestamp is data) and is not `inf`. A
+    /// header of one column is taken whatever its name.
+    ///
+    /// # Errors
+    /// The file has a header without `column`, or cannot be read.
+    pub fn new(r: R, file: &str, column: &str) -> Result<Self, InputError> {
+        let csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .from_reader(r);
+        let mut c = Column {
+            csv,
+            record: csv::ByteRecord::new(),
+            index: 0,
+            pending: false,
+            file: file.to_string(),
+            column: column.to_string(),
+            line: 0,
+        };
+        if !c.read()? {
+            return Ok(c);
+        }
+        let is_header = c.record.iter().any(|f| {
+            !(f.is_empty()
+                || matches!(f[0], b'0'..=b'9' | b'-' | b'+' | b'.')
+                || f.eq_ignore_ascii_case(b"inf")
+                || f.eq_ignore_ascii_case(b"+inf"))
+        });
+        if is_header {
+            let names: Vec<String> = c
+                .record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).to_lowercase())
+                .collect();
+            match names.iter().position(|n| n == column) {
+                Some(i) => c.index = i,
+                // One column: its name does not matter.
+                None if names.len() == 1 => c.index = 0,
+                None => {
+                    return Err(c
+                        .error(
+                            ErrorKind::Missing,
+                            format!("the header has no column `{column}`"),
+                        )
+                        .allowed(format!(
+                            "a CSV header with a `{column}` column, or one value a line; this header has: {}",
+                            names.join(", ")
+                        )))
+                }
+            }
+        } else {
+            c.pending = true;
+        }
+        Ok(c)
+    }
+
+    /// Reads the next non-empty record into `self.record`; false at the end.
+    fn read(&mut self) -> Result<bool, InputError> {
+        loop {
+            match self.csv.read_byte_record(&mut self.record) {
+                Ok(false) => return Ok(false),
+                Ok(true) => {
+                    self.line = self
+                        .record
+                        .position()
+                        .map_or(self.line + 1, |p| p.line() as usize);
+                    if self.record.iter().all(<[u8]>::is_empty) {
+                        continue;
+                    }
+                    return Ok(true);
+                }
+                Err(e) => {
+                    let line = e.position().map(|p| p.line() as usize);
+                    let mut err = InputError::of(
+                        ErrorKind::Syntax,
+                        format!("cannot read this data file: {e}"),
+                    )
+                    .in_file(self.file.clone());
+                    err.line = line;
+                    return Err(err);
+                }
+            }
+        }
+    }
+
+    /// The next value's text and its 1-based line; `None` at the end of the file.
+    ///
+    /// # Errors
+    /// The file cannot be read, or a line has no field in the column.
+    pub fn next_field(&mut self) -> Result<Option<(&str, usize)>, InputError> {
+        if self.pending {
+            self.pending = false;
+        } else if !self.read()? {
+            return Ok(None);
+        }
+        let line = self.line;
+        let Some(bytes) = self.record.get(self.index) else {
+            return Err(self.error(
+                ErrorKind::Missing,
+                format!(
+                    "this line has {} field(s); the `{}` column is field {}",
+                    self.record.len(),
+                    self.column,
+                    self.index + 1
+                ),
+            ));
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(Some((s, line))),
+            Err(_) => Err(self.error(ErrorKind::Syntax, "this line is not valid UTF-8")),
+        }
+    }
+
+    /// The line of the value read last (0 before any).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The file's name, as shown in messages.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// An error at the current line, with the line shown.
+    pub fn error(&self, kind: ErrorKind, message: impl Into<String>) -> InputError {
+        let mut e = InputError::of(kind, message).in_file(self.file.clone());
+        if self.line > 0 {
+            e.line = Some(self.line);
+            let shown: Vec<String> = self
+                .record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            e.source_line = Some(crate::error::clip(&shown.join(","), 120));
+        }
+        e
+    }
+}
+
+/// Plain numbers (rates, counts, bucket bounds): a streaming iterator of
+/// `(value, line)`. `inf`/`+Inf` reads as infinity; the caller decides if it is allowed.
+#[derive(Debug)]
+pub struct Numbers<R: BufRead> {
+    col: Column<R>,
+}
+
+impl<R: BufRead> Numbers<R> {
+    /// The numbers of column `column` (or one a line) of `r`, shown as `file`.
+    ///
+    /// # Errors
+    /// As [`Column::new`].
+    pub fn new(r: R, file: &str, column: &str) -> Result<Self, InputError> {
+        Ok(Numbers {
+            col: Column::new(r, file, column)?,
+        })
+    }
+
+    /// The next number and its line.
+    ///
+    /// # Errors
+    /// A field that is not a number.
+    pub fn next_number(&mut self) -> Result<Option<(f64, usize)>, InputError> {
+        let Some((text, line)) = self.col.next_field()? else {
+            return Ok(None);
+        };
+        match parse_number(text) {
+            Some(v) => Ok(Some((v, line))),
+            None => {
+                let msg = format!("`{}` is not a number", crate::error::clip(text, 40));
+                Err(self
+                    .col
+                    .error(ErrorKind::Syntax, msg)
+                    .allowed("a plain number such as 250 or 1.5e3 (no unit)"))
+            }
+        }
+    }
+
+    /// The underlying column (its file name, line, errors).
+    pub fn column(&self) -> &Column<R> {
+        &self.col
+    }
+}
+
+impl<R: BufRead> Iterator for Numbers<R> {
+    type Item = Result<(f64, usize), InputError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_number().transpose()
+    }
+}
+
+fn parse_number(text: &str) -> Option<f64> {
+    match text.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" => Some(f64::INFINITY),
+        t => t.parse::<f64>().ok().filter(|v| !v.is_nan()),
+    }
+}
+
+/// Durations in seconds: a streaming iterator of `(seconds, line)`.
+#[derive(Debug)]
+pub struct Durations<R: BufRead> {
+    col: Column<R>,
+    unit: Option<f64>,
+}
+
+impl<R: BufRead> Durations<R> {
+    /// The durations of column `column` (or one a line) of `r`, shown as `file`. `unit`
+    /// (seconds per unit, see [`unit_secs`]) is the unit of a bare number; `None`: every
+    /// value must carry its unit.
+    ///
+    /// # Errors
+    /// As [`Column::new`].
+    pub fn new(r: R, file: &str, column: &str, unit: Option<f64>) -> Result<Self, InputError> {
+        Ok(Durations {
+            col: Column::new(r, file, column)?,
+            unit,
+        })
+    }
+
+    /// The next duration in seconds and its line.
+    ///
+    /// # Errors
+    /// A value that is not a duration, a negative one, or a bare number with no unit given.
+    pub fn next_duration(&mut self) -> Result<Option<(f64, usize)>, InputError> {
+        let unit = self.unit;
+        let Some((text, line)) = self.col.next_field()? else {
+            return Ok(None);
+        };
+        let shown = crate::error::clip(text, 40);
+        let secs = if let Ok(v) = text.parse::<f64>() {
+            match unit {
+                Some(u) => v * u,
+                None => {
+                    return Err(self
+                        .col
+                        .error(ErrorKind::BadDuration, format!("`{shown}` has no unit"))
+                        .allowed(format!(
+                            "a number with a unit ({}), e.g. 12ms or 0.4s",
+                            unit_names()
+                        ))
+                        .hint("or give the unit of bare numbers, e.g. unit = \"ms\""))
+                }
+            }
+        } else {
+            match parse_duration(text) {
+                Ok(v) => v,
+                // `-3ms`: refused below, as a negative duration.
+                Err(m) if m.contains("negative") => -1.0,
+                Err(m) => {
+                    return Err(self.col.error(ErrorKind::BadDuration, m).allowed(format!(
+                        "a number with a unit ({}), e.g. 12ms or 0.4s{}",
+                        unit_names(),
+                        if unit.is_some() {
+                            ", or a bare number in the given unit"
+                        } else {
+                            ""
+                        }
+                    )))
+                }
+            }
+        };
+        if secs < 0.0 || !secs.is_finite() {
+            let what = if secs < 0.0 { "negative" } else { "not finite" };
+            return Err(self
+                .col
+                .error(ErrorKind::OutOfRange, format!("`{shown}` is {what}"))
+                .allowed("a duration >= 0"));
+        }
+        Ok(Some((secs, line)))
+    }
+
+    /// The underlying column (its file name, line, errors).
+    pub fn column(&self) -> &Column<R> {
+        &self.col
+    }
+}
+
+impl<R: BufRead> Iterator for Durations<R> {
+    type Item = Result<(f64, usize), InputError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_duration().transpose()
+    }
+}
+
+/// Reads every duration of `r` (column `column`, or one a line) into memory, in seconds.
+///
+/// # Errors
+/// As [`Durations::next_duration`]; also an empty file (no values).
+pub fn read_durations<R: BufRead>(
+    r: R,
+    file: &str,
+    column: &str,
+    unit: Option<f64>,
+) -> Result<Vec<f64>, InputError> {
+    let mut d = Durations::new(r, file, column, unit)?;
+    let mut out = Vec::new();
+    while let Some((v, _)) = d.next_duration()? {
+        out.push(v);
+    }
+    if out.is_empty() {
+        return Err(empty(
+            file,
+            &format!("one duration a line, or a CSV column `{column}`"),
+        ));
+    }
+    Ok(out)
+}
+
+fn empty(file: &str, allowed: &str) -> InputError {
+    InputError::of(ErrorKind::Missing, "this data file has no values")
+        .in_file(file.to_string())
+        .allowed(allowed.to_string())
+}
+
+/// How a trace writes its times (decided by its first timestamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// Seconds (or a duration with a unit) from the start of the run.
+    Seconds,
+    /// RFC 3339 / ISO 8601 date-times, measured from the first one.
+    DateTime,
+}
+
+/// Timestamps in nanoseconds from the start: a streaming iterator of `(ns, line)` that
+/// refuses a timestamp earlier than the one before.
+#[derive(Debug)]
+pub struct Timestamps<R: BufRead> {
+    col: Column<R>,
+    format: Option<TimeFormat>,
+    /// Date-times: the first one, as nanoseconds since the Unix epoch.
+    origin: i128,
+    prev: Option<Nanos>,
+}
+
+impl<R: BufRead> Timestamps<R> {
+    /// The timestamps of column `column` (or one a line) of `r`, shown as `file`.
+    ///
+    /// # Errors
+    /// As [`Column::new`].
+    pub fn new(r: R, file: &str, column: &str) -> Result<Self, InputError> {
+        Ok(Timestamps {
+            col: Column::new(r, file, column)?,
+            format: None,
+            origin: 0,
+            prev: None,
+        })
+    }
+
+    /// The format, once the first timestamp is read.
+    pub fn format(&self) -> Option<TimeFormat> {
+        self.format
+    }
+
+    /// The next timestamp (nanoseconds from the start) and its line.
+    ///
+    /// # Errors
+    /// A value that is not a timestamp, a negative one, one in the other format than
+    /// the file's first, or one earlier than the timestamp before it.
+    pub fn next_ns(&mut self) -> Result<Option<(Nanos, usize)>, InputError> {
+        let Some((text, line)) = self.col.next_field()? else {
+            return Ok(None);
+        };
+        let allowed = "seconds from the start (12.5, or with a unit: 12500ms), or RFC 3339 times (2024-11-29T10:00:00.25Z); one kind in a file, never decreasing";
+        let secs = if self.format != Some(TimeFormat::DateTime) {
+            match text.parse::<f64>() {
+                Ok(v) => Some(v),
+                Err(_) if text.starts_with(|c: char| c.is_ascii_digit()) && text.len() < 19 => {
+                    parse_duration(text).ok()
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        let ns = match (secs, self.format) {
+            (Some(v), _) => {
+                if v < 0.0 || !v.is_finite() {
+                    let shown = crate::error::clip(text, 40);
+                    return Err(self
+                        .col
+                        .error(
+                            ErrorKind::OutOfRange,
+                            format!("`{shown}` is a negative or infinite time"),
+                        )
+                        .allowed(allowed));
+                }
+                self.format = Some(TimeFormat::Seconds);
+                crate::time::secs_to_ns(v)
+            }
+            (None, Some(TimeFormat::Seconds)) => {
+                let shown = crate::error::clip(text, 40);
+                return Err(self
+                    .col
+                    .error(
+                        ErrorKind::Syntax,
+                        format!("`{shown}` is not a number of seconds, as this file's first timestamp was"),
+                    )
+                    .allowed(allowed));
+            }
+            (None, _) => match parse_datetime(text) {
+                Some(t) => {
+                    if self.format.is_none() {
+                        self.format = Some(TimeFormat::DateTime);
+                        self.origin = t;
+                    }
+                    let d = t - self.origin;
+                    if d < 0 {
+                        let shown = crate::error::clip(text, 40);
+                        return Err(self.not_monotone(&shown, allowed));
+                    }
+                    u64::try_from(d)
+                        .unwrap_or(u64::MAX)
+                        .min(crate::time::MAX_NS)
+                }
+                None => {
+                    let shown = crate::error::clip(text, 40);
+                    return Err(self
+                        .col
+                        .error(ErrorKind::Syntax, format!("`{shown}` is not a timestamp"))
+                        .allowed(allowed));
+                }
+            },
+        };
+        if self.prev.is_some_and(|p| ns < p) {
+            let shown = crate::error::clip(text, 40);
+            return Err(self.not_monotone(&shown, allowed));
+        }
+        self.prev = Some(ns);
+        Ok(Some((ns, line)))
+    }
+
+    fn not_monotone(&self, shown: &str, allowed: &str) -> InputError {
+        self.col
+            .error(
+                ErrorKind::OutOfRange,
+                format!("`{shown}` is earlier than the timestamp before it"),
+            )
+            .allowed(allowed)
+            .hint("sort the trace by time")
+    }
+
+    /// The underlying column (its file name, line, errors).
+    pub fn column(&self) -> &Column<R> {
+        &self.col
+    }
+}
+
+impl<R: BufRead> Iterator for Timestamps<R> {
+    type Item = Result<(Nanos, usize), InputError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_ns().transpose()
+    }
+}
+
+/// An RFC 3339 / ISO 8601 date-time as nanoseconds since the Unix epoch; with no offset,
+/// read as UTC.
+pub fn parse_datetime(text: &str) -> Option<i128> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Some(t.as_nanosecond());
+    }
+    let dt = text.parse::<jiff::civil::DateTime>().ok()?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(dt)
+        .ok()
+        .map(|t| t.as_nanosecond())
+}
+
+/// A rate series: `(time, rate per second)` rows, times as [`Timestamps`] reads them
+/// (column `time`), rates from column `rate`. Read whole (a series is small).
+///
+/// # Errors
+/// An empty file, a bad time (decreasing, or two rows at the same time), a rate that is
+/// negative or not a number.
+pub fn read_rates(
+    open: impl Fn() -> Result<Reader, InputError>,
+    file: &str,
+) -> Result<Vec<(Nanos, f64)>, InputError> {
+    // Two passes over the same bytes, one per column: each column reader keeps its own
+    // line numbers and header handling.
+    let mut times = Timestamps::new(open()?, file, "time")?;
+    let mut rates = Numbers::new(open()?, file, "rate")?;
+    if times.column().index == rates.column().index {
+        return Err(InputError::of(
+            ErrorKind::Missing,
+            "a rate series needs two columns, `time` and `rate`",
+        )
+        .in_file(file.to_string())
+        .allowed("a CSV file with a header `time,rate` and one row per step, e.g. `0,120`"));
+    }
+    let mut out: Vec<(Nanos, f64)> = Vec::new();
+    loop {
+        let t = times.next_ns()?;
+        let r = rates.next_number()?;
+        let (Some((t, _)), Some((r, _))) = (t, r) else {
+            break;
+        };
+        if out.last().is_some_and(|&(p, _)| p == t) {
+            return Err(times
+                .column()
+                .error(ErrorKind::OutOfRange, "two rows at the same time")
+                .allowed("times strictly increasing, one row per step"));
+        }
+        if r < 0.0 || !r.is_finite() {
+            return Err(rates
+                .column()
+                .error(ErrorKind::OutOfRange, format!("rate {r} is not allowed"))
+                .allowed("a finite rate per second >= 0"));
+        }
+        out.push((t, r));
+    }
+    if out.is_empty() {
+        return Err(empty(
+            file,
+            "a CSV file with a header `time,rate` and one row per step",
+        ));
+    }
+    Ok(out)
+}
+
+/// A latency histogram: `(upper bound in seconds, count in that bucket)` rows from the
+/// columns `le` and `count`; counts are per bucket (not cumulative). Bounds must increase;
+/// a last bound of `+Inf` is allowed only with a count of 0 (it is dropped): a time above
+/// the last finite bound cannot be drawn.
+///
+/// Bounds are seconds (a bare number), or carry a unit (`250ms`).
+///
+/// # Errors
+/// An empty file, decreasing or negative bounds, a negative or fractional count, a
+/// non-empty `+Inf` bucket, no count at all.
+pub fn read_histogram(
+    open: impl Fn() -> Result<Reader, InputError>,
+    file: &str,
+) -> Result<Vec<(f64, u64)>, InputError> {
+    let allowed = "a CSV file with a header `le,count`: each row a bucket's upper bound (seconds, or with a unit: 250ms) and how many times fell in it (per bucket, not cumulative), bounds increasing";
+    let mut les = Column::new(open()?, file, "le")?;
+    let mut counts = Numbers::new(open()?, file, "count")?;
+    if les.index == counts.column().index {
+        return Err(InputError::of(
+            ErrorKind::Missing,
+            "a histogram needs two columns, `le` and `count`",
+        )
+        .in_file(file.to_string())
+        .allowed(allowed));
+    }
+    let mut out: Vec<(f64, u64)> = Vec::new();
+    let mut inf_count = None;
+    loop {
+        let le = les.next_field()?.map(|(t, _)| t.to_string());
+        let c = counts.next_number()?;
+        let (Some(le), Some((c, _))) = (le, c) else {
+            break;
+        };
+        if inf_count.is_some() {
+            return Err(les
+                .error(ErrorKind::OutOfRange, "a bucket after the `+Inf` bucket")
+                .allowed(allowed));
+        }
+        if c < 0.0 || c.fract() != 0.0 || !c.is_finite() {
+            return Err(counts
+                .column()
+                .error(
+                    ErrorKind::OutOfRange,
+                    format!("count {c} is not a whole number >= 0"),
+                )
+                .allowed(allowed));
+        }
+        let bound = match parse_number(&le) {
+            Some(v) if v.is_infinite() && v > 0.0 => {
+                inf_count = Some(c as u64);
+                continue;
+            }
+            Some(v) => v,
+            None => parse_duration(&le).map_err(|m| {
+                les.error(
+                    ErrorKind::BadDuration,
+                    format!("bound `{}`: {m}", crate::error::clip(&le, 40)),
+                )
+                .allowed(allowed)
+            })?,
+        };
+        if bound < 0.0 {
+            return Err(les
+                .error(ErrorKind::OutOfRange, format!("bound `{le}` is negative"))
+                .allowed(allowed));
+        }
+        if out.last().is_some_and(|&(p, _)| bound <= p) {
+            return Err(les
+                .error(
+                    ErrorKind::OutOfRange,
+                    format!("bound `{le}` is not above the bound before it"),
+                )
+                .allowed(allowed));
+        }
+        out.push((bound, c as u64));
+    }
+    if let Some(n) = inf_count.filter(|&n| n > 0) {
+        return Err(InputError::of(
+            ErrorKind::Unsupported,
+            format!("the `+Inf` bucket holds {n} time(s): a time above the last finite bound cannot be drawn"),
+        )
+        .in_file(file.to_string())
+        .allowed(allowed)
+        .hint("add a finite bucket above the slowest time seen and move those counts into it, or drop them (this shortens the tail)"));
+    }
+    if out.is_empty() {
+        return Err(empty(file, allowed));
+    }
+    if out.iter().all(|&(_, c)| c == 0) {
+        return Err(InputError::of(ErrorKind::Missing, "every bucket is empty")
+            .in_file(file.to_string())
+            .allowed(allowed));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem(text: &str) -> Reader {
+        Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn durations_with_units_headers_and_comments() {
+        let xs =
+            read_durations(mem("# payment\n12ms\n\n0.4s\n250us\n"), "p", "value", None).unwrap();
+        assert_eq!(xs, vec![0.012, 0.4, 0.00025]);
+        let xs = read_durations(mem("id,value\na,12\nb,30\n"), "p", "value", Some(1e-3)).unwrap();
+        assert_eq!(xs, vec![0.012, 0.03]);
+    }
+
+    #[test]
+    fn duration_errors_name_the_line() {
+        let e = read_durations(mem("12ms\n30\n"), "p.csv", "value", None).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::BadDuration));
+        assert!(
+            e.to_string().starts_with("p.csv:2: `30` has no unit"),
+            "{e}"
+        );
+        let e = read_durations(mem("12ms\n-3ms\n"), "p.csv", "value", None).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::OutOfRange));
+        assert!(e.to_string().contains("negative"), "{e}");
+        let e = read_durations(mem("1\n-3\n"), "p.csv", "value", Some(1.0)).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::OutOfRange));
+        let e = read_durations(mem("# nothing\n\n"), "p.csv", "value", None).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Missing);
+        let e = read_durations(mem("id,ms\n1,2\n"), "p.csv", "value", None).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(1), ErrorKind::Missing));
+        assert!(e.to_string().contains("no column `value`"), "{e}");
+        let e = read_durations(mem("1ms\n2 parsecs\n"), "p.csv", "value", None).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::BadDuration));
+    }
+
+    #[test]
+    fn timestamps_in_seconds_and_rfc3339() {
+        let t: Vec<_> = Timestamps::new(mem("0\n0.5\n0.5\n2\n"), "t", "time")
+            .unwrap()
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(t, vec![0, 500_000_000, 500_000_000, 2_000_000_000]);
+        let text = "time,path\n2024-11-29T10:00:00Z,/a\n2024-11-29T10:00:00.25Z,/b\n2024-11-29 11:00:01+01:00,/c\n2024-11-29T10:00:02,/d\n";
+        let t: Vec<_> = Timestamps::new(mem(text), "t", "time")
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            t,
+            vec![
+                (0, 2),
+                (250_000_000, 3),
+                (1_000_000_000, 4),
+                (2_000_000_000, 5)
+            ]
+        );
+    }
+
+    #[test]
+    fn timestamps_refuse_going_back_and_mixing() {
+        let e = Timestamps::new(mem("1\n2\n1.5\n"), "t.csv", "time")
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!((e.line, e.kind), (Some(3), ErrorKind::OutOfRange));
+        assert!(
+            e.to_string().contains("earlier than the timestamp before"),
+            "{e}"
+        );
+        let e = Timestamps::new(mem("1\n2024-11-29T10:00:00Z\n"), "t.csv", "time")
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!(e.line, Some(2));
+        let e = Timestamps::new(mem("2024-11-29T10:00:00Z\nnoon\n"), "t.csv", "time")
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::Syntax));
+        let e = Timestamps::new(mem("-1\n"), "t.csv", "time")
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::OutOfRange);
+    }
+
+    #[test]
+    fn rates_and_histograms() {
+        let text = "time,rate\n0,10\n60,20\n120,0\n";
+        let r = read_rates(|| Ok(mem(text)), "r").unwrap();
+        assert_eq!(
+            r,
+            vec![(0, 10.0), (60_000_000_000, 20.0), (120_000_000_000, 0.0)]
+        );
+        let e = read_rates(|| Ok(mem("time,rate\n0,10\n0,5\n")), "r.csv").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        let e = read_rates(|| Ok(mem("time,rate\n0,-1\n")), "r.csv").unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::OutOfRange));
+        let e = read_rates(|| Ok(mem("10\n20\n")), "r.csv").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Missing);
+
+        let h = read_histogram(
+            || Ok(mem("le,count\n0.01,5\n50ms,10\n0.1,0\n+Inf,0\n")),
+            "h",
+        )
+        .unwrap();
+        assert_eq!(h, vec![(0.01, 5), (0.05, 10), (0.1, 0)]);
+        let e = read_histogram(|| Ok(mem("le,count\n0.01,5\n+Inf,2\n")), "h.csv").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+        let e = read_histogram(|| Ok(mem("le,count\n0.02,5\n0.01,2\n")), "h.csv").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        let e = read_histogram(|| Ok(mem("le,count\n0.02,1.5\n")), "h.csv").unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn mem_inputs_name_what_is_missing() {
+        let m = MemInputs::new().with("a.csv", "1\n");
+        assert!(m.open("a.csv").is_ok());
+        let e = m.open("b.csv").err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Missing);
+        assert!(
+            e.to_string().starts_with("b.csv: no data file `b.csv`"),
+            "{e}"
+        );
+        assert_eq!(NoInputs.open("x").err().unwrap().kind, ErrorKind::Missing);
+    }
+}
