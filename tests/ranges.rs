@@ -345,3 +345,125 @@ fn uncertain_and_futures_misuse_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("--target"));
 }
+
+/// The real-data lesson (#16 item 6), scenarios/data/real_traffic.toml: a real day of
+/// departures needs far more consumers than Poisson traffic at the same mean rate.
+mod real_traffic {
+    use super::*;
+    use crate::common::root;
+    use queuelab::scenario::Overrides;
+    use queuelab::theory::{self, Params};
+
+    fn lesson() -> (String, String) {
+        let path = root().join("scenarios/data/real_traffic.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        (path.to_str().unwrap().to_string(), text)
+    }
+
+    /// The data file is the one the script derives (1,440 minutes, 5,064 departures, up to
+    /// 18 in a minute), and the Poisson variant's rate is its mean.
+    #[test]
+    fn the_data_and_the_poisson_twin_have_the_same_mean() {
+        let csv =
+            std::fs::read_to_string(root().join("scenarios/data/departures_east_2001-06-29.csv"))
+                .unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("time,rate"));
+        let counts: Vec<f64> = lines
+            .enumerate()
+            .map(|(i, l)| {
+                let (t, r) = l.split_once(',').unwrap();
+                assert_eq!(t.parse::<usize>().unwrap(), 60 * i);
+                r.parse::<f64>().unwrap() * 60.0
+            })
+            .collect();
+        assert_eq!(counts.len(), 1440);
+        let total: f64 = counts.iter().sum();
+        assert!((total - 5064.0).abs() < 1e-6, "{total}");
+        assert!((counts.iter().cloned().fold(0.0, f64::max) - 18.0).abs() < 1e-9);
+        let (path, _) = lesson();
+        let file = queuelab::scenario::load(&path, &Overrides::default()).unwrap();
+        let poisson = file
+            .variants
+            .iter()
+            .find(|v| v.variant.as_deref() == Some("poisson-12"))
+            .unwrap();
+        assert!((poisson.producers[0].rate - total / 86_400.0).abs() < 1e-12);
+    }
+
+    /// What the lesson says, at the file's seed: with 12 consumers Poisson traffic's p99
+    /// queue wait is under a minute and the real day's is over five; 20 bring the real
+    /// day under a minute.
+    #[test]
+    fn the_real_day_waits_where_poisson_does_not() {
+        let (path, _) = lesson();
+        let file = queuelab::scenario::load(&path, &Overrides::default()).unwrap();
+        let p99 = |name: &str| {
+            let sc = file
+                .variants
+                .iter()
+                .find(|v| v.variant.as_deref() == Some(name))
+                .unwrap();
+            let r = queuelab::sim::run(sc);
+            let produced = r.summary.counts.produced as f64;
+            assert!(
+                (produced - 5064.0).abs() < 4.0 * 5064f64.sqrt(),
+                "{name}: {produced}"
+            );
+            r.summary.latency.queue_wait.p99.unwrap()
+        };
+        let (real12, poisson12, real20) = (p99("real-12"), p99("poisson-12"), p99("real-20"));
+        assert!(poisson12 < 60.0, "{poisson12}");
+        assert!(real12 > 300.0, "{real12}");
+        assert!(real20 < 60.0, "{real20}");
+    }
+
+    /// plan over the consumer count, both traffics: Poisson needs what Erlang C says (12),
+    /// the real day about 20.
+    #[test]
+    fn plan_says_how_many_more_consumers_the_real_day_needs() {
+        let (path, text) = lesson();
+        // Erlang C: P(W > t) = C(c, a) e^-(c mu - lambda) t; the smallest c whose p99 < 60 s.
+        let lambda = 5064.0 / 86_400.0;
+        let p99 = |c: u32| {
+            let t = theory::predict(&Params {
+                arrival_rate: lambda,
+                service_mean: 120.0,
+                service_scv: 1.0,
+                consumers: c,
+                capacity: None,
+            })
+            .unwrap();
+            let pw = t.p_wait.unwrap();
+            if pw <= 0.01 {
+                0.0
+            } else {
+                (pw / 0.01).ln() / (f64::from(c) / 120.0 - lambda)
+            }
+        };
+        let by_theory = (8..).find(|c| p99(*c) < 60.0).unwrap();
+        assert_eq!(by_theory, 12);
+        let targets = plan::parse_targets(&["latency.queue_wait.p99 < 1m".into()]).unwrap();
+        let vary = sweep::parse_vary("consumers.count=8..40").unwrap();
+        let answer = |variant: &str| {
+            let s = Spec {
+                scenario: path.clone(),
+                sets: vec![],
+                variant: Some(variant.into()),
+                vary: vec![],
+                replications: 10,
+                seeds: Seeds::Common,
+                base_seed: 29,
+                shard: None,
+                uncertain: vec![],
+            };
+            let p = plan::search(&s, &text, &vary, &targets, 2, &|| {}).unwrap();
+            let a: u32 = p.answer.as_deref().unwrap().parse().unwrap();
+            (a, plan::describe(&p, &targets))
+        };
+        let (poisson, why) = answer("poisson-12");
+        assert_eq!(poisson, by_theory, "{why}");
+        let (real, why) = answer("real-12");
+        assert!((18..=22).contains(&real), "{why}");
+    }
+}
