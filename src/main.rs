@@ -153,6 +153,12 @@ enum Command {
         max_events: Option<f64>,
         #[command(flatten)]
         output: Output,
+        /// An uncertain input, e.g. 'producers.0.rate=triangular(800,1000,1200)'; each replication draws one future (repeatable).
+        #[arg(long, value_name = "KEY=LAW(...)")]
+        uncertain: Vec<String>,
+        /// Also report, per point, the share of runs meeting this, e.g. "latency.end_to_end.p99 < 2s" (repeatable).
+        #[arg(long)]
+        target: Vec<String>,
     },
     /// Merge `sweep --shard` folders into what one machine would have written.
     Merge {
@@ -184,15 +190,21 @@ enum Command {
         /// e.g. "latency.end_to_end.p99 < 2s" (repeatable, or joined with `and`).
         #[arg(long, required = true)]
         target: Vec<String>,
-        /// Runs per evaluated value (at least 2).
-        #[arg(long, default_value_t = 5)]
-        replications: u32,
+        /// Runs per evaluated value (at least 2) [default: 5; with --futures, enough to show the share].
+        #[arg(long)]
+        replications: Option<u32>,
         #[command(flatten)]
         scen: ScenarioOpts,
         #[command(flatten)]
         runs: ManyRuns,
         #[command(flatten)]
         output: Output,
+        /// An uncertain input, e.g. 'producers.0.rate=uniform(800,1200)'; each replication draws one future (repeatable).
+        #[arg(long, value_name = "KEY=LAW(...)")]
+        uncertain: Vec<String>,
+        /// Answer for this share of plausible futures, e.g. 0.9 or 95%: the smallest value meeting every target in at least that share.
+        #[arg(long, value_name = "SHARE")]
+        futures: Option<String>,
     },
     /// Predict first: answer a few questions about a scenario, then see the run and the reasoning.
     Quiz {
@@ -383,6 +395,8 @@ fn main() -> ExitCode {
             no_plots,
             max_events,
             output,
+            uncertain,
+            target,
         } => app::prepare_sweep(&app::SweepArgs {
             scenario,
             vary,
@@ -401,6 +415,8 @@ fn main() -> ExitCode {
             max_events,
             seed,
             format: output.get(),
+            uncertain,
+            targets: target,
         })
         .and_then(|p| {
             let bar = progress(p.runs() as u64);
@@ -431,6 +447,8 @@ fn main() -> ExitCode {
             scen: ScenarioOpts { variant, sets },
             runs: ManyRuns { threads, seed },
             output,
+            uncertain,
+            futures,
         } => {
             let bar = indicatif::ProgressBar::new_spinner();
             let r = app::plan(
@@ -444,6 +462,8 @@ fn main() -> ExitCode {
                     variant,
                     seed,
                     format: output.get(),
+                    uncertain,
+                    futures,
                 },
                 &|| bar.inc(1),
             );

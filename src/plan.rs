@@ -11,7 +11,7 @@
 
 use crate::error::{Error, InputError};
 use crate::stats::Interval;
-use crate::sweep::{self, Spec, Vary};
+use crate::sweep::{self, RunRow, Share, Spec, Spread, Vary};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -108,6 +108,16 @@ pub fn parse_targets(args: &[String]) -> Result<Vec<Target>, InputError> {
 }
 
 impl Target {
+    /// Whether one run's value meets the target.
+    pub fn holds(&self, x: f64) -> bool {
+        match self.op {
+            Op::Lt => x < self.value,
+            Op::Le => x <= self.value,
+            Op::Gt => x > self.value,
+            Op::Ge => x >= self.value,
+        }
+    }
+
     /// Whether a metric's interval meets the target for sure (the whole interval; a mean
     /// of one run has no interval and meets nothing).
     pub fn met_by(&self, iv: Option<&Interval>) -> bool {
@@ -135,6 +145,18 @@ impl Target {
     }
 }
 
+/// Whether one run met every target (a target whose metric is not among `metrics`, or
+/// has no sample in the run, is not met).
+pub fn run_meets(targets: &[Target], metrics: &[String], row: &RunRow) -> bool {
+    targets.iter().all(|t| {
+        metrics
+            .iter()
+            .position(|m| *m == t.metric)
+            .and_then(|i| row.metrics.get(i).copied().flatten())
+            .is_some_and(|x| t.holds(x))
+    })
+}
+
 /// One target at one value.
 #[derive(Debug, Clone, Serialize)]
 pub struct Figure {
@@ -142,6 +164,12 @@ pub struct Figure {
     pub target: String,
     /// Mean and 95% interval over the replications (None: the metric had no samples).
     pub interval: Option<Interval>,
+    /// With `--futures`: the metric's p5/p50/p95 across the futures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+    /// With `--futures`: the share of futures meeting this target, with its 95% interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub futures_meeting: Option<Share>,
     /// Whether it is met.
     pub meets: bool,
 }
@@ -153,6 +181,10 @@ pub struct Evaluation {
     pub value: String,
     /// Whether every target is met.
     pub meets: bool,
+    /// With `--futures`: the share of futures meeting every target at once, with its 95%
+    /// interval; the value meets when the interval's lower end is at least `futures`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub futures_meeting: Option<Share>,
     /// One per target.
     pub figures: Vec<Figure>,
 }
@@ -183,6 +215,12 @@ pub struct Plan {
     /// Where a larger value was worse than a smaller one, in words (None: nothing
     /// evaluated contradicts "more never hurts").
     pub non_monotone: Option<String>,
+    /// `--futures`: the share of plausible futures that must meet every target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub futures: Option<f64>,
+    /// The `--uncertain` inputs, as `KEY ~ LAW(...)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uncertain: Vec<String>,
 }
 
 /// The candidates in search order: ascending and without repeats when they are all
@@ -214,6 +252,22 @@ pub fn search(
     threads: usize,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Plan, Error> {
+    search_futures(base, text, vary, targets, threads, tick, None)
+}
+
+/// As [`search`]; with `futures = Some(f)` a value meets when the share of its runs
+/// (each one plausible future: the replication's draws of `base.uncertain`) meeting every
+/// target has a 95% interval whose lower end is at least `f`, instead of when the
+/// interval of each metric's mean is on the right side.
+pub fn search_futures(
+    base: &Spec,
+    text: &str,
+    vary: &Vary,
+    targets: &[Target],
+    threads: usize,
+    tick: &(dyn Fn() + Sync),
+    futures: Option<f64>,
+) -> Result<Plan, Error> {
     let (values, sorted) = order_candidates(&vary.values);
     let metrics: Vec<String> = targets.iter().map(|t| t.metric.clone()).collect();
     let mut cache: BTreeMap<usize, Evaluation> = BTreeMap::new();
@@ -240,18 +294,34 @@ pub fn search(
             ));
         }
         let ivs = &sweep::point_intervals(&spec, &metrics, &rows)[0];
+        let spreads = &sweep::point_spreads(&spec, &metrics, &rows)[0];
         let figures: Vec<Figure> = targets
             .iter()
-            .zip(ivs)
-            .map(|(t, iv)| Figure {
-                target: t.text.clone(),
-                interval: *iv,
-                meets: t.met_by(iv.as_ref()),
+            .zip(ivs.iter().zip(spreads))
+            .map(|(t, (iv, sp))| {
+                let one = std::slice::from_ref(t);
+                let share = futures.and(sweep::point_shares(&spec, &metrics, &rows, one)[0]);
+                Figure {
+                    target: t.text.clone(),
+                    interval: *iv,
+                    spread: futures.and(*sp),
+                    futures_meeting: share,
+                    meets: match futures {
+                        Some(f) => share.is_some_and(|s| s.low >= f),
+                        None => t.met_by(iv.as_ref()),
+                    },
+                }
             })
             .collect();
+        let all = futures.and(sweep::point_shares(&spec, &metrics, &rows, targets)[0]);
         let e = Evaluation {
             value: values[i].clone(),
-            meets: figures.iter().all(|f| f.meets),
+            meets: match (futures, all) {
+                (Some(f), Some(s)) => s.low >= f,
+                (Some(_), None) => false,
+                (None, _) => figures.iter().all(|f| f.meets),
+            },
+            futures_meeting: all,
             figures,
         };
         cache.insert(i, e.clone());
@@ -295,6 +365,14 @@ pub fn search(
                         ));
                     }
                 }
+                if let (Some(sa), Some(sb)) = (ea.futures_meeting, eb.futures_meeting) {
+                    if sb.high < sa.low {
+                        return Some(format!(
+                            "fewer futures meet every target at {} = {} than at {} = {}",
+                            vary.key, eb.value, vary.key, ea.value
+                        ));
+                    }
+                }
                 if ea.meets && !eb.meets {
                     return Some(format!(
                         "{} = {} meets every target and {} = {} does not",
@@ -335,26 +413,63 @@ pub fn search(
         sorted,
         exhaustive,
         non_monotone,
+        futures,
+        uncertain: base.uncertain.iter().map(|u| u.describe()).collect(),
     })
 }
 
 /// The plan in words.
 pub fn describe(p: &Plan, targets: &[Target]) -> String {
     let goals: Vec<&str> = targets.iter().map(|t| t.text.as_str()).collect();
-    let mut o = format!(
-        "plan: smallest {} meeting {} (95% CI over {} replications)\n",
-        p.key,
-        goals.join(" and "),
-        p.replications
-    );
-    let figures = |o: &mut String, e: &Evaluation| {
-        for (f, t) in e.figures.iter().zip(targets) {
+    let mut o = match p.futures {
+        None => format!(
+            "plan: smallest {} meeting {} (95% CI over {} replications)\n",
+            p.key,
+            goals.join(" and "),
+            p.replications
+        ),
+        Some(f) => format!(
+            "plan: smallest {} meeting {} in at least {} of plausible futures\n  {} futures per value, one run each; a value passes when the 95% interval of the share of its futures meeting every target lies at or above {}\n",
+            p.key,
+            goals.join(" and "),
+            fmt_pct(f),
+            p.replications,
+            fmt_pct(f)
+        ),
+    };
+    if p.futures.is_some() {
+        if p.uncertain.is_empty() {
+            o.push_str("  no input is uncertain: the futures differ only in their random draws\n");
+        } else {
             o.push_str(&format!(
-                "    {:<40} {}  {}\n",
-                f.target,
-                sweep::fmt_interval(&t.metric, f.interval.as_ref()),
-                if f.meets { "meets" } else { "FAILS" }
+                "  uncertain inputs (each future draws one value of each; the same futures at every value): {}\n",
+                p.uncertain.join(", ")
             ));
+        }
+    }
+    let figures = |o: &mut String, e: &Evaluation| {
+        if let Some(s) = &e.futures_meeting {
+            o.push_str(&format!(
+                "    futures meeting every target: {}  {}\n",
+                sweep::fmt_share(s),
+                if e.meets { "meets" } else { "FAILS" }
+            ));
+        }
+        for (f, t) in e.figures.iter().zip(targets) {
+            match (&f.futures_meeting, &f.spread) {
+                (Some(s), sp) => o.push_str(&format!(
+                    "    {:<40} met in {}; across futures {}\n",
+                    f.target,
+                    sweep::fmt_share(s),
+                    sweep::fmt_spread(&t.metric, sp.as_ref()),
+                )),
+                (None, _) => o.push_str(&format!(
+                    "    {:<40} {}  {}\n",
+                    f.target,
+                    sweep::fmt_interval(&t.metric, f.interval.as_ref()),
+                    if f.meets { "meets" } else { "FAILS" }
+                )),
+            }
         }
     };
     if !p.sorted {
@@ -403,6 +518,14 @@ pub fn describe(p: &Plan, targets: &[Target]) -> String {
         tried.join(", ")
     ));
     o
+}
+
+/// `95%`, `97.5%`.
+fn fmt_pct(f: f64) -> String {
+    format!(
+        "{}%",
+        crate::metrics::timeseries::fmt_f((f * 1000.0).round() / 10.0)
+    )
 }
 
 #[cfg(test)]

@@ -15,6 +15,9 @@ use crate::stats::{interval, Interval};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod uncertain;
+pub use uncertain::{Law, Uncertain};
+
 /// The metrics written per run (dotted paths into summary.json).
 pub const METRICS: &[&str] = &[
     "counts.produced",
@@ -159,6 +162,9 @@ pub struct Spec {
     pub base_seed: u64,
     /// `(I, N)` when this is shard I of N (1-based).
     pub shard: Option<(u32, u32)>,
+    /// `--uncertain` inputs: each replication draws one value of each (its future).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncertain: Vec<Uncertain>,
 }
 
 /// The most runs one sweep (all its shards together) may have.
@@ -199,6 +205,29 @@ impl Spec {
                 return Err(format!(
                     "`{}` is both varied and set with --set; the sweep would silently use the varied values",
                     v.key
+                ));
+            }
+        }
+        for (i, u) in self.uncertain.iter().enumerate() {
+            if let Some(w) = self.uncertain[..i]
+                .iter()
+                .find(|w| overlay::overlaps(&w.key, &u.key))
+            {
+                return Err(format!(
+                    "`{}` and `{}` are both uncertain: give each key one --uncertain",
+                    w.key, u.key
+                ));
+            }
+            if let Some(v) = self.vary.iter().find(|v| overlay::overlaps(&v.key, &u.key)) {
+                return Err(format!(
+                    "`{}` is both varied (--vary {}) and uncertain (--uncertain {}): a key is either a setting you choose or an input you are unsure of",
+                    u.key, v.key, u.key
+                ));
+            }
+            if let Some((k, _)) = self.sets.iter().find(|(k, _)| overlay::overlaps(k, &u.key)) {
+                return Err(format!(
+                    "`{}` is both set (--set {k}=...) and uncertain: the run would silently use one of them",
+                    u.key
                 ));
             }
         }
@@ -246,6 +275,15 @@ impl Spec {
         out
     }
 
+    /// The uncertain inputs' values in future (replication) `r`, in `--uncertain` order:
+    /// the same at every point.
+    pub fn future_values(&self, r: u32) -> Vec<f64> {
+        self.uncertain
+            .iter()
+            .map(|u| u.draw(self.base_seed, r))
+            .collect()
+    }
+
     /// Runs in this sweep (or shard): `run` indices.
     pub fn run_indices(&self) -> Vec<usize> {
         let total = self.points() * self.replications as usize;
@@ -271,16 +309,49 @@ pub fn scenario_for(spec: &Spec, text: &str, p: usize, r: u32) -> Result<Scenari
     for (v, value) in spec.vary.iter().zip(spec.point_values(p)) {
         o.set(&v.key, value);
     }
+    let drawn = spec.future_values(r);
+    for (u, x) in spec.uncertain.iter().zip(&drawn) {
+        o.set(&u.key, u.value_text(*x));
+    }
     o.set(
         "seed",
         run_seed(spec.base_seed, p, r, spec.seeds).to_string(),
     );
-    let mut f = scenario::parse(text, &spec.scenario, &o)?;
-    if let Some(v) = &spec.variant {
-        f.select_variant(v)?;
-        return Ok(f.variants.remove(0));
-    }
-    Ok(f.base)
+    let build = || -> Result<Scenario, InputError> {
+        let mut f = scenario::parse(text, &spec.scenario, &o)?;
+        if let Some(v) = &spec.variant {
+            f.select_variant(v)?;
+            return Ok(f.variants.remove(0));
+        }
+        Ok(f.base)
+    };
+    build().map_err(|mut e| {
+        if !spec.uncertain.is_empty() {
+            let vals: Vec<String> = spec
+                .uncertain
+                .iter()
+                .zip(&drawn)
+                .map(|(u, x)| format!("{}={}", u.key, u.value_text(*x)))
+                .collect();
+            e.message = format!(
+                "in future {r} (drawn: {}): {}",
+                vals.join(", "),
+                e.message
+            );
+            // The drawn value went in as a `--set`: blame the flag that was given.
+            if let Some(u) = spec.uncertain.iter().find(|u| {
+                e.file
+                    .as_deref()
+                    .is_some_and(|f| f.starts_with(&format!("--set {}=", u.key)))
+            }) {
+                e.file = Some(format!("--uncertain {}={}", u.key, u.text));
+            }
+            if e.hint.is_none() {
+                e = e.hint("every value a law can draw must be valid for its key: narrow the range, or pick a law that stays inside what the key allows (a whole-number key cannot be uncertain)");
+            }
+        }
+        e
+    })
 }
 
 /// One run's row of sweep.csv.
@@ -407,6 +478,7 @@ pub fn rows_header(spec: &Spec, metrics: &[String]) -> Vec<String> {
     let mut header = vec!["run".to_string(), "point".to_string()];
     header.extend(spec.vary.iter().map(|v| v.key.clone()));
     header.extend(["replication".to_string(), "seed".to_string()]);
+    header.extend(spec.uncertain.iter().map(|u| u.key.clone()));
     header.extend(metrics.iter().cloned());
     header
 }
@@ -416,6 +488,7 @@ pub fn row_record(spec: &Spec, r: &RunRow) -> Vec<String> {
     let mut rec = vec![r.run.to_string(), r.point.to_string()];
     rec.extend(spec.point_values(r.point).iter().map(|s| s.to_string()));
     rec.extend([r.replication.to_string(), r.seed.to_string()]);
+    rec.extend(spec.future_values(r.replication).into_iter().map(fmt_f));
     rec.extend(r.metrics.iter().map(|m| m.map(fmt_f).unwrap_or_default()));
     rec
 }
@@ -474,7 +547,7 @@ pub fn parse_rows_csv(
     let total = spec.points() * spec.replications as usize;
     let mine: std::collections::BTreeSet<usize> = spec.run_indices().into_iter().collect();
     let reps = spec.replications as usize;
-    let first_metric = 4 + spec.vary.len();
+    let first_metric = 4 + spec.vary.len() + spec.uncertain.len();
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| bad(e.to_string()))?;
@@ -529,6 +602,17 @@ pub fn parse_rows_csv(
             return Err(bad_row(format!(
                 "run {run} was seeded {want_seed}, not {seed}"
             )));
+        }
+        let drawn = spec.future_values(replication as u32);
+        for (i, (u, x)) in spec.uncertain.iter().zip(drawn).enumerate() {
+            let got = rec.get(4 + spec.vary.len() + i).unwrap_or("");
+            if got != fmt_f(x) {
+                return Err(bad_row(format!(
+                    "future {replication} drew {}={}, not {got}",
+                    u.key,
+                    fmt_f(x)
+                )));
+            }
         }
         let mut values = Vec::with_capacity(metrics.len());
         for (i, t) in rec.iter().enumerate().skip(first_metric) {
@@ -601,30 +685,232 @@ pub fn point_intervals(
         .collect()
 }
 
+/// The spread of a metric across a point's runs (its futures, when inputs are uncertain):
+/// the 5th, 50th and 95th percentiles of the values, interpolated linearly between order
+/// statistics (Hyndman and Fan's type 7, as numpy and R give by default).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// Values used (runs with a sample).
+    pub n: usize,
+    /// 5th percentile.
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+/// The `p` quantile (0..=1) of sorted values, type 7.
+pub fn quantile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * p.clamp(0.0, 1.0);
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// The spread of `values` (missing and non-finite ones skipped; `None` if none is left).
+pub fn spread(values: &[Option<f64>]) -> Option<Spread> {
+    let mut xs: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    Some(Spread {
+        n: xs.len(),
+        p5: quantile(&xs, 0.05),
+        p50: quantile(&xs, 0.5),
+        p95: quantile(&xs, 0.95),
+    })
+}
+
+/// The spread of each metric at each point: `[point][metric]`.
+pub fn point_spreads(spec: &Spec, metrics: &[String], rows: &[RunRow]) -> Vec<Vec<Option<Spread>>> {
+    (0..spec.points())
+        .map(|p| {
+            let at: Vec<&RunRow> = rows.iter().filter(|r| r.point == p).collect();
+            (0..metrics.len())
+                .map(|m| spread(&at.iter().map(|r| r.metrics[m]).collect::<Vec<_>>()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A share of runs (futures) with its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Share {
+    /// Runs that met.
+    pub met: usize,
+    /// Runs in all.
+    pub n: usize,
+    /// `met / n`.
+    pub fraction: f64,
+    /// Lower end of the 95% Wilson score interval of the fraction.
+    pub low: f64,
+    /// Upper end of it.
+    pub high: f64,
+}
+
+/// z for a two-sided 95% interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// `met` of `n` with its 95% Wilson score interval (which, unlike `p ± z·se`, stays inside
+/// [0, 1] and does not collapse to a point when every run met or none did). `None` for
+/// `n = 0`.
+pub fn share(met: usize, n: usize) -> Option<Share> {
+    if n == 0 {
+        return None;
+    }
+    let (k, nf) = (met as f64, n as f64);
+    let p = k / nf;
+    let z2 = Z95 * Z95;
+    let centre = (p + z2 / (2.0 * nf)) / (1.0 + z2 / nf);
+    let half = Z95 / (1.0 + z2 / nf) * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
+    Some(Share {
+        met,
+        n,
+        fraction: p,
+        low: if met == 0 {
+            0.0
+        } else {
+            (centre - half).max(0.0)
+        },
+        high: if met == n {
+            1.0
+        } else {
+            (centre + half).min(1.0)
+        },
+    })
+}
+
+/// The fewest runs whose share can show "at least `f`": with every run meeting, the
+/// Wilson interval's lower end reaches `f` from this many on. `None` for `f >= 1` (no
+/// finite number of runs shows 100%).
+pub fn runs_to_show(f: f64) -> Option<u32> {
+    if f.is_nan() || f > 0.9999 {
+        return None;
+    }
+    (1..=1_000_000u32).find(|&n| share(n as usize, n as usize).is_some_and(|s| s.low >= f))
+}
+
+/// `5% 1.2s · 50% 1.4s · 95% 2.0s` (spread across futures).
+pub fn fmt_spread(metric: &str, s: Option<&Spread>) -> String {
+    match s {
+        None => "no samples".into(),
+        Some(s) => format!(
+            "p5 {} · p50 {} · p95 {}",
+            fmt_metric(metric, s.p5),
+            fmt_metric(metric, s.p50),
+            fmt_metric(metric, s.p95)
+        ),
+    }
+}
+
+/// `37 of 40 (92.5%, 95% interval 80.1% to 97.4%)`.
+pub fn fmt_share(s: &Share) -> String {
+    format!(
+        "{} of {} ({:.1}%, 95% interval {:.1}% to {:.1}%)",
+        s.met,
+        s.n,
+        100.0 * s.fraction,
+        100.0 * s.low,
+        100.0 * s.high
+    )
+}
+
+/// The share of each point's runs that met every target (targets on metrics not among
+/// `metrics`, or runs without a sample, do not meet).
+pub fn point_shares(
+    spec: &Spec,
+    metrics: &[String],
+    rows: &[RunRow],
+    targets: &[crate::plan::Target],
+) -> Vec<Option<Share>> {
+    (0..spec.points())
+        .map(|p| {
+            let at: Vec<&RunRow> = rows.iter().filter(|r| r.point == p).collect();
+            let met = at
+                .iter()
+                .filter(|r| crate::plan::run_meets(targets, metrics, r))
+                .count();
+            share(met, at.len())
+        })
+        .collect()
+}
+
 /// sweep_summary.csv: per point, mean and 95% CI of every metric.
 pub fn summary_csv(spec: &Spec, metrics: &[String], rows: &[RunRow]) -> Result<Vec<u8>, Error> {
+    summary_csv_with(spec, metrics, rows, &[])
+}
+
+/// sweep_summary.csv: per point, mean and 95% CI of every metric; with uncertain inputs,
+/// also the p5/p50/p95 spread of every metric across the futures; with targets, the share
+/// of runs meeting all of them and its 95% interval.
+pub fn summary_csv_with(
+    spec: &Spec,
+    metrics: &[String],
+    rows: &[RunRow],
+    targets: &[crate::plan::Target],
+) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["point".to_string()];
     header.extend(spec.vary.iter().map(|v| v.key.clone()));
     header.push("runs".into());
+    let spreads = !spec.uncertain.is_empty();
+    if !targets.is_empty() {
+        header.extend([
+            "targets_met".to_string(),
+            "targets_met.fraction".to_string(),
+            "targets_met.low".to_string(),
+            "targets_met.high".to_string(),
+        ]);
+    }
     for m in metrics {
         header.extend([
             format!("{m}.mean"),
             format!("{m}.ci_low"),
             format!("{m}.ci_high"),
         ]);
+        if spreads {
+            header.extend([format!("{m}.p5"), format!("{m}.p50"), format!("{m}.p95")]);
+        }
     }
     w.write_record(&header).map_err(csv_err)?;
+    let all_spreads = point_spreads(spec, metrics, rows);
+    let shares = point_shares(spec, metrics, rows, targets);
     for (p, ivs) in point_intervals(spec, metrics, rows).iter().enumerate() {
         let mut rec = vec![p.to_string()];
         rec.extend(spec.point_values(p).iter().map(|s| s.to_string()));
         rec.push(rows.iter().filter(|r| r.point == p).count().to_string());
-        for iv in ivs {
+        if !targets.is_empty() {
+            match shares[p] {
+                Some(s) => rec.extend([
+                    s.met.to_string(),
+                    fmt_f(s.fraction),
+                    fmt_f(s.low),
+                    fmt_f(s.high),
+                ]),
+                None => rec.extend(["0".to_string(), String::new(), String::new(), String::new()]),
+            }
+        }
+        for (iv, sp) in ivs.iter().zip(&all_spreads[p]) {
             // With one run there is a mean but no interval: its ends are left empty.
             match iv {
                 Some(i) if i.n >= 2 => rec.extend([fmt_f(i.mean), fmt_f(i.low), fmt_f(i.high)]),
                 Some(i) => rec.extend([fmt_f(i.mean), String::new(), String::new()]),
                 None => rec.extend([String::new(), String::new(), String::new()]),
+            }
+            if spreads {
+                match sp {
+                    Some(s) => rec.extend([fmt_f(s.p5), fmt_f(s.p50), fmt_f(s.p95)]),
+                    None => rec.extend([String::new(), String::new(), String::new()]),
+                }
             }
         }
         w.write_record(&rec).map_err(csv_err)?;
@@ -694,6 +980,7 @@ mod tests {
             seeds: Seeds::Common,
             base_seed: 7,
             shard: None,
+            uncertain: vec![],
         };
         assert_eq!(spec.points(), 6);
         assert_eq!(spec.point_values(0), vec!["1", "x"]);

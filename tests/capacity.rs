@@ -128,6 +128,7 @@ fn replication_intervals_cover_erlang_c() {
         seeds: Seeds::Common,
         base_seed: 2,
         shard: None,
+        uncertain: vec![],
     };
     let metrics = vec![
         "latency.queue_wait.mean".to_string(),
@@ -188,6 +189,7 @@ fn plan_finds_the_erlang_c_consumer_count() {
         seeds: Seeds::Common,
         base_seed: 2,
         shard: None,
+        uncertain: vec![],
     };
     let vary = sweep::parse_vary("consumers.count=6..40").unwrap();
     let targets = plan::parse_targets(&[format!("latency.queue_wait.mean < {target}")]).unwrap();

@@ -20,6 +20,7 @@ mod outputs;
 mod overlays;
 mod plots;
 mod properties;
+mod ranges;
 mod reference;
 mod scenarios;
 mod stopping;

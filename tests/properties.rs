@@ -524,7 +524,7 @@ fn every_bundled_run_has_finite_figures_and_findings_that_agree() {
     let mut n = 0;
     for e in std::fs::read_dir(dir).unwrap() {
         let path = e.unwrap().path();
-        // (scenarios/data/ holds data files and the example that uses them.)
+        // scenarios/data/ holds data files (and examples that are not bundled lessons).
         if path.extension().is_none_or(|x| x != "toml") {
             continue;
         }

@@ -46,7 +46,7 @@ fn overlapping_disturbances_are_measured_from_the_level_before_the_first() {
 fn every_back_to_normal_verdict_holds_in_the_time_series() {
     for f in std::fs::read_dir(root().join("scenarios")).unwrap() {
         let path = f.unwrap().path();
-        // (scenarios/data/ holds data files and the example that uses them.)
+        // scenarios/data/ holds data files (and examples that are not bundled lessons).
         if path.extension().is_none_or(|x| x != "toml") {
             continue;
         }

@@ -40,6 +40,10 @@ pub struct SweepArgs {
     pub seed: Option<u64>,
     /// Text or JSON on standard output.
     pub format: Format,
+    /// `--uncertain KEY=LAW(...)`: inputs each replication (future) draws.
+    pub uncertain: Vec<String>,
+    /// `--target`: report, per point, the share of runs meeting all of them.
+    pub targets: Vec<String>,
 }
 
 /// A sweep checked and ready to run.
@@ -53,6 +57,7 @@ pub struct PreparedSweep {
     no_plots: bool,
     format: Format,
     sha: String,
+    targets: Vec<Target>,
 }
 
 impl PreparedSweep {
@@ -129,6 +134,21 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
         .iter()
         .map(|v| sweep::parse_vary(v))
         .collect::<Result<Vec<_>, _>>()?;
+    let uncertain = a
+        .uncertain
+        .iter()
+        .map(|u| sweep::uncertain::parse(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let targets = if a.targets.is_empty() {
+        Vec::new()
+    } else {
+        plan::parse_targets(&a.targets)?
+    };
+    let known: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
+    for t in &targets {
+        sweep::check_metric(&t.metric, &known, "--target")
+            .map_err(|e| e.hint("sweep records the metrics listed in docs/reference.md (sweep.csv); a target must be one of them"))?;
+    }
     let threads = threads(a.threads)?;
     let o = super::overrides(&a.sets, None, None)?;
     let mut file = scenario::parse(&text, &label, &o)?;
@@ -144,9 +164,15 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
         seeds: a.seeds,
         base_seed: a.seed.unwrap_or(file.base.seed),
         shard: a.shard.as_deref().map(parse_shard).transpose()?,
+        uncertain,
     };
-    spec.check()
-        .map_err(|m| InputError::new(m).in_file("--vary"))?;
+    spec.check().map_err(|m| {
+        InputError::new(m).in_file(if spec.uncertain.is_empty() {
+            "--vary"
+        } else {
+            "--uncertain"
+        })
+    })?;
     // Every point must be a valid scenario: check them all before running anything.
     let mut points = Vec::with_capacity(spec.points());
     for p in 0..spec.points() {
@@ -165,10 +191,25 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
     let share =
         spec.run_indices().len() as f64 / (spec.points() * spec.replications as usize) as f64;
     let reps = (f64::from(spec.replications) * share).ceil() as usize;
-    super::check_work(&points.iter().collect::<Vec<_>>(), a.max_events, reps)?;
-    for p in &points {
-        // Sweeps run with the default memory budget.
-        crate::guard::fits(p, &crate::guard::Limits::default())?;
+    if spec.uncertain.is_empty() {
+        super::check_work(&points.iter().collect::<Vec<_>>(), a.max_events, reps)?;
+        for p in &points {
+            // Sweeps run with the default memory budget.
+            crate::guard::fits(p, &crate::guard::Limits::default())?;
+        }
+    } else {
+        // Every future draws its own inputs: build (and so check) every run of this
+        // invocation, and estimate the work from all of them.
+        let r = spec.replications as usize;
+        let all: Vec<scenario::Scenario> = spec
+            .run_indices()
+            .into_iter()
+            .map(|run| sweep::scenario_for(&spec, &text, run / r, (run % r) as u32))
+            .collect::<Result<_, _>>()?;
+        super::check_work(&all.iter().collect::<Vec<_>>(), a.max_events, 1)?;
+        for s in &all {
+            crate::guard::fits(s, &crate::guard::Limits::default())?;
+        }
     }
     if !METRICS.contains(&a.metric.as_str()) {
         let known: Vec<String> = METRICS.iter().map(|s| s.to_string()).collect();
@@ -192,6 +233,7 @@ pub fn prepare_sweep(a: &SweepArgs) -> Result<PreparedSweep, Error> {
         no_plots: a.no_plots,
         format: a.format,
         sha,
+        targets,
     })
 }
 
@@ -210,6 +252,9 @@ struct Manifest {
     /// edited in between are told apart.
     #[serde(default)]
     scenario_sha256: Option<String>,
+    /// `--target`s of the sweep (summaries give the share of runs meeting all of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    targets: Vec<String>,
 }
 
 /// The hash kept in sweep.json: of the effective scenario (see [`Manifest`]).
@@ -227,6 +272,7 @@ struct SweepOutput<'a> {
     metric: &'a str,
     no_plots: bool,
     format: Format,
+    targets: &'a [Target],
 }
 
 /// Writes a sweep's files from its rows into `staging` (used by `sweep` and by `merge`, so
@@ -246,6 +292,7 @@ fn write_sweep(
         runs: rows.len(),
         expected_runs: Some(expected),
         scenario_sha256: o.sha.clone(),
+        targets: o.targets.iter().map(|t| t.text.clone()).collect(),
     };
     let mut json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Other(e.to_string()))?;
     json.push(b'\n');
@@ -261,11 +308,14 @@ fn write_sweep(
     if spec.shard.is_none() {
         b.add(
             out.join("sweep_summary.csv"),
-            sweep::summary_csv(spec, metrics, rows)?,
+            sweep::summary_csv_with(spec, metrics, rows, o.targets)?,
         );
         let m = metrics.iter().position(|x| x == metric).unwrap_or(0);
         let ivs = sweep::point_intervals(spec, metrics, rows);
-        said.push_str(&table(spec, metric, &ivs, m));
+        let spreads = sweep::point_spreads(spec, metrics, rows);
+        let shares = sweep::point_shares(spec, metrics, rows, o.targets);
+        said.push_str(&futures_header(spec, o.targets));
+        said.push_str(&table(spec, metric, &ivs, m, &spreads, &shares, o.targets));
         for (p, iv) in ivs.iter().enumerate() {
             let values: serde_json::Map<String, serde_json::Value> = spec
                 .vary
@@ -274,14 +324,21 @@ fn write_sweep(
                 .map(|(v, x)| (v.key.clone(), serde_json::Value::String(x.to_string())))
                 .collect();
             let iv = iv[m];
-            points_json.push(serde_json::json!({
+            let mut point = serde_json::json!({
                 "point": p,
                 "values": values,
                 "runs": iv.map(|i| i.n).unwrap_or(0),
                 "mean": iv.map(|i| i.mean),
                 "ci_low": iv.filter(|i| i.n >= 2).map(|i| i.low),
                 "ci_high": iv.filter(|i| i.n >= 2).map(|i| i.high),
-            }));
+            });
+            if !spec.uncertain.is_empty() {
+                point["spread"] = serde_json::to_value(spreads[p][m]).unwrap_or_default();
+            }
+            if !o.targets.is_empty() {
+                point["targets_met"] = serde_json::to_value(shares[p]).unwrap_or_default();
+            }
+            points_json.push(point);
         }
         if !o.no_plots {
             let (png, svg) = sweep_plot(spec, metric, &ivs, m)?;
@@ -306,7 +363,7 @@ fn write_sweep(
     staging.write(&b)?;
     staging.commit()?;
     if o.format == Format::Json {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "out": out.display().to_string(),
             "runs": rows.len(),
             "expected_runs": expected,
@@ -314,6 +371,12 @@ fn write_sweep(
             "replications": spec.replications,
             "points": points_json,
         });
+        if !spec.uncertain.is_empty() {
+            v["uncertain"] = serde_json::to_value(&spec.uncertain).unwrap_or_default();
+        }
+        if !o.targets.is_empty() {
+            v["targets"] = serde_json::to_value(&manifest.targets).unwrap_or_default();
+        }
         let mut s = serde_json::to_string_pretty(&v).map_err(|e| Error::Other(e.to_string()))?;
         s.push('\n');
         return Ok(s);
@@ -321,11 +384,47 @@ fn write_sweep(
     Ok(said)
 }
 
+/// What the futures are, before the table: the uncertain inputs and how they were
+/// drawn, and the targets whose share of runs is shown.
+fn futures_header(spec: &Spec, targets: &[Target]) -> String {
+    let mut o = String::new();
+    if !spec.uncertain.is_empty() {
+        o.push_str(&format!(
+            "uncertain inputs: each of the {} replications is one plausible future that draws one value of each (the same futures at every point):\n",
+            spec.replications
+        ));
+        for u in &spec.uncertain {
+            let mean = match u.kind {
+                sweep::uncertain::Kind::Duration => crate::time::human(u.law.mean()),
+                sweep::uncertain::Kind::Number => format!("{:.4}", u.law.mean())
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string(),
+            };
+            o.push_str(&format!("  {}, mean {mean}\n", u.describe()));
+        }
+        o.push_str(
+            "  the values drawn are in sweep.csv, one column per input (durations in seconds)\n",
+        );
+    }
+    if !targets.is_empty() {
+        let goals: Vec<&str> = targets.iter().map(|t| t.text.as_str()).collect();
+        o.push_str(&format!(
+            "targets: {} (met: runs meeting all of them, with the 95% interval of the share)\n",
+            goals.join(" and ")
+        ));
+    }
+    o
+}
+
 fn table(
     spec: &Spec,
     metric: &str,
     ivs: &[Vec<Option<crate::stats::Interval>>],
     m: usize,
+    spreads: &[Vec<Option<sweep::Spread>>],
+    shares: &[Option<sweep::Share>],
+    targets: &[Target],
 ) -> String {
     let mut o = if spec.replications < 2 {
         format!("{metric}: one replication per point, so a mean without an interval (give --replications 2 or more for 95% intervals)\n")
@@ -342,7 +441,18 @@ fn table(
             .zip(spec.point_values(p))
             .map(|(v, x)| format!("{}={x}", v.key))
             .collect();
-        let fig = sweep::fmt_interval(metric, iv[m].as_ref());
+        let mut fig = sweep::fmt_interval(metric, iv[m].as_ref());
+        if !spec.uncertain.is_empty() {
+            fig.push_str(&format!(
+                "  across futures {}",
+                sweep::fmt_spread(metric, spreads[p][m].as_ref())
+            ));
+        }
+        if !targets.is_empty() {
+            if let Some(s) = &shares[p] {
+                fig.push_str(&format!("  met {}", sweep::fmt_share(s)));
+            }
+        }
         o.push_str(&format!("  {:<50} {fig}\n", vals.join(" ")));
     }
     o
@@ -444,6 +554,7 @@ pub fn run_sweep(p: &PreparedSweep, tick: &(dyn Fn() + Sync)) -> Result<String, 
             metric: &p.metric,
             no_plots: p.no_plots,
             format: p.format,
+            targets: &p.targets,
         },
     )?;
     if crate::guard::interrupted() {
@@ -506,6 +617,7 @@ pub fn merge(a: &MergeArgs) -> Result<String, Error> {
         .into());
     }
     let mut first: Option<(Spec, Vec<String>, Option<String>, String)> = None;
+    let mut target_texts: Option<Vec<String>> = None;
     let mut rows: Vec<(RunRow, usize)> = Vec::new();
     for (k, d) in dirs.iter().enumerate() {
         let label = d.join("sweep.json").display().to_string();
@@ -526,6 +638,17 @@ pub fn merge(a: &MergeArgs) -> Result<String, Error> {
             shard: None,
             ..m.spec.clone()
         };
+        match &target_texts {
+            None => target_texts = Some(m.targets.clone()),
+            Some(t) if *t != m.targets => {
+                return Err(InputError::new(
+                    "this shard has different --target(s) than the first shard",
+                )
+                .in_file(label)
+                .into())
+            }
+            Some(_) => {}
+        }
         match &first {
             None => {
                 first = Some((
@@ -603,6 +726,12 @@ pub fn merge(a: &MergeArgs) -> Result<String, Error> {
         .hint("merge every shard I/N for I = 1..N, or pass --partial to merge the runs present")
         .into());
     }
+    let target_texts = target_texts.unwrap_or_default();
+    let targets = if target_texts.is_empty() {
+        Vec::new()
+    } else {
+        plan::parse_targets(&target_texts)?
+    };
     let staging = Staging::begin(&a.out)?;
     let mut said = write_sweep(
         &spec,
@@ -616,6 +745,7 @@ pub fn merge(a: &MergeArgs) -> Result<String, Error> {
             metric: &a.metric,
             no_plots: a.no_plots,
             format: a.format,
+            targets: &targets,
         },
     )?;
     if have.len() != total && a.format == Format::Text {
@@ -637,8 +767,13 @@ pub struct PlanArgs {
     pub vary: String,
     /// Targets.
     pub targets: Vec<String>,
-    /// Replications per evaluated value.
-    pub replications: u32,
+    /// Replications (futures) per evaluated value [default: 5; with `--futures`, enough
+    /// for the share to be shown].
+    pub replications: Option<u32>,
+    /// `--uncertain KEY=LAW(...)`: inputs each future draws.
+    pub uncertain: Vec<String>,
+    /// `--futures F`: the share of plausible futures that must meet every target.
+    pub futures: Option<String>,
     /// Worker threads.
     pub threads: Option<usize>,
     /// `--set` overrides.
@@ -664,20 +799,53 @@ pub struct PlanOutcome {
 
 /// `queuelab plan`.
 pub fn plan(a: &PlanArgs, tick: &(dyn Fn() + Sync)) -> Result<PlanOutcome, Error> {
-    if a.replications < 2 {
-        return Err(InputError::new(format!(
-            "{} replication(s) per value: plan judges each value by the 95% interval of its mean, and one run has no interval",
-            a.replications
-        ))
-        .in_file("--replications")
-        .allowed("2 or more (5 by default)")
+    let futures = a.futures.as_deref().map(parse_futures).transpose()?;
+    if futures.is_none() && !a.uncertain.is_empty() {
+        return Err(InputError::new(
+            "with uncertain inputs, plan answers for a share of plausible futures: say which",
+        )
+        .in_file("--uncertain")
+        .hint("add --futures 0.9 (the smallest value meeting every target in at least 90% of futures)")
         .into());
+    }
+    let needed = futures.and_then(sweep::runs_to_show);
+    let replications = match (a.replications, futures, needed) {
+        (Some(r), _, _) => r,
+        (None, None, _) => 5,
+        // Enough that a few futures may fail and the share still shows F.
+        (None, Some(_), Some(n)) => (n + n / 2).max(20),
+        (None, Some(_), None) => 0,
+    };
+    match (futures, needed) {
+        (None, _) if replications < 2 => {
+            return Err(InputError::new(format!(
+                "{replications} replication(s) per value: plan judges each value by the 95% interval of its mean, and one run has no interval"
+            ))
+            .in_file("--replications")
+            .allowed("2 or more (5 by default)")
+            .into());
+        }
+        (Some(f), Some(n)) if replications < n => {
+            let best = sweep::share(replications as usize, replications as usize)
+                .map(|s| s.low)
+                .unwrap_or(0.0);
+            return Err(InputError::new(format!(
+                "{replications} futures per value cannot show a share of {}: even if every one met the targets, the 95% interval of the share would reach down to {:.1}%",
+                fmt_share_pct(f),
+                100.0 * best
+            ))
+            .in_file("--replications")
+            .allowed(format!("{n} or more for --futures {} (the default is {})", fmt_share_pct(f), (n + n / 2).max(20)))
+            .into());
+        }
+        _ => {}
     }
     let targets: Vec<Target> = plan::parse_targets(&a.targets)?;
     let prepared = prepare_sweep(&SweepArgs {
         scenario: a.scenario.clone(),
         vary: vec![a.vary.clone()],
-        replications: a.replications,
+        uncertain: a.uncertain.clone(),
+        replications,
         threads: a.threads,
         sets: a.sets.clone(),
         variant: a.variant.clone(),
@@ -691,13 +859,14 @@ pub fn plan(a: &PlanArgs, tick: &(dyn Fn() + Sync)) -> Result<PlanOutcome, Error
         sweep::check_metric(&t.metric, &known, "--target")?;
     }
     let vary: Vary = prepared.spec.vary[0].clone();
-    let result = plan::search(
+    let result = plan::search_futures(
         &prepared.spec,
         &prepared.text,
         &vary,
         &targets,
         prepared.threads,
         tick,
+        futures,
     )?;
     let stdout = if a.format == Format::Json {
         let mut s =
@@ -708,14 +877,52 @@ pub fn plan(a: &PlanArgs, tick: &(dyn Fn() + Sync)) -> Result<PlanOutcome, Error
         plan::describe(&result, &targets)
     };
     let unmet = result.answer.is_none().then(|| {
-        Error::Other(format!(
-            "no value of {} among the {} candidates meets every target",
-            result.key, result.candidates
-        ))
+        Error::Other(match futures {
+            None => format!(
+                "no value of {} among the {} candidates meets every target",
+                result.key, result.candidates
+            ),
+            Some(f) => format!(
+                "no value of {} among the {} candidates meets every target in at least {} of plausible futures",
+                result.key,
+                result.candidates,
+                fmt_share_pct(f)
+            ),
+        })
     });
     Ok(PlanOutcome {
         stdout,
         unmet,
         plan: result,
     })
+}
+
+/// `95%`.
+fn fmt_share_pct(f: f64) -> String {
+    format!(
+        "{}%",
+        crate::metrics::timeseries::fmt_f((f * 1000.0).round() / 10.0)
+    )
+}
+
+/// Parses `--futures`: a share such as `0.95` or `95%`, more than 0 and below 1.
+fn parse_futures(s: &str) -> Result<f64, InputError> {
+    let t = s.trim();
+    let f = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => t.parse::<f64>(),
+    };
+    let bad = |m: String| {
+        InputError::new(m)
+            .in_file("--futures")
+            .allowed("a share above 0 and below 1, e.g. 0.9 or 95%, at most 99.99%")
+    };
+    match f {
+        Err(_) => Err(bad(format!("`{t}` is not a share"))),
+        Ok(f) if f >= 1.0 => Err(bad(format!(
+            "`{t}`: no finite number of futures can show that every plausible future meets the targets (the interval of a share of n out of n still reaches below 100%)"
+        ))),
+        Ok(f) if f > 0.0 && sweep::runs_to_show(f).is_some() => Ok(f),
+        Ok(_) => Err(bad(format!("`{t}` is not above 0 and at most 99.99%"))),
+    }
 }
