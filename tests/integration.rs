@@ -12,6 +12,7 @@ mod cli;
 mod errors;
 mod fanout;
 mod figures;
+mod fit;
 mod fuzz_corpus;
 mod guards;
 mod lab_link;
