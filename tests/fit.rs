@@ -52,10 +52,14 @@ fn fit_picks_gamma_and_writes_json_and_qq_plots() {
         "{g}"
     );
     assert!(g["ks_d"].as_f64().unwrap() < v["ks_critical"].as_f64().unwrap());
-    assert!(g["paste"]
-        .as_str()
-        .unwrap()
-        .starts_with("service = { dist = \"gamma\", mean = \"30"));
+    assert_eq!(
+        g["paste"].as_str().unwrap(),
+        format!(
+            "service = {{ dist = \"gamma\", mean = \"{}\", stddev = \"{}\" }}",
+            queuelab::fit::duration_text(g["mean"].as_f64().unwrap()),
+            queuelab::fit::duration_text(g["stddev"].as_f64().unwrap())
+        )
+    );
     for c in cands {
         assert!(c["mean"].is_number() && c["stddev"].is_number() && c["ks_d"].is_number());
     }

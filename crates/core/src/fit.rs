@@ -319,11 +319,11 @@ pub fn fit(values: &[f64], src: &Source) -> Result<Fit, FitError> {
         });
     }
     let zeros = x.partition_point(|v| *v <= 0.0);
-    if zeros > 0 || cv == 0.0 {
+    if zeros > 0 || cv < CONSTANT_CV {
         let reason = if zeros > 0 {
             format!("{zeros} value(s) are 0: these laws need every value > 0")
         } else {
-            "every value is the same: these laws need a spread".to_string()
+            format!("the spread is below {CONSTANT_CV} of the mean: the sample is constant")
         };
         for f in ["lognormal", "gamma"] {
             not_fitted.push(NotFitted {
@@ -501,10 +501,10 @@ fn scores(x: &[f64], cdf: impl Fn(f64) -> f64) -> (f64, f64) {
 }
 
 /// Trigamma, the derivative of digamma: the recurrence psi'(x) = psi'(x + 1) + 1/x² up to
-/// x >= 6, then the asymptotic series (error below 1e-12 there).
+/// x >= 12, then the asymptotic series (error below 1e-12 there).
 fn trigamma(mut x: f64) -> f64 {
     let mut acc = 0.0;
-    while x < 6.0 {
+    while x < 12.0 {
         acc += 1.0 / (x * x);
         x += 1.0;
     }
