@@ -37,7 +37,7 @@
 /// `queuelab fit`'s fitting (the core's).
 pub use queuelab_core::fit;
 pub use queuelab_core::{
-    engine, error, findings, guard, metrics, model, output, quiz, rng, stats, theory, time,
+    engine, error, findings, guard, input, metrics, model, output, quiz, rng, stats, theory, time,
 };
 pub use queuelab_core::{Error, InputError};
 
@@ -49,10 +49,97 @@ pub mod sweep;
 pub mod watch;
 
 /// Scenario files: the core's [`queuelab_core::scenario`], plus reading one from disk.
+///
+/// [`parse`] here is the core's with data files (`trace`, `rates`, `samples`, `buckets`)
+/// read from disk relative to the scenario file ([`FileInputs`]).
 pub mod scenario {
     pub use queuelab_core::scenario::*;
 
     use crate::error::{Error, InputError};
+    use queuelab_core::error::ErrorKind;
+    use queuelab_core::input::{Inputs, Reader};
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    /// Data files on disk, relative to a folder (the scenario file's).
+    #[derive(Debug, Clone)]
+    pub struct FileInputs {
+        /// The folder names are relative to.
+        pub dir: PathBuf,
+    }
+
+    impl FileInputs {
+        /// Data files relative to the folder of the scenario file `scenario` (the current
+        /// folder for a bare name or a label that is not a path).
+        pub fn beside(scenario: &str) -> FileInputs {
+            let dir = Path::new(scenario)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            FileInputs { dir }
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            let p = Path::new(name);
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                self.dir.join(p)
+            }
+        }
+    }
+
+    impl Inputs for FileInputs {
+        fn open(&self, name: &str) -> Result<Reader, InputError> {
+            let path = self.path(name);
+            match std::fs::File::open(&path) {
+                Ok(f) if path.is_dir() => {
+                    drop(f);
+                    Err(
+                        InputError::of(ErrorKind::Invalid, "this is a folder, not a data file")
+                            .in_file(self.label(name)),
+                    )
+                }
+                Ok(f) => Ok(Box::new(std::io::BufReader::with_capacity(64 * 1024, f))),
+                Err(e) => {
+                    let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                        ErrorKind::Missing
+                    } else {
+                        ErrorKind::Invalid
+                    };
+                    Err(
+                        InputError::of(kind, format!("cannot open this data file: {e}"))
+                            .in_file(self.label(name))
+                            .hint(format!(
+                                "data file names are relative to the scenario file's folder ({})",
+                                if self.dir.as_os_str().is_empty() {
+                                    ".".to_string()
+                                } else {
+                                    self.dir.display().to_string()
+                                }
+                            )),
+                    )
+                }
+            }
+        }
+
+        fn label(&self, name: &str) -> String {
+            self.path(name).display().to_string()
+        }
+    }
+
+    /// The core's [`queuelab_core::scenario::parse_with`], data files read from disk
+    /// relative to `label` (the scenario file's path).
+    ///
+    /// # Errors
+    /// As the core's `parse`; an error in a data file names the file and line.
+    pub fn parse(
+        text: &str,
+        label: &str,
+        overrides: &Overrides,
+    ) -> Result<ScenarioFile, InputError> {
+        parse_with(text, label, overrides, Arc::new(FileInputs::beside(label)))
+    }
 
     /// Reads and checks a scenario file.
     ///

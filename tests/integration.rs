@@ -9,6 +9,7 @@ mod breadth;
 mod brokers;
 mod capacity;
 mod cli;
+mod data;
 mod errors;
 mod fanout;
 mod figures;

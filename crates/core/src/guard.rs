@@ -119,6 +119,11 @@ pub fn estimate(s: &Scenario) -> Estimate {
         .producers
         .iter()
         .map(|p| {
+            // A trace read whole at load is counted; a longer one is estimated from the
+            // rate of its head (`Producer::rate`) below.
+            if let Some(n) = p.trace.as_ref().and_then(|t| t.known_count(d)) {
+                return n * (1.0 + p.duplicate_rate);
+            }
             let mut total = 0.0;
             let mut t: Nanos = 0;
             let mut rate = p.rate;

@@ -13,6 +13,7 @@ use crate::time::{secs_to_ns, Nanos};
 use rand::{Rng as _, RngExt, SeedableRng};
 use rand_distr::{Distribution, Exp1, Gamma, LogNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use std::sync::Arc;
 
 /// The generator used for every stream.
 pub type Rng = Xoshiro256PlusPlus;
@@ -122,7 +123,7 @@ pub fn uniform(rng: &mut Rng) -> f64 {
 }
 
 /// Draws from a service-time law, in nanoseconds.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Sampler {
     /// Always this many seconds.
     Constant(f64),
@@ -134,12 +135,18 @@ pub enum Sampler {
     LogNormal(LogNormal<f64>),
     /// Gamma.
     Gamma(Gamma<f64>),
+    /// One of these seconds, each equally likely (one uniform draw).
+    Empirical(Arc<[f64]>),
+    /// A histogram: bucket by count, uniform inside (one uniform draw).
+    Histogram(crate::scenario::data::Buckets),
 }
 
 impl Sampler {
     /// A sampler for `service`. Means and standard deviations are of the time itself.
     pub fn new(service: &Service) -> Sampler {
         match *service {
+            Service::Empirical(ref s) => Sampler::Empirical(s.values.clone()),
+            Service::Histogram(ref b) => Sampler::Histogram(b.clone()),
             Service::Constant(v) => Sampler::Constant(v),
             Service::Uniform(a, b) => Sampler::Uniform(a, b),
             Service::Exponential(m) => Sampler::Exp(m),
@@ -174,6 +181,11 @@ impl Sampler {
             }
             Sampler::LogNormal(d) => d.sample(rng),
             Sampler::Gamma(d) => d.sample(rng),
+            Sampler::Empirical(v) => {
+                let i = ((uniform(rng) * v.len() as f64) as usize).min(v.len() - 1);
+                v[i]
+            }
+            Sampler::Histogram(b) => b.at(uniform(rng)),
         };
         secs_to_ns(secs)
     }

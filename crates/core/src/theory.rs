@@ -387,7 +387,8 @@ pub fn params_of(s: &Scenario) -> Option<Params> {
     let [p] = s.producers.as_slice() else {
         return None;
     };
-    let plain = p.arrivals == ArrivalKind::Poisson
+    // A rate series of one row is a Poisson producer too.
+    let plain = matches!(p.arrivals, ArrivalKind::Poisson | ArrivalKind::Rates)
         && p.schedule.is_empty()
         && s.downstream.failure_rate == 0.0
         && s.downstream.outages.is_empty()
@@ -403,7 +404,7 @@ pub fn params_of(s: &Scenario) -> Option<Params> {
     if !plain {
         return None;
     }
-    let svc = s.consumers.service;
+    let svc = &s.consumers.service;
     let m = svc.mean();
     let scv = match svc {
         Service::Exponential(_) => 1.0,

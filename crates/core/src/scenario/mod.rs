@@ -5,6 +5,7 @@
 //! [`InputError`]s that name the file, line, column and key.
 
 pub mod broker;
+pub mod data;
 mod locate;
 pub mod overlay;
 pub mod raw;
@@ -18,8 +19,10 @@ pub use raw::{
 };
 
 use crate::error::{ErrorKind, InputError};
+use crate::input::{Inputs, NoInputs};
 use crate::time::Nanos;
 use raw::RawScenario;
+use std::sync::Arc;
 use toml::Table;
 
 /// A checked, ready-to-run scenario (one variant of a file, or the file itself).
@@ -130,9 +133,12 @@ pub struct Breaker {
 pub struct Producer {
     /// Its name.
     pub name: String,
-    /// Poisson or evenly spaced.
+    /// Poisson, evenly spaced, a trace, or a rate series (a Poisson producer whose
+    /// `schedule` is the series).
     pub arrivals: ArrivalKind,
-    /// Messages per second from time 0.
+    /// Messages per second from time 0. For a trace: the rate of the head of the file
+    /// ([`data::Trace::head_rate`]), an estimate used by work estimates and the time
+    /// series' `offered_rate`.
     pub rate: f64,
     /// `(at, rate)` steps, strictly increasing in `at`.
     pub schedule: Vec<(Nanos, f64)>,
@@ -145,6 +151,8 @@ pub struct Producer {
     pub duplicate_rate: f64,
     /// Delay of the second copy.
     pub duplicate_delay: Nanos,
+    /// `arrivals = "trace"`: the timestamps and how they are replayed.
+    pub trace: Option<data::Trace>,
 }
 
 impl Producer {
@@ -189,7 +197,7 @@ pub struct Consumers {
 }
 
 /// A service-time law, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Service {
     /// Always `value`.
     Constant(f64),
@@ -201,6 +209,10 @@ pub enum Service {
     LogNormal(f64, f64),
     /// Gamma with this mean and standard deviation.
     Gamma(f64, f64),
+    /// Measured times, resampled (`dist = "empirical"`).
+    Empirical(data::Samples),
+    /// A latency histogram, uniform inside each bucket (`dist = "histogram"`).
+    Histogram(data::Buckets),
 }
 
 impl Service {
@@ -210,6 +222,8 @@ impl Service {
             Service::Constant(v) => v,
             Service::Uniform(a, b) => (a + b) / 2.0,
             Service::Exponential(m) | Service::LogNormal(m, _) | Service::Gamma(m, _) => m,
+            Service::Empirical(ref s) => s.mean,
+            Service::Histogram(ref b) => b.mean,
         }
     }
 
@@ -220,6 +234,8 @@ impl Service {
             Service::Uniform(a, b) => (b - a) / 12f64.sqrt(),
             Service::Exponential(m) => m,
             Service::LogNormal(_, s) | Service::Gamma(_, s) => s,
+            Service::Empirical(ref s) => s.stddev,
+            Service::Histogram(ref b) => b.stddev,
         }
     }
 
@@ -232,6 +248,8 @@ impl Service {
             Service::Exponential(m) => format!("exponential, mean {}", human(m)),
             Service::LogNormal(m, s) => format!("lognormal, mean {} sd {}", human(m), human(s)),
             Service::Gamma(m, s) => format!("gamma, mean {} sd {}", human(m), human(s)),
+            Service::Empirical(ref s) => data::describe_samples(s),
+            Service::Histogram(ref b) => data::describe_buckets(b),
         }
     }
 }
@@ -407,6 +425,24 @@ pub const VARIANT_KEYS: [&str; 2] = ["name", "unset"];
 /// (`--set KEY=VALUE`) for a value that came from the command line. Its
 /// [`kind`](InputError::kind) says what kind of problem it is.
 pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioFile, InputError> {
+    parse_with(text, label, overrides, Arc::new(NoInputs))
+}
+
+/// [`parse`], with the data files the scenario names (`trace`, `rates`, `samples`,
+/// `buckets`) opened through `inputs`. Samples, histograms and rate series are read
+/// whole; of a trace only the head ([`data::HEAD_LINES`] timestamps) is read and checked,
+/// and the run streams the rest through the same `inputs`.
+///
+/// # Errors
+/// As [`parse`]; an error in a data file names that file and its line.
+pub fn parse_with(
+    text: &str,
+    label: &str,
+    overrides: &Overrides,
+    inputs: Arc<dyn Inputs>,
+) -> Result<ScenarioFile, InputError> {
+    let cx = data::Ctx::new(inputs);
+    let cx = &cx;
     // 1. The file on its own, typed straight from the text so that errors carry positions.
     let raw: RawScenario =
         toml::from_str(text).map_err(|e| validate::from_toml_error(&e, text, label))?;
@@ -483,8 +519,9 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
         typed(&set_doc).map_err(|e| blame(e, &sets, None))?
     };
     let base_sets: &[(String, String)] = if selected { &[] } else { &sets };
-    let mut base = validate::scenario(&base_raw, None).map_err(|e| blame(e, base_sets, None))?;
-    subscribers::expand(if selected { &doc } else { &set_doc }, &mut base)
+    let mut base =
+        validate::scenario(&base_raw, None, cx).map_err(|e| blame(e, base_sets, None))?;
+    subscribers::expand(if selected { &doc } else { &set_doc }, &mut base, cx)
         .map_err(|e| blame(e, base_sets, None))?;
     reseed(&mut base, overrides.seed);
 
@@ -561,9 +598,9 @@ pub fn parse(text: &str, label: &str, overrides: &Overrides) -> Result<ScenarioF
         apply_sets(&mut merged, &mut vsets, false)?;
         let vraw: RawScenario =
             typed(&merged).map_err(|e| blame(in_variant(e), &vsets, Some(&idx)))?;
-        let mut s = validate::scenario(&vraw, Some(&name))
+        let mut s = validate::scenario(&vraw, Some(&name), cx)
             .map_err(|e| blame(in_variant(e), &vsets, Some(&idx)))?;
-        subscribers::expand(&merged, &mut s)
+        subscribers::expand(&merged, &mut s, cx)
             .map_err(|e| blame(in_variant(e), &vsets, Some(&idx)))?;
         reseed(&mut s, overrides.seed);
         out.push(s);

@@ -101,11 +101,24 @@ pub struct RawProducer {
     pub name: Option<String>,
     #[serde(default)]
     pub arrivals: ArrivalKind,
-    pub rate: f64,
+    /// Required for `poisson` and `constant` arrivals; not for `trace` or `rates`.
+    pub rate: Option<f64>,
     #[serde(default)]
     pub schedule: Vec<RawStep>,
-    /// Multiplies `rate` and every schedule step's rate (a what-if on the whole profile).
+    /// Multiplies `rate` and every schedule step's rate (a what-if on the whole profile);
+    /// for `trace` thins or superposes the timestamps, for `rates` multiplies the series.
     pub scale: Option<f64>,
+    /// `arrivals = "trace"`: the data file of timestamps (relative to the scenario file).
+    pub trace: Option<String>,
+    /// `arrivals = "rates"`: the data file of `time,rate` rows.
+    pub rates: Option<String>,
+    /// Trace and rates: every gap (and every time) divided by this.
+    pub speed: Option<f64>,
+    /// Trace and rates: everything starts this much later.
+    pub offset: Option<Dur>,
+    /// Trace and rates: start again at the end.
+    #[serde(rename = "loop")]
+    pub looped: Option<bool>,
     /// Priority tier of this producer's messages (0 lowest, 9 highest).
     pub priority: Option<i64>,
     /// Probability that a message is published twice (a producer retry after a lost ack).
@@ -123,6 +136,10 @@ pub enum ArrivalKind {
     Poisson,
     /// Evenly spaced, one every 1/rate.
     Constant,
+    /// The timestamps of a data file, replayed.
+    Trace,
+    /// A non-homogeneous Poisson process following a rate series from a data file.
+    Rates,
 }
 
 /// One entry of a producer's `schedule`.
@@ -205,6 +222,12 @@ pub struct RawService {
     pub stddev: Option<Dur>,
     pub min: Option<Dur>,
     pub max: Option<Dur>,
+    /// `empirical`: the data file of measured service times.
+    pub samples: Option<String>,
+    /// `empirical`: the unit of bare numbers in `samples` (`ms`, `s`, ...).
+    pub unit: Option<String>,
+    /// `histogram`: the data file of `le,count` buckets.
+    pub buckets: Option<String>,
 }
 
 /// `[downstream]`.

@@ -44,7 +44,11 @@ pub fn salt(name: &str) -> u64 {
 /// An [`InputError`] (without position: the caller adds it) for a subscriber that is
 /// malformed, sets a key a subscriber cannot set, names a producer that is not there,
 /// or whose merged scenario does not validate; and for a producer no subscriber takes.
-pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
+pub(super) fn expand(
+    doc: &Table,
+    s: &mut Scenario,
+    cx: &super::data::Ctx,
+) -> Result<(), InputError> {
     let list = match doc.get("subscribers") {
         None => return Ok(()),
         Some(Value::Array(a)) => a,
@@ -194,7 +198,7 @@ pub fn expand(doc: &Table, s: &mut Scenario) -> Result<(), InputError> {
             }
         };
         let raw: RawScenario = super::typed(&merged).map_err(in_sub)?;
-        let mut run = validate::scenario(&raw, s.variant.as_deref()).map_err(in_sub)?;
+        let mut run = validate::scenario(&raw, s.variant.as_deref(), cx).map_err(in_sub)?;
         if run.queue.overflow == Overflow::Block {
             return Err(in_sub(
                 InputError::of(

@@ -255,7 +255,11 @@ fn probability(key: &str, p: f64) -> Result<f64, InputError> {
 }
 
 /// Checks `raw` and converts it. `variant` is the variant's name, if any.
-pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scenario, InputError> {
+pub(super) fn scenario(
+    raw: &RawScenario,
+    variant: Option<&str>,
+    cx: &super::data::Ctx,
+) -> Result<Scenario, InputError> {
     folder_name(&raw.name).map_err(|e| e.key("name"))?;
     let duration = ns(raw.duration);
     if duration == 0 {
@@ -317,22 +321,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
                 .hint("e.g. scale = 2.0 doubles the rate and every schedule step"))
             }
         };
-        let scaled = |r: f64| scale.map_or(r, |x| r * x);
-        let r = rate(&key("rate"), scaled(p.rate))?;
-        let mut schedule = Vec::new();
-        let mut last: Option<Nanos> = None;
-        for (j, step) in p.schedule.iter().enumerate() {
-            let at = ns(step.at);
-            let k = format!("producers.{i}.schedule.{j}");
-            if last.is_some_and(|l| at <= l) {
-                return Err(bad(
-                    format!("{k}.at"),
-                    "schedule steps must be in increasing order of `at`",
-                ));
-            }
-            last = Some(at);
-            schedule.push((at, rate(&format!("{k}.rate"), scaled(step.rate))?));
-        }
+        let arrivals = producer_arrivals(p, i, scale, duration, cx)?;
         let priority = match p.priority {
             None => 0,
             Some(x) if (0..=9).contains(&x) => x as u8,
@@ -347,8 +336,9 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
         producers.push(Producer {
             name: p.name.clone().unwrap_or_else(|| format!("producer{i}")),
             arrivals: p.arrivals,
-            rate: r,
-            schedule,
+            rate: arrivals.0,
+            schedule: arrivals.1,
+            trace: arrivals.2,
             priority,
             stream: i as u32,
             duplicate_rate: probability(&key("duplicate_rate"), p.duplicate_rate.unwrap_or(0.0))?,
@@ -375,7 +365,7 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
             format!("must be between 1 and 100000, got {}", raw.consumers.count),
         ));
     }
-    let service = service(&raw.consumers.service)?;
+    let service = service(&raw.consumers.service, cx)?;
     let mut down = Vec::new();
     for (i, w) in raw.consumers.down.iter().enumerate() {
         let (start, end) = (ns(w.start), ns(w.end));
@@ -741,6 +731,207 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
     })
 }
 
+/// A producer's starting rate, schedule and trace.
+type Arrivals = (f64, Vec<(Nanos, f64)>, Option<super::data::Trace>);
+
+/// The most schedule steps a looping rate series may expand to over a run.
+const MAX_RATE_STEPS: usize = 10_000_000;
+
+/// A producer's `(rate, schedule, trace)`: from `rate` and `schedule` for `poisson` and
+/// `constant`; from the data file for `trace` (streamed in the run) and `rates` (the
+/// series becomes the schedule: a Poisson process whose gaps are redrawn at each row is
+/// exactly the non-homogeneous Poisson process of the piecewise-constant rate).
+fn producer_arrivals(
+    p: &RawProducer,
+    i: usize,
+    scale: Option<f64>,
+    duration: Nanos,
+    cx: &super::data::Ctx,
+) -> Result<Arrivals, InputError> {
+    let key = |k: &str| format!("producers.{i}.{k}");
+    let kind = match p.arrivals {
+        ArrivalKind::Poisson => "poisson",
+        ArrivalKind::Constant => "constant",
+        ArrivalKind::Trace => "trace",
+        ArrivalKind::Rates => "rates",
+    };
+    let data_keys: [(&str, bool); 5] = [
+        ("trace", p.trace.is_some()),
+        ("rates", p.rates.is_some()),
+        ("speed", p.speed.is_some()),
+        ("offset", p.offset.is_some()),
+        ("loop", p.looped.is_some()),
+    ];
+    let refuse = |k: &str, why: &str| {
+        Err(conflict(
+            key(k),
+            format!("`{k}` does not apply to arrivals = \"{kind}\""),
+        )
+        .hint(why.to_string()))
+    };
+    match p.arrivals {
+        ArrivalKind::Poisson | ArrivalKind::Constant => {
+            if let Some((k, _)) = data_keys.iter().find(|(_, set)| *set) {
+                return refuse(
+                    k,
+                    "`trace`, `rates`, `speed`, `offset` and `loop` go with arrivals = \"trace\" or \"rates\"",
+                );
+            }
+            let scaled = |r: f64| scale.map_or(r, |x| r * x);
+            let Some(r0) = p.rate else {
+                return Err(missing(
+                    key("rate"),
+                    format!("arrivals = \"{kind}\" needs a `rate` (messages per second)"),
+                )
+                .hint("e.g. rate = 50.0, or arrivals = \"trace\" with a `trace` file"));
+            };
+            let r = rate(&key("rate"), scaled(r0))?;
+            let mut schedule = Vec::new();
+            let mut last: Option<Nanos> = None;
+            for (j, step) in p.schedule.iter().enumerate() {
+                let at = ns(step.at);
+                let k = format!("producers.{i}.schedule.{j}");
+                if last.is_some_and(|l| at <= l) {
+                    return Err(bad(
+                        format!("{k}.at"),
+                        "schedule steps must be in increasing order of `at`",
+                    ));
+                }
+                last = Some(at);
+                schedule.push((at, rate(&format!("{k}.rate"), scaled(step.rate))?));
+            }
+            Ok((r, schedule, None))
+        }
+        ArrivalKind::Trace | ArrivalKind::Rates => {
+            let (file_key, other) = if p.arrivals == ArrivalKind::Trace {
+                ("trace", ("rates", p.rates.is_some()))
+            } else {
+                ("rates", ("trace", p.trace.is_some()))
+            };
+            if other.1 {
+                return refuse(
+                    other.0,
+                    &format!("arrivals = \"{kind}\" reads `{file_key}`"),
+                );
+            }
+            if p.rate.is_some() {
+                return refuse(
+                    "rate",
+                    "the data file gives the rate; `scale` multiplies it",
+                );
+            }
+            if !p.schedule.is_empty() {
+                return refuse("schedule", "the data file gives the rate over time");
+            }
+            let file = match if p.arrivals == ArrivalKind::Trace { &p.trace } else { &p.rates } {
+                Some(f) if !f.trim().is_empty() => f.clone(),
+                _ => {
+                    return Err(missing(
+                        key(file_key),
+                        format!("arrivals = \"{kind}\" needs `{file_key}`, the data file (relative to the scenario file)"),
+                    )
+                    .hint(if p.arrivals == ArrivalKind::Trace {
+                        "e.g. trace = \"data/arrivals.csv\": one timestamp a line, or a CSV with a `time` column"
+                    } else {
+                        "e.g. rates = \"data/rps.csv\": a CSV with columns time,rate"
+                    }))
+                }
+            };
+            let speed = match p.speed {
+                None => 1.0,
+                Some(x) if x.is_finite() && x > 0.0 => x,
+                Some(x) => {
+                    return Err(bad(
+                        key("speed"),
+                        format!("must be a finite number above 0, got {x}"),
+                    )
+                    .hint("e.g. speed = 24 replays a day in an hour"))
+                }
+            };
+            let scale = scale.unwrap_or(1.0);
+            let offset = p.offset.map(ns).unwrap_or(0);
+            let looped = p.looped.unwrap_or(false);
+            let at_key = key(file_key);
+            if p.arrivals == ArrivalKind::Trace {
+                let head = cx.head(&file, &at_key)?;
+                if looped && head.whole && head.rate().is_none() {
+                    return Err(conflict(
+                        key("loop"),
+                        "a trace that loops needs at least two distinct timestamps (a pass would take no time)",
+                    ));
+                }
+                let trace = super::data::Trace {
+                    label: cx.inputs.label(&file),
+                    file,
+                    inputs: cx.inputs.clone(),
+                    speed,
+                    scale,
+                    offset,
+                    looped,
+                    head,
+                };
+                Ok((trace.head_rate(), Vec::new(), Some(trace)))
+            } else {
+                let rows = cx.rates(&file, &at_key)?;
+                let to_sim = |t: Nanos| offset.saturating_add(secs_to_ns(t as f64 / 1e9 / speed));
+                // A rate before the first row is 0; the last row holds to the end, or,
+                // with `loop`, the series repeats with a period of its span plus its
+                // last step (the step before the last row).
+                let period = match rows.len() {
+                    n if n >= 2 => {
+                        let last = rows[n - 1].0;
+                        Some(last - rows[0].0 + (last - rows[n - 2].0))
+                    }
+                    _ => None,
+                };
+                if looped && period.is_none_or(|p| p == 0) {
+                    return Err(conflict(
+                        key("loop"),
+                        "a rate series that loops needs at least two rows",
+                    ));
+                }
+                let mut schedule: Vec<(Nanos, f64)> = Vec::new();
+                let mut base: Nanos = 0;
+                'passes: loop {
+                    for &(t, r) in rows.iter() {
+                        let at = to_sim(base.saturating_add(t));
+                        if at > duration {
+                            break 'passes;
+                        }
+                        if schedule.len() >= MAX_RATE_STEPS {
+                            return Err(too_large(
+                                key("loop"),
+                                format!("the looping rate series gives more than {MAX_RATE_STEPS} steps over the run"),
+                            )
+                            .hint("a coarser series, a shorter run, or no loop"));
+                        }
+                        schedule.push((at, r * scale));
+                    }
+                    match period {
+                        Some(p) if looped => base = base.saturating_add(p),
+                        _ => break,
+                    }
+                }
+                // A step at time 0 sets the starting rate.
+                let mut r0 = 0.0;
+                if schedule.first().is_some_and(|&(at, _)| at == 0) {
+                    r0 = schedule.remove(0).1;
+                }
+                // Equal times after rounding: the later row wins.
+                schedule.dedup_by(|later, earlier| {
+                    if later.0 == earlier.0 {
+                        earlier.1 = later.1;
+                        true
+                    } else {
+                        false
+                    }
+                });
+                Ok((r0, schedule, None))
+            }
+        }
+    }
+}
+
 /// Refuses a redelivery loop that takes no time: every attempt takes no time (the service
 /// is under a nanosecond), an attempt can fail, and the broker gives a failed message
 /// back at once without limit. Such a run would redeliver one message for ever while the
@@ -752,9 +943,9 @@ fn zero_time_loop(
     can_fail: bool,
 ) -> Result<(), InputError> {
     use super::broker::Broker;
-    let instant = match *service {
-        Service::Constant(v) => secs_to_ns(v) == 0,
-        Service::Uniform(_, b) => secs_to_ns(b) == 0,
+    let instant = match service {
+        Service::Constant(v) => secs_to_ns(*v) == 0,
+        Service::Uniform(_, b) => secs_to_ns(*b) == 0,
         _ => false,
     };
     if !instant || !can_fail {
@@ -791,10 +982,39 @@ fn zero_time_loop(
     .hint(format!("{fix}, or give consumers.service a duration")))
 }
 
-const DISTS: [&str; 5] = ["constant", "uniform", "exponential", "lognormal", "gamma"];
+const DISTS: [&str; 7] = [
+    "constant",
+    "uniform",
+    "exponential",
+    "lognormal",
+    "gamma",
+    "empirical",
+    "histogram",
+];
 
-fn service(s: &RawService) -> Result<Service, InputError> {
+fn service(s: &RawService, cx: &super::data::Ctx) -> Result<Service, InputError> {
     let key = |k: &str| format!("consumers.service.{k}");
+    // The data keys: each belongs to one law.
+    for (k, set, dists) in [
+        ("samples", s.samples.is_some(), &["empirical"][..]),
+        ("unit", s.unit.is_some(), &["empirical"][..]),
+        ("buckets", s.buckets.is_some(), &["histogram"][..]),
+    ] {
+        if set && !dists.contains(&s.dist.as_str()) {
+            return Err(conflict(
+                key(k),
+                format!("`{k}` does not apply to dist = \"{}\"", clip(&s.dist, 40)),
+            )
+            .allowed(format!("`{k}` with dist = \"{}\"", dists[0])));
+        }
+    }
+    let all_params = [
+        ("value", s.value),
+        ("mean", s.mean),
+        ("stddev", s.stddev),
+        ("min", s.min),
+        ("max", s.max),
+    ];
     let need = |v: Option<Dur>, k: &str, example: &str| {
         v.map(|d| d.0).ok_or_else(|| {
             missing(key(k), format!("dist = \"{}\" needs `{k}`", s.dist))
@@ -869,6 +1089,52 @@ fn service(s: &RawService) -> Result<Service, InputError> {
             } else {
                 Service::Gamma(m, sd)
             })
+        }
+        "empirical" => {
+            unused(&all_params)?;
+            let file = match &s.samples {
+                Some(f) if !f.trim().is_empty() => f,
+                _ => {
+                    return Err(missing(
+                        key("samples"),
+                        "dist = \"empirical\" needs `samples`, the data file of measured times",
+                    )
+                    .hint("e.g. service = { dist = \"empirical\", samples = \"data/payment.csv\", unit = \"ms\" }"))
+                }
+            };
+            let unit = match &s.unit {
+                None => None,
+                Some(u) => Some(crate::input::unit_secs(u).ok_or_else(|| {
+                    let mut e = InputError::unknown(
+                        ErrorKind::UnknownValue,
+                        u,
+                        crate::time::UNITS.iter().map(|(n, _)| *n),
+                    )
+                    .key(key("unit"));
+                    e.message = format!("unknown unit `{}`", clip(u, 40));
+                    e
+                })?),
+            };
+            Ok(Service::Empirical(cx.samples(
+                file,
+                unit,
+                &key("samples"),
+            )?))
+        }
+        "histogram" => {
+            unused(&all_params)?;
+            let file =
+                match &s.buckets {
+                    Some(f) if !f.trim().is_empty() => f,
+                    _ => return Err(missing(
+                        key("buckets"),
+                        "dist = \"histogram\" needs `buckets`, the data file of `le,count` rows",
+                    )
+                    .hint(
+                        "e.g. service = { dist = \"histogram\", buckets = \"data/latency.csv\" }",
+                    )),
+                };
+            Ok(Service::Histogram(cx.buckets(file, &key("buckets"))?))
         }
         other => {
             let mut e = InputError::unknown(ErrorKind::UnknownValue, other, DISTS).key(key("dist"));

@@ -20,6 +20,7 @@ pub(crate) mod kinds;
 pub use fanout::totals_scenario;
 
 use crate::engine::EventQueue;
+use crate::error::InputError;
 use crate::guard::{self, Limits};
 use crate::metrics::recorder::{Context, Gauges, Recorder, Tally};
 use crate::metrics::summary::*;
@@ -33,7 +34,7 @@ use crate::model::queue::{Entry, WaitQueue};
 use crate::model::retry::{Budget, Policy};
 use crate::model::{ConsumerId, MessageId};
 use crate::rng::{self, uniform, Rng, Sampler, Stream};
-use crate::scenario::{ClientMode, ScaleMetric, Scenario, TtlAction};
+use crate::scenario::{ClientMode, Producer, ScaleMetric, Scenario, TtlAction};
 use crate::time::{ns_to_secs, Nanos};
 use kinds::{Gate, Semantics};
 use std::collections::VecDeque;
@@ -231,11 +232,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             queue,
             blocked: VecDeque::new(),
             pool: Pool::new(s.consumers.count),
-            sources: s
-                .producers
-                .iter()
-                .map(|p| Source::new(p, st(Stream::Arrivals(p.stream))))
-                .collect(),
+            sources: Vec::new(),
             downstream: Downstream::new(&s.downstream),
             policy: Policy::new(s.retry),
             sampler: Sampler::new(&s.consumers.service),
@@ -280,6 +277,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
     }
 
     fn run(mut self) -> RunResult {
+        self.open_sources();
         for (p, src) in self.sources.iter_mut().enumerate() {
             if let Some(t) = src.first() {
                 self.events.push(
@@ -392,8 +390,53 @@ impl<'a, K: Semantics> Sim<'a, K> {
         self.finish()
     }
 
+    /// One source per producer; a trace producer opens its file (a failure stops the run
+    /// at time 0, saying why).
+    fn open_sources(&mut self) {
+        let s = self.s;
+        for p in &s.producers {
+            let rng = rng::stream(s.seed, Stream::Arrivals(p.stream));
+            let src = match &p.trace {
+                Some(t) if t.scale > 0.0 => Source::replay(p, t, rng).unwrap_or_else(|e| {
+                    self.data_error(e);
+                    Source::new(
+                        &Producer {
+                            rate: 0.0,
+                            ..p.clone()
+                        },
+                        rng::stream(s.seed, Stream::Arrivals(p.stream)),
+                    )
+                }),
+                Some(_) => Source::new(
+                    &Producer {
+                        rate: 0.0,
+                        trace: None,
+                        ..p.clone()
+                    },
+                    rng,
+                ),
+                None => Source::new(p, rng),
+            };
+            self.sources.push(src);
+        }
+    }
+
+    /// A trace met a bad line (or could not be opened again): the run stops, saying where.
+    #[cold]
+    fn data_error(&mut self, e: InputError) {
+        if self.stopped.is_none() {
+            self.stopped = Some(format!(
+                "stopped at {}: {e}",
+                crate::time::human(ns_to_secs(self.now))
+            ));
+        }
+    }
+
     /// Checks the memory budget and the interrupt flag; records why the run stops.
     fn over_limits(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return true;
+        }
         let waiting = (self.queue.len() + self.blocked.len()) as u64;
         if waiting > self.limits.max_waiting {
             self.stopped = Some(format!(
@@ -518,6 +561,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             return;
         }
         let produced = self.now - self.shift;
+        src.count_one();
         if let Some(t) = src.after(produced) {
             self.events.push(
                 t.saturating_add(self.shift),
@@ -526,6 +570,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
                     generation: gen,
                 },
             );
+        } else if let Some(e) = src.take_error() {
+            self.data_error(e);
         }
         let service = self.sampler.sample(&mut self.rng.service);
         let u = uniform(&mut self.rng.fail);
@@ -936,7 +982,12 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 .s
                 .producers
                 .iter()
-                .map(|p| p.rate_at(now.saturating_sub(self.shift)))
+                .zip(&mut self.sources)
+                .map(|(p, src)| match src.take_window() {
+                    // A trace has no rate of its own: what it produced in the interval.
+                    Some(n) => n as f64 / ns_to_secs(self.s.sample_every),
+                    None => p.rate_at(now.saturating_sub(self.shift)),
+                })
                 .sum(),
         };
         self.rec.sample(now, gauges);
