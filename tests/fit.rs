@@ -209,7 +209,10 @@ fn fit_errors_exit_2_and_name_the_file_and_line() {
         &["neg.csv:3", "negative", ">= 0"],
     );
     let bare = write(tmp.path(), "bare.csv", "12\n14\n");
-    refused(&["fit", &bare], &["bare.csv:1", "no unit", "12ms"]);
+    refused(
+        &["fit", &bare],
+        &["bare.csv:1", "no unit", "12ms", "--unit ms"],
+    );
     refused(
         &["fit", &bare, "--unit", "parsec"],
         &["--unit", "parsec", "ms"],

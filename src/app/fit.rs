@@ -79,7 +79,13 @@ fn read(a: &FitArgs, label: &str, kind: Kind) -> Result<Vec<f64>, Error> {
         }
         return Ok(out);
     }
-    Ok(input::read_durations(r, label, "value", unit)?)
+    input::read_durations(r, label, "value", unit).map_err(|mut e| {
+        // The reader's hint is for scenario files; here the unit is a flag.
+        if e.hint.as_deref().is_some_and(|h| h.contains("unit =")) {
+            e.hint = Some("or give the unit of bare numbers: --unit ms".into());
+        }
+        e.into()
+    })
 }
 
 /// `queuelab fit`.

@@ -481,12 +481,15 @@ pub struct GgApproximation {
 /// at least [`GG_MIN_SAMPLES`] gaps and service times measured; and the measured
 /// rho < 1. `None` otherwise.
 pub fn gg_approximation(s: &Scenario, sum: &Summary) -> Option<GgApproximation> {
+    // A rate series without steps (one row) is a Poisson producer too; with steps it is
+    // not a steady load (refused below, as a schedule).
     let textbook = s
         .producers
         .iter()
-        .all(|p| p.arrivals == ArrivalKind::Poisson)
+        .all(|p| matches!(p.arrivals, ArrivalKind::Poisson | ArrivalKind::Rates))
         && matches!(s.consumers.service, Service::Exponential(_));
     let mut tiers: Vec<u8> = s.producers.iter().map(|p| p.priority).collect();
+    tiers.sort_unstable();
     tiers.dedup();
     let c = sum.counts;
     let applies = !textbook
