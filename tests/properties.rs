@@ -535,3 +535,133 @@ fn every_bundled_run_has_finite_figures_and_findings_that_agree() {
     }
     assert!(n > 50, "{n} runs");
 }
+
+/// A random trace, rate series and service data, and the scenario that uses them.
+#[derive(Debug, Clone)]
+struct DataGen {
+    gaps_ms: Vec<u32>,
+    scale: f64,
+    speed: f64,
+    looped: bool,
+    rates: Vec<(u32, f64)>,
+    samples_ms: Vec<u32>,
+    histogram: bool,
+    consumers: u32,
+    capacity: Option<u64>,
+    failure: f64,
+    seed: u64,
+}
+
+impl DataGen {
+    fn files(&self) -> queuelab::input::MemInputs {
+        let mut t = 0u64;
+        let mut trace = String::from("time\n");
+        for g in &self.gaps_ms {
+            t += u64::from(*g);
+            trace.push_str(&format!("{}.{:03}\n", t / 1000, t % 1000));
+        }
+        let mut at = 0u32;
+        let mut rates = String::from("time,rate\n");
+        for (step, r) in &self.rates {
+            rates.push_str(&format!("{at},{r}\n"));
+            at += step;
+        }
+        let samples: String = self.samples_ms.iter().map(|x| format!("{x}ms\n")).collect();
+        let mut hist = String::from("le,count\n");
+        for (i, c) in self.samples_ms.iter().enumerate() {
+            hist.push_str(&format!("{},{}\n", (i + 1) as f64 * 0.005, c % 7));
+        }
+        hist.push_str(&format!(
+            "{},1\n",
+            (self.samples_ms.len() + 1) as f64 * 0.005
+        ));
+        queuelab::input::MemInputs::new()
+            .with("t.csv", trace)
+            .with("r.csv", rates)
+            .with("s.csv", samples)
+            .with("h.csv", hist)
+    }
+
+    fn toml(&self) -> String {
+        let service = if self.histogram {
+            "{ dist = \"histogram\", buckets = \"h.csv\" }"
+        } else {
+            "{ dist = \"empirical\", samples = \"s.csv\" }"
+        };
+        let mut s = format!(
+            "name = \"data\"\nseed = {}\nduration = 30\nsample_every = 0.5\n[[producers]]\narrivals = \"trace\"\ntrace = \"t.csv\"\nscale = {}\nspeed = {}\nloop = {}\n[[producers]]\narrivals = \"rates\"\nrates = \"r.csv\"\n[[producers]]\nrate = 5.0\n[consumers]\ncount = {}\nservice = {service}\n[downstream]\nfailure_rate = {}\n[retry]\nmax_attempts = 3\nbase_delay = \"20ms\"\njitter = \"full\"\n",
+            self.seed, self.scale, self.speed, self.looped, self.consumers, self.failure
+        );
+        if let Some(c) = self.capacity {
+            s.push_str(&format!("[queue]\ncapacity = {c}\n"));
+        }
+        s.push_str("[[variants]]\nname = \"same\"\n[[variants]]\nname = \"sync\"\nclient.mode = \"sync\"\n[[variants]]\nname = \"other-service\"\nunset = [\"consumers.service\"]\nconsumers.service = { dist = \"exponential\", mean = \"30ms\" }\n");
+        s
+    }
+}
+
+fn data_gen() -> impl Strategy<Value = DataGen> {
+    (
+        proptest::collection::vec(1u32..200, 2..400),
+        prop_oneof![Just(1.0), Just(0.5), Just(1.5), Just(2.0), Just(3.25)],
+        prop_oneof![Just(1.0), Just(2.0), Just(0.5)],
+        any::<bool>(),
+        proptest::collection::vec((1u32..20, 0.0..60.0f64), 1..6),
+        proptest::collection::vec(0u32..120, 1..30),
+        any::<bool>(),
+        1u32..6,
+        proptest::option::of(0u64..40),
+        0.0..0.4f64,
+        any::<u64>(),
+    )
+        .prop_map(|t| DataGen {
+            gaps_ms: t.0,
+            scale: t.1,
+            speed: t.2,
+            looped: t.3,
+            rates: t.4,
+            samples_ms: {
+                let mut v = t.5;
+                v.push(1);
+                v
+            },
+            histogram: t.6,
+            consumers: t.7,
+            capacity: t.8,
+            failure: t.9,
+            seed: t.10 >> 1,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    // Issue 16: traces, rate series, empirical and histogram service keep the identity,
+    // run the same twice, and every variant sees the same arrivals (common random numbers).
+    #[test]
+    fn traces_and_measured_service_keep_the_invariants(g in data_gen()) {
+        let text = g.toml();
+        let file = queuelab::scenario::parse_with(
+            &text,
+            "data.toml",
+            &Overrides::default(),
+            std::sync::Arc::new(g.files()),
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let runs: Vec<_> = file.runs().into_iter().map(sim::run).collect();
+        for r in &runs {
+            assert_invariants(&r.summary);
+            assert_finite(&r.summary, &text);
+            prop_assert!(r.summary.stopped.is_none());
+        }
+        prop_assert_eq!(comparable(&runs[0].summary), comparable(&sim::run(file.runs()[0]).summary));
+        prop_assert_eq!(&runs[0].produced_by, &runs[1].produced_by);
+        prop_assert_eq!(&runs[0].produced_by, &runs[2].produced_by);
+        if g.scale == 1.0 && g.speed == 1.0 && !g.looped {
+            let total: u64 = g.gaps_ms.iter().map(|x| u64::from(*x)).sum();
+            if total < 30_000 {
+                prop_assert_eq!(runs[0].produced_by[0].1, g.gaps_ms.len() as u64);
+            }
+        }
+    }
+}

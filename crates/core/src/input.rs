@@ -189,7 +189,6 @@ impl<R: BufRead> Column<R> {
             .has_headers(false)
             .flexible(true)
             .comment(Some(b'#'))
-            .trim(csv::Trim::All)
             .from_reader(r);
         let mut c = Column {
             csv,
@@ -203,7 +202,7 @@ impl<R: BufRead> Column<R> {
         if !c.read()? {
             return Ok(c);
         }
-        let is_header = c.record.iter().any(|f| {
+        let is_header = c.record.iter().map(<[u8]>::trim_ascii).any(|f| {
             !(f.is_empty()
                 || matches!(f[0], b'0'..=b'9' | b'-' | b'+' | b'.')
                 || f.eq_ignore_ascii_case(b"inf")
@@ -213,7 +212,7 @@ impl<R: BufRead> Column<R> {
             let names: Vec<String> = c
                 .record
                 .iter()
-                .map(|f| String::from_utf8_lossy(f).to_lowercase())
+                .map(|f| String::from_utf8_lossy(f.trim_ascii()).to_lowercase())
                 .collect();
             match names.iter().position(|n| n == column) {
                 Some(i) => c.index = i,
@@ -247,7 +246,7 @@ impl<R: BufRead> Column<R> {
                         .record
                         .position()
                         .map_or(self.line + 1, |p| p.line() as usize);
-                    if self.record.iter().all(<[u8]>::is_empty) {
+                    if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
                         continue;
                     }
                     return Ok(true);
@@ -277,7 +276,7 @@ impl<R: BufRead> Column<R> {
             return Ok(None);
         }
         let line = self.line;
-        let Some(bytes) = self.record.get(self.index) else {
+        let Some(bytes) = self.record.get(self.index).map(<[u8]>::trim_ascii) else {
             return Err(self.error(
                 ErrorKind::Missing,
                 format!(
@@ -542,7 +541,19 @@ impl<R: BufRead> Timestamps<R> {
         let Some((text, line)) = self.col.next_field()? else {
             return Ok(None);
         };
-        let allowed = "seconds from the start (12.5, or with a unit: 12500ms), or RFC 3339 times (2024-11-29T10:00:00.25Z); one kind in a file, never decreasing";
+        // The common case, exactly and fast: whole seconds with up to 9 decimals.
+        if self.format != Some(TimeFormat::DateTime) {
+            if let Some(ns) = decimal_ns(text.as_bytes()) {
+                self.format = Some(TimeFormat::Seconds);
+                if self.prev.is_some_and(|p| ns < p) {
+                    let shown = crate::error::clip(text, 40);
+                    return Err(self.not_monotone(&shown, TIMESTAMPS_ALLOWED));
+                }
+                self.prev = Some(ns);
+                return Ok(Some((ns, line)));
+            }
+        }
+        let allowed = TIMESTAMPS_ALLOWED;
         let secs = if self.format != Some(TimeFormat::DateTime) {
             match text.parse::<f64>() {
                 Ok(v) => Some(v),
@@ -632,6 +643,35 @@ impl<R: BufRead> Iterator for Timestamps<R> {
     fn next(&mut self) -> Option<Self::Item> {
         self.next_ns().transpose()
     }
+}
+
+const TIMESTAMPS_ALLOWED: &str = "seconds from the start (12.5, or with a unit: 12500ms), or RFC 3339 times (2024-11-29T10:00:00.25Z); one kind in a file, never decreasing";
+
+/// `12` or `12.345678901` (at most 10 whole digits and 9 decimals) as exact nanoseconds.
+#[inline]
+fn decimal_ns(b: &[u8]) -> Option<Nanos> {
+    let dot = b.iter().position(|&c| c == b'.').unwrap_or(b.len());
+    let (whole, frac) = (&b[..dot], b.get(dot + 1..).unwrap_or(&[]));
+    if whole.is_empty() || whole.len() > 10 || frac.len() > 9 || (dot < b.len() && frac.is_empty())
+    {
+        return None;
+    }
+    let mut secs: u64 = 0;
+    for &c in whole {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        secs = secs * 10 + u64::from(c - b'0');
+    }
+    let mut ns: u64 = 0;
+    for &c in frac {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        ns = ns * 10 + u64::from(c - b'0');
+    }
+    ns *= 10u64.pow(9 - frac.len() as u32);
+    Some((secs * 1_000_000_000 + ns).min(crate::time::MAX_NS))
 }
 
 /// An RFC 3339 / ISO 8601 date-time as nanoseconds since the Unix epoch; with no offset,
@@ -855,6 +895,23 @@ mod tests {
                 (2_000_000_000, 5)
             ]
         );
+    }
+
+    #[test]
+    fn decimal_seconds_are_read_exactly() {
+        assert_eq!(decimal_ns(b"12"), Some(12_000_000_000));
+        assert_eq!(decimal_ns(b"0.000000001"), Some(1));
+        assert_eq!(decimal_ns(b"3.3"), Some(3_300_000_000));
+        assert_eq!(decimal_ns(b"1e3"), None);
+        assert_eq!(decimal_ns(b"1."), None);
+        assert_eq!(decimal_ns(b".5"), None);
+        assert_eq!(decimal_ns(b"0.1234567891"), None);
+        // Those fall back to the general reader.
+        let t: Vec<_> = Timestamps::new(mem("1e0\n1.5\n.5e1\n"), "t", "time")
+            .unwrap()
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(t, vec![1_000_000_000, 1_500_000_000, 5_000_000_000]);
     }
 
     #[test]

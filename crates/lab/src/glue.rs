@@ -11,6 +11,7 @@
 //!   the page can write a knob's new value back into the file.
 
 use queuelab_core::error::InputError;
+use queuelab_core::input::MemInputs;
 use queuelab_core::metrics::{recovery, timeseries, Summary};
 use queuelab_core::scenario::{self, Overrides, Scenario, VariantFilter};
 use queuelab_core::sim::RunResult;
@@ -33,6 +34,22 @@ pub struct RunRequest {
     /// Names the text in errors (default `scenario.toml`).
     #[serde(default)]
     pub label: Option<String>,
+    /// The data files the scenario names (`trace`, `rates`, `samples`, `buckets`): name
+    /// as written in the scenario -> text. A scenario naming one not here is refused,
+    /// naming it.
+    #[serde(default)]
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+/// The data files of a request, for the core.
+fn inputs(data: &std::collections::BTreeMap<String, String>) -> std::sync::Arc<MemInputs> {
+    let mut m = MemInputs::new().missing_hint(
+        "the browser lab has only the data files the page gives it; run this scenario with the command line (`queuelab run FILE`), which reads data files beside the scenario file",
+    );
+    for (k, v) in data {
+        m.insert(k.clone(), v);
+    }
+    std::sync::Arc::new(m)
 }
 
 /// An input error as the page shows it.
@@ -76,7 +93,7 @@ fn load(req: &RunRequest) -> Result<scenario::ScenarioFile, InputError> {
     if let Some(v) = &req.variant {
         o.variants = VariantFilter::Only(v.clone());
     }
-    let mut file = scenario::parse(&req.toml, label(&req.label), &o)?;
+    let mut file = scenario::parse_with(&req.toml, label(&req.label), &o, inputs(&req.data))?;
     if let Some(v) = &req.variant {
         file.select_variant(v)?;
     }
@@ -85,7 +102,12 @@ fn load(req: &RunRequest) -> Result<scenario::ScenarioFile, InputError> {
 
 /// `check`: `{"ok": true, "name", "variants": [...]}` or `{"ok": false, "errors": [...]}`.
 pub fn check(toml: &str, label_text: Option<String>) -> Value {
-    match scenario::parse(toml, label(&label_text), &Overrides::default()) {
+    match scenario::parse_with(
+        toml,
+        label(&label_text),
+        &Overrides::default(),
+        inputs(&Default::default()),
+    ) {
         Ok(f) => json!({
             "ok": true,
             "errors": [],
@@ -504,6 +526,7 @@ mod tests {
             seed: Some(json!(3)),
             variant: None,
             label: None,
+            data: Default::default(),
         };
         let v = run(&req);
         assert_eq!(v["ok"], true, "{v}");
@@ -524,7 +547,29 @@ mod tests {
             seed: Some(json!("x")),
             variant: None,
             label: None,
+            data: Default::default(),
         };
         assert_eq!(run(&bad)["errors"][0]["file"], "seed");
+        // Data files come with the request; one that does not is refused, named.
+        let traced = MM1.replace("rate = 5.0", "arrivals = \"trace\"\ntrace = \"data/t.csv\"");
+        assert_ne!(traced, MM1);
+        let mut req = RunRequest {
+            toml: traced,
+            seed: None,
+            variant: None,
+            label: None,
+            data: Default::default(),
+        };
+        let v = run(&req);
+        assert_eq!(v["errors"][0]["file"], "data/t.csv", "{v}");
+        assert!(v["errors"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("browser lab"));
+        req.data
+            .insert("data/t.csv".into(), "0.1\n0.2\n0.25\n".into());
+        let v = run(&req);
+        assert_eq!(v["ok"], true);
+        assert!(v["json"].as_str().unwrap().contains("\"produced\": 3,"));
     }
 }
