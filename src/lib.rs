@@ -34,6 +34,8 @@
 // loading input, never inside the simulation loop.
 #![allow(clippy::result_large_err)]
 
+/// `queuelab fit`'s fitting (the core's).
+pub use queuelab_core::fit;
 pub use queuelab_core::{
     engine, error, findings, guard, input, metrics, model, output, quiz, rng, stats, theory, time,
 };

@@ -245,6 +245,28 @@ enum Command {
         /// A folder of scenario files [default: the lessons built into queuelab].
         dir: Option<PathBuf>,
     },
+    /// Fit exponential, lognormal, gamma, constant and empirical laws to a measured sample.
+    Fit {
+        /// The sample: one value a line, or a CSV with a `value` column (`time` with --timestamps).
+        file: PathBuf,
+        /// The unit of bare numbers, e.g. ms (values such as 12ms carry their own).
+        #[arg(long)]
+        unit: Option<String>,
+        /// The values are gaps between arrivals: also say how far they are from Poisson.
+        #[arg(long)]
+        gaps: bool,
+        /// The values are arrival times (seconds or RFC 3339): fit their gaps, as --gaps.
+        #[arg(long)]
+        timestamps: bool,
+        /// Output folder for fit.json and the QQ plots [default: output/fit-<file name>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write no files (no QQ plots).
+        #[arg(long)]
+        no_plots: bool,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Closed-form queueing results (M/M/1, M/M/c, M/M/c/K, Erlang B, M/G/1).
     Theory {
         /// Take the model from this scenario (a file or a bundled lesson) instead of the flags.
@@ -477,6 +499,24 @@ fn main() -> ExitCode {
                 None => Ok(p.stdout),
             })
         }
+        Command::Fit {
+            file,
+            unit,
+            gaps,
+            timestamps,
+            out,
+            no_plots,
+            output,
+        } => app::fit(&app::FitArgs {
+            file,
+            unit,
+            gaps,
+            timestamps,
+            out,
+            no_plots,
+            format: output.get(),
+        })
+        .map(|r| r.stdout),
         Command::Theory {
             scenario,
             scen: ScenarioOpts { variant, sets },

@@ -13,6 +13,7 @@ mod data;
 mod errors;
 mod fanout;
 mod figures;
+mod fit;
 mod fuzz_corpus;
 mod guards;
 mod lab_link;

@@ -278,6 +278,8 @@ fn written_fields() -> BTreeSet<String> {
         "noisy_neighbour",
         "retry_storm",
         "backpressure",
+        // Lognormal service, steady Poisson load: writes `gg_approximation`.
+        "when_not_to_queue",
     ];
     let runs: Vec<queuelab::scenario::Scenario> = names
         .iter()

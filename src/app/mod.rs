@@ -702,6 +702,9 @@ pub fn shell_words(args: &[String]) -> String {
         .join(" ")
 }
 
+pub mod fit;
+pub use fit::{fit, FitArgs, FitReport};
+
 mod capacity;
 pub use capacity::{
     merge, plan, prepare_sweep, run_sweep, MergeArgs, PlanArgs, PlanOutcome, PreparedSweep,

@@ -1280,6 +1280,146 @@ fn draw_sweep<DB: DrawingBackend>(
     root.present().map_err(draw_error)
 }
 
+/// QQ plot size in pixels.
+pub const QQ_SIZE: (u32, u32) = (1100, 1000);
+
+/// Most points per family on a QQ plot (evenly spaced in probability).
+pub const QQ_POINTS: usize = 400;
+
+/// The points of a QQ plot of the sorted sample `x` against candidate `c`: (the law's
+/// quantile, the sample's) at probabilities (j - 0.5) / m, m = min(n, [`QQ_POINTS`]), the
+/// sample's quantile interpolated between order statistics. Empty for empirical.
+pub fn qq_points(c: &crate::fit::Candidate, x: &[f64]) -> Vec<(f64, f64)> {
+    let n = x.len();
+    let m = n.min(QQ_POINTS);
+    if n == 0 || c.family == "empirical" {
+        return Vec::new();
+    }
+    (0..m)
+        .filter_map(|j| {
+            let p = (j as f64 + 0.5) / m as f64;
+            // Sample quantile at p with the same plotting position (i + 0.5) / n.
+            let pos = (p * n as f64 - 0.5).clamp(0.0, (n - 1) as f64);
+            let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+            let y = x[i] + frac * (x[(i + 1).min(n - 1)] - x[i]);
+            let q = c.quantile(p)?;
+            q.is_finite().then_some((q, y))
+        })
+        .collect()
+}
+
+/// qq.png / qq.svg: the sample's quantiles against each fitted law's, the best law
+/// first; points on the grey diagonal are a perfect fit.
+pub fn qq(title: &str, f: &crate::fit::Fit, sorted: &[f64]) -> Result<(Vec<u8>, String), Error> {
+    png_and_svg(
+        QQ_SIZE,
+        |root| draw_qq(root, title, f, sorted),
+        |root| draw_qq(root, title, f, sorted),
+    )
+}
+
+/// The line under the QQ plot's title.
+pub const QQ_NOTE: &str = "Each point: a quantile of the sample against the same quantile of a \
+fitted law. On the diagonal = a perfect fit; above it on the right = the sample's tail is longer.";
+
+fn draw_qq<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    f: &crate::fit::Fit,
+    sorted: &[f64],
+) -> Result<(), Error> {
+    root.fill(&WHITE).map_err(draw_error)?;
+    let series: Vec<(&crate::fit::Candidate, Vec<(f64, f64)>)> = f
+        .candidates
+        .iter()
+        // A constant's quantiles are one value: a vertical line that says nothing more
+        // than its D, drawn only when it is the best.
+        .filter(|c| c.family != "constant" || c.family == f.best)
+        .map(|c| (c, qq_points(c, sorted)))
+        .filter(|(_, p)| !p.is_empty())
+        .collect();
+    let hi = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().flat_map(|&(a, b)| [a, b]))
+        .fold(0.0f64, f64::max);
+    let lo = series
+        .iter()
+        .flat_map(|(_, p)| p.iter().flat_map(|&(a, b)| [a, b]))
+        .fold(f64::INFINITY, f64::min)
+        .min(hi);
+    let (lo, hi) = if hi > lo && lo.is_finite() {
+        let pad = (hi - lo) * 0.03;
+        ((lo - pad).max(0.0), hi + pad)
+    } else {
+        (0.0, hi.max(1e-3) * 1.1)
+    };
+    let (scale, unit) = duration_unit(hi);
+    let body = root
+        .titled(title, ("sans-serif", 28).into_font().style(FontStyle::Bold))
+        .map_err(draw_error)?
+        .titled(QQ_NOTE, ("sans-serif", 15))
+        .map_err(draw_error)?;
+    let mut chart = ChartBuilder::on(&body)
+        .margin(20)
+        .x_label_area_size(56)
+        .y_label_area_size(90)
+        .build_cartesian_2d(lo / scale..hi / scale, lo / scale..hi / scale)
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("quantile of the fitted law ({unit})"))
+        .y_desc(format!("quantile of the sample ({unit})"))
+        .label_style(("sans-serif", 18))
+        .axis_desc_style(("sans-serif", 20))
+        .x_label_formatter(&|v| short_number(*v))
+        .y_label_formatter(&|v| short_number(*v))
+        .draw()
+        .map_err(draw_error)?;
+    let grey = RGBColor(150, 150, 150);
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(lo / scale, lo / scale), (hi / scale, hi / scale)],
+            grey.stroke_width(2),
+        )))
+        .map_err(draw_error)?
+        .label("sample = law")
+        .legend(legend_mark(grey, Dash::Solid));
+    // The best last, so that it is drawn on top.
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    order.sort_by_key(|&i| series[i].0.family == f.best);
+    for i in order {
+        let (c, pts) = &series[i];
+        let colour = PALETTE[i % PALETTE.len()];
+        let best = c.family == f.best;
+        let size = if best { 5 } else { 3 };
+        chart
+            .draw_series(pts.iter().map(|&(a, b)| {
+                Circle::new(
+                    (a / scale, b / scale),
+                    size,
+                    if best {
+                        colour.filled()
+                    } else {
+                        colour.stroke_width(1)
+                    },
+                )
+            }))
+            .map_err(draw_error)?
+            .label(format!(
+                "{}{}: KS D = {:.4}{}",
+                c.family,
+                if best { " (best)" } else { "" },
+                c.ks_d,
+                if c.acceptable { "" } else { ", does not fit" }
+            ))
+            .legend(move |(x, y)| Circle::new((x + 12, y), 6, colour.filled()));
+    }
+    // Below the diagonal on the right is where the points are least often (a law whose
+    // tail is longer than the sample's).
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 0.85)?;
+    root.present().map_err(draw_error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -276,6 +276,9 @@ pub fn summary(s: &Summary, theory: Option<&Prediction>, files: &[String]) -> St
     if let Some(t) = theory {
         theory_lines(&mut o, s, t);
     }
+    if let Some(g) = &s.gg_approximation {
+        let _ = writeln!(o, "  G/G theory  {}", g.sentence);
+    }
     let _ = writeln!(
         o,
         "  check       conservation {} (produced = fates + still in the system{})",

@@ -110,6 +110,7 @@
 pub mod engine;
 pub mod error;
 pub mod findings;
+pub mod fit;
 pub mod guard;
 pub mod input;
 pub mod metrics;

@@ -4,8 +4,19 @@
 //! Erlang B (M/G/c/c, `capacity = 0`, insensitive to the service law) and M/G/1
 //! (Pollaczek-Khinchine, which includes M/D/1). Sources: Gross, Shortle, Thompson &
 //! Harris, *Fundamentals of Queueing Theory*, 4th ed., sec. 2.2-2.6 and 5.1.
+//!
+//! For arrivals or service that are not Poisson / exponential, the approximations
+//! practitioners quote, fed by a run's measured squared coefficients of variation
+//! (Ca² of the gaps between arrivals, Cs² of the service times): Kingman's for G/G/1,
+//! Wq = rho / (1 - rho) x (Ca² + Cs²) / 2 x E[S] (J. F. C. Kingman, *The single server
+//! queue in heavy traffic*, 1961), and Allen-Cunneen's for G/G/c, the M/M/c wait scaled
+//! the same way, Wq = C(c, a) / (c mu - lambda) x (Ca² + Cs²) / 2 (A. O. Allen,
+//! *Probability, Statistics and Queueing Theory*, 2nd ed., 1990, sec. 6.2), where C is
+//! Erlang C. With one consumer the two are the same formula; with Poisson arrivals and
+//! one consumer it is Pollaczek-Khinchine's, exact (M/D/1 included).
 
 use crate::error::{ErrorKind, InputError};
+use crate::metrics::Summary;
 use crate::scenario::{ArrivalKind, ClientMode, Overflow, Scenario, Service};
 use serde::Serialize;
 
@@ -408,6 +419,136 @@ pub fn params_of(s: &Scenario) -> Option<Params> {
     })
 }
 
+/// Allen-Cunneen's mean queue wait for G/G/`c` (Kingman's for `c` = 1): arrivals per
+/// second `lam`, mean service `es` seconds, squared coefficients of variation `ca2` of the
+/// gaps and `cs2` of the service. `None` when rho = lam x es / c is not below 1 (no
+/// steady state) or an input is not a finite non-negative number.
+pub fn allen_cunneen(lam: f64, es: f64, ca2: f64, cs2: f64, c: u32) -> Option<f64> {
+    let ok = |v: f64| v.is_finite() && v >= 0.0;
+    if !(ok(lam) && ok(es) && ok(ca2) && ok(cs2) && lam > 0.0 && es > 0.0 && c > 0) {
+        return None;
+    }
+    let cf = f64::from(c);
+    let a = lam * es;
+    if a / cf >= 1.0 {
+        return None;
+    }
+    Some(erlang_c(c, a) / (cf / es - lam) * (ca2 + cs2) / 2.0)
+}
+
+/// Kingman's G/G/1 mean queue wait: rho / (1 - rho) x (Ca² + Cs²) / 2 x E[S].
+pub fn kingman(lam: f64, es: f64, ca2: f64, cs2: f64) -> Option<f64> {
+    allen_cunneen(lam, es, ca2, cs2, 1)
+}
+
+/// The fewest gaps and service times measured before the G/G formulas are fed them.
+pub const GG_MIN_SAMPLES: u64 = 1000;
+
+/// The most processing attempts per first attempt (`rates.retry_amplification`) for which
+/// the G/G formulas are compared: retries are extra arrivals the formulas do not see.
+pub const GG_MAX_RETRY_AMPLIFICATION: f64 = 1.01;
+
+/// `gg_approximation`: Kingman's or Allen-Cunneen's mean wait from the run's measured
+/// rates and variability, beside the simulated one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GgApproximation {
+    /// `Kingman (G/G/1)` or `Allen-Cunneen (G/G/c)` with c the consumers.
+    pub model: String,
+    /// Arrivals per second the formula took: 1 / the mean measured gap.
+    pub arrival_rate: f64,
+    /// Mean service time the formula took (measured first attempts), seconds.
+    pub service_mean: f64,
+    /// arrival_rate x service_mean / consumers.
+    pub rho: f64,
+    /// Measured squared coefficient of variation of the gaps between arrivals.
+    pub ca2: f64,
+    /// Measured squared coefficient of variation of the service times.
+    pub cs2: f64,
+    /// The formula's mean queue wait, seconds.
+    pub predicted_wait: f64,
+    /// The run's `latency.queue_wait.mean`, seconds.
+    pub simulated_wait: f64,
+    /// The sentence the text report prints.
+    pub sentence: String,
+}
+
+/// The G/G approximation for a run of `s` with figures `sum`, where it applies: some
+/// producer's arrivals are not Poisson or the service is not exponential; one priority
+/// tier, no fan-out, the generic broker, async callers; no schedule steps, outages,
+/// consumer down windows, autoscaling, circuit breaker or warm backlog (a steady load);
+/// nothing refused, dropped, expired or deduplicated; at most
+/// [`GG_MAX_RETRY_AMPLIFICATION`] attempts per first attempt; the run not stopped early;
+/// at least [`GG_MIN_SAMPLES`] gaps and service times measured; and the measured
+/// rho < 1. `None` otherwise.
+pub fn gg_approximation(s: &Scenario, sum: &Summary) -> Option<GgApproximation> {
+    // A rate series without steps (one row) is a Poisson producer too; with steps it is
+    // not a steady load (refused below, as a schedule).
+    let textbook = s
+        .producers
+        .iter()
+        .all(|p| matches!(p.arrivals, ArrivalKind::Poisson | ArrivalKind::Rates))
+        && matches!(s.consumers.service, Service::Exponential(_));
+    let mut tiers: Vec<u8> = s.producers.iter().map(|p| p.priority).collect();
+    tiers.sort_unstable();
+    tiers.dedup();
+    let c = sum.counts;
+    let applies = !textbook
+        && tiers.len() == 1
+        && s.subscribers.is_empty()
+        && s.broker == crate::scenario::broker::Broker::Generic
+        && s.client.mode == ClientMode::Async
+        && s.producers.iter().all(|p| p.schedule.is_empty())
+        && s.downstream.outages.is_empty()
+        && s.consumers.down.is_empty()
+        && s.autoscale.is_none()
+        && s.breaker.is_none()
+        && s.queue.initial_backlog == 0
+        && c.rejected == 0
+        && c.dropped == 0
+        && c.expired == 0
+        && c.deduplicated == 0
+        && sum.rates.retry_amplification <= GG_MAX_RETRY_AMPLIFICATION
+        && sum.stopped.is_none();
+    if !applies {
+        return None;
+    }
+    let (g, sv) = (sum.variability.interarrival, sum.variability.service);
+    if g.count < GG_MIN_SAMPLES || sv.count < GG_MIN_SAMPLES {
+        return None;
+    }
+    let (gap, es, ca2, cs2) = (g.mean?, sv.mean?, g.scv?, sv.scv?);
+    if gap <= 0.0 {
+        return None;
+    }
+    let lam = 1.0 / gap;
+    let consumers = s.consumers.count;
+    let predicted = allen_cunneen(lam, es, ca2, cs2, consumers)?;
+    let simulated = sum.latency.queue_wait.mean?;
+    let model = if consumers == 1 {
+        "Kingman (G/G/1)".to_string()
+    } else {
+        format!("Allen-Cunneen (G/G/{consumers})")
+    };
+    let rho = lam * es / f64::from(consumers);
+    let h = crate::time::human;
+    let sentence = format!(
+        "{model} predicts mean wait {}; the simulation says {}; this run's Ca² = {ca2:.2}, Cs² = {cs2:.2} (measured; rho = {rho:.3})",
+        h(predicted),
+        h(simulated)
+    );
+    Some(GgApproximation {
+        model,
+        arrival_rate: lam,
+        service_mean: es,
+        rho,
+        ca2,
+        cs2,
+        predicted_wait: predicted,
+        simulated_wait: simulated,
+        sentence,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,5 +655,31 @@ mod tests {
         assert!(!predict(&params(2.0, 1.0, 1, None)).unwrap().stable);
         let b = predict(&params(20.0, 1.0, 2, Some(3))).unwrap();
         assert!(b.stable && b.p_block > 0.85);
+    }
+
+    #[test]
+    fn kingman_and_allen_cunneen_by_hand() {
+        // G/G/1: lam 8/s, E[S] 0.1 s (rho 0.8), Ca² 2, Cs² 0.5:
+        // 0.8 / 0.2 x 1.25 x 0.1 = 0.5 s.
+        assert!((kingman(8.0, 0.1, 2.0, 0.5).unwrap() - 0.5).abs() < 1e-12);
+        // M/D/1 is Pollaczek-Khinchine: lam 16, E[S] 0.05: 0.1 s (as in the public cases).
+        assert!((kingman(16.0, 0.05, 1.0, 0.0).unwrap() - 0.1).abs() < 1e-12);
+        // G/G/2: lam 15, E[S] 0.1 (a = 1.5, rho 0.75). Erlang C(2, 1.5) = 0.642857...:
+        // B(2, 1.5) = 1.125 / 3.625 = 0.310345; C = B / (1 - 0.75 (1 - B)) = 0.642857.
+        // Wq(M/M/2) = C / (20 - 15) = 0.128571; x (Ca² 3 + Cs² 0.2) / 2 = 1.6: 0.205714 s.
+        let w = allen_cunneen(15.0, 0.1, 3.0, 0.2, 2).unwrap();
+        assert!((w - 0.9 / 7.0 * 1.6).abs() < 1e-12, "{w}");
+        // At Ca² = Cs² = 1 it is M/M/c exactly.
+        let mm = predict(&params(15.0, 0.1, 2, None))
+            .unwrap()
+            .wq_mean
+            .unwrap();
+        assert!((allen_cunneen(15.0, 0.1, 1.0, 1.0, 2).unwrap() - mm).abs() < 1e-12);
+        assert_eq!(
+            allen_cunneen(20.0, 0.1, 1.0, 1.0, 2),
+            None,
+            "rho = 1: no steady state"
+        );
+        assert_eq!(kingman(1.0, 0.1, f64::NAN, 1.0), None);
     }
 }

@@ -5,6 +5,7 @@
 pub mod counts;
 pub mod gauge;
 pub mod latency;
+pub mod moments;
 pub mod recorder;
 pub mod recovery;
 pub mod summary;
@@ -13,5 +14,6 @@ pub mod timeseries;
 pub use counts::Counts;
 pub use gauge::TimeWeighted;
 pub use latency::{LatencyRecorder, LatencyStats};
+pub use moments::{MomentStats, Moments};
 pub use summary::Summary;
 pub use timeseries::Row;

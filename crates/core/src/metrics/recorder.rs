@@ -9,7 +9,7 @@
 
 use super::latency::IntervalLatency;
 use super::summary::*;
-use super::{recovery, Counts, LatencyRecorder, Row, TimeWeighted};
+use super::{recovery, Counts, LatencyRecorder, Moments, Row, TimeWeighted};
 use crate::scenario::Scenario;
 use crate::time::{ns_to_secs, Nanos};
 
@@ -127,6 +127,13 @@ pub struct Recorder {
     goodput_measured: u64,
     rows: Vec<Row>,
     last: (Counts, u64, u64),
+    /// Gaps between consecutive producer arrivals (all producers together), seconds,
+    /// after warm-up.
+    gaps: Moments,
+    /// The latest producer arrival.
+    last_arrival: Option<Nanos>,
+    /// First-attempt service times (consumer occupancy), seconds, after warm-up.
+    service: Moments,
 }
 
 impl Recorder {
@@ -161,6 +168,9 @@ impl Recorder {
             goodput_measured: 0,
             rows: Vec::with_capacity((s.duration / s.sample_every).min(1 << 20) as usize),
             last: (Counts::default(), 0, 0),
+            gaps: Moments::default(),
+            last_arrival: None,
+            service: Moments::default(),
         }
     }
 
@@ -184,6 +194,19 @@ impl Recorder {
         }
         if let Some(p) = producer {
             self.produced_by[p] += 1;
+            if let Some(prev) = self.last_arrival.filter(|_| self.measured(at)) {
+                self.gaps.push(ns_to_secs(at.saturating_sub(prev)));
+            }
+            self.last_arrival = Some(at);
+        }
+    }
+
+    /// The first attempt of a message produced at `produced` occupies its consumer for
+    /// `took` (the service time the G/G formulas take).
+    #[inline]
+    pub fn first_service(&mut self, produced: Nanos, took: Nanos) {
+        if self.measured(produced) {
+            self.service.push(ns_to_secs(took));
         }
     }
 
@@ -352,6 +375,8 @@ impl Recorder {
             client: self.client,
             tiers: self.tiers,
             produced_by: self.produced_by,
+            gaps: self.gaps,
+            service: self.service,
         };
         (tally, self.rows)
     }
@@ -405,6 +430,10 @@ pub struct Tally {
     pub tiers: Vec<Tier>,
     /// Messages produced by each producer, in file order.
     pub produced_by: Vec<u64>,
+    /// Gaps between producer arrivals, seconds (fan-out: every subscriber's, pooled).
+    pub gaps: Moments,
+    /// First-attempt service times, seconds (fan-out: pooled).
+    pub service: Moments,
 }
 
 /// What the summary takes from outside the recorder.
@@ -459,6 +488,8 @@ impl Tally {
                 Vec::new()
             },
             produced_by: Vec::new(),
+            gaps: Moments::default(),
+            service: Moments::default(),
         };
         for (i, x) in subs.iter().enumerate() {
             let Tally {
@@ -484,7 +515,11 @@ impl Tally {
                 client,
                 tiers,
                 produced_by: _,
+                gaps,
+                service,
             } = x;
+            t.gaps.merge(gaps);
+            t.service.merge(service);
             t.now = t.now.max(*now);
             t.counts.add(counts);
             t.first_attempts += first_attempts;
@@ -588,7 +623,13 @@ impl Tally {
             subscribers: Vec::new(),
             cost: ctx.cost,
             invocation: None,
+            variability: Variability {
+                interarrival: self.gaps.stats(),
+                service: self.service.stats(),
+            },
+            gg_approximation: None,
         }
+        .with_gg(s)
     }
 
     /// `classes[]`, highest tier first.

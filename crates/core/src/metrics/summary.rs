@@ -2,6 +2,7 @@
 
 use super::counts::Counts;
 use super::latency::LatencyStats;
+use super::moments::MomentStats;
 use super::recovery::Disturbance;
 use serde::Serialize;
 
@@ -54,6 +55,29 @@ pub struct Summary {
     /// out), so that a summary says which overrides its numbers are for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invocation: Option<Invocation>,
+    /// The measured variability of arrivals and service (after warm-up).
+    pub variability: Variability,
+    /// Kingman (one consumer) or Allen-Cunneen (several) fed by `variability`, beside a
+    /// run whose arrivals or service are not Poisson / exponential; `null` where the
+    /// formulas do not apply (the conditions are in docs/reference.md).
+    pub gg_approximation: Option<crate::theory::GgApproximation>,
+}
+
+/// `variability.*`: streaming moments (Welford) of what the G/G formulas take.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Variability {
+    /// Gaps between consecutive producer arrivals, all producers together (scv = Ca²).
+    pub interarrival: MomentStats,
+    /// How long each first processing attempt occupied its consumer (scv = Cs²).
+    pub service: MomentStats,
+}
+
+impl Summary {
+    /// Fills in `gg_approximation` from the figures and the scenario they are of.
+    pub fn with_gg(mut self, s: &crate::scenario::Scenario) -> Summary {
+        self.gg_approximation = crate::theory::gg_approximation(s, &self);
+        self
+    }
 }
 
 /// `invocation`: the command and the scenario exactly as run.

@@ -638,6 +638,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
             )
         };
         let a = self.downstream.attempt(now, base, u, poison);
+        if first {
+            self.rec.first_service(produced, a.duration);
+        }
         if !a.ok {
             self.rec.c.failed_attempts += 1;
             if a.timed_out {
