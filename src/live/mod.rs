@@ -92,6 +92,12 @@ pub fn broker_uri(text: &str) -> Result<AMQPUri, InputError> {
             "it must start with amqp://".into()
         }));
     }
+    let rest = &text["amqp://".len()..];
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err(bad("it names no host".into()));
+    }
     let uri: AMQPUri = text.parse().map_err(bad)?;
     if uri.scheme != AMQPScheme::AMQP {
         return Err(bad("only amqp:// is supported".into()));

@@ -225,12 +225,17 @@ pub fn check(s: &Scenario, speed: f64) -> Result<QueueSpec, InputError> {
             (ns_to_secs(s.duration) / MAX_WALL_SECONDS * 100.0).ceil() / 100.0
         )));
     }
-    // The highest total rate at any time (each producer's largest rate, added).
-    let peak: f64 = s
+    // The highest total rate at any time (each producer's largest rate, added); the key
+    // named is the largest producer's.
+    let peaks: Vec<f64> = s
         .producers
         .iter()
         .map(|p| p.schedule.iter().map(|&(_, r)| r).fold(p.rate, f64::max))
-        .sum();
+        .collect();
+    let peak: f64 = peaks.iter().sum();
+    let biggest = (0..peaks.len())
+        .max_by(|&a, &b| peaks[a].total_cmp(&peaks[b]))
+        .unwrap_or(0);
     if peak * speed > MAX_PUBLISH_RATE {
         return Err(InputError::of(
             crate::error::ErrorKind::TooLarge,
@@ -239,7 +244,7 @@ pub fn check(s: &Scenario, speed: f64) -> Result<QueueSpec, InputError> {
                 peak * speed
             ),
         )
-        .key("producers.0.rate")
+        .key(format!("producers.{biggest}.rate"))
         .hint("lower the rate or the --speed"));
     }
     let service_ms = s.consumers.service.mean() * 1e3 / speed;
