@@ -286,7 +286,10 @@ async fn run_on(
         );
     }
     if let Some(n) = spec.max_length {
-        args.insert("x-max-length".into(), AMQPValue::LongLongInt(n as i64));
+        args.insert(
+            "x-max-length".into(),
+            AMQPValue::LongLongInt(i64::try_from(n).unwrap_or(i64::MAX)),
+        );
     }
     if let Some(o) = spec.overflow {
         args.insert("x-overflow".into(), AMQPValue::LongString(o.into()));
@@ -302,10 +305,16 @@ async fn run_on(
         );
     }
     if let Some(n) = spec.delivery_limit {
-        args.insert("x-delivery-limit".into(), AMQPValue::LongInt(n as i32));
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(i32::try_from(n).unwrap_or(i32::MAX)),
+        );
     }
     if let Some(t) = spec.ttl_ms {
-        args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(t as i64));
+        args.insert(
+            "x-message-ttl".into(),
+            AMQPValue::LongLongInt(i64::try_from(t).unwrap_or(i64::MAX)),
+        );
     }
     if let Some(p) = spec.max_priority {
         args.insert("x-max-priority".into(), AMQPValue::ShortShortUInt(p));
@@ -606,11 +615,7 @@ async fn run_on(
         let sh = shared.clone();
         let every = s.sample_every;
         let end = s.duration;
-        let offered: Vec<(u32, f64, Vec<(Nanos, f64)>)> = s
-            .producers
-            .iter()
-            .map(|p| (p.stream, p.rate, p.schedule.clone()))
-            .collect();
+        let producers = s.producers.clone();
         let consumers = u64::from(s.consumers.count);
         tokio::spawn(async move {
             let mut k = 1u64;
@@ -621,16 +626,7 @@ async fn run_on(
                 g.last = g.last.max(at);
                 let now = g.last;
                 let oldest = sh.oldest(&mut g);
-                let rate: f64 = offered
-                    .iter()
-                    .map(|(_, r, sched)| {
-                        sched
-                            .iter()
-                            .rev()
-                            .find(|(t, _)| *t <= now)
-                            .map_or(*r, |(_, r)| *r)
-                    })
-                    .sum();
+                let rate: f64 = producers.iter().map(|p| p.rate_at(now)).sum();
                 let gauges = Gauges {
                     queue_depth: g.depth,
                     oldest,
@@ -666,8 +662,14 @@ async fn run_on(
             now
         };
         let mut headers = FieldTable::default();
-        headers.insert(SEQ.into(), AMQPValue::LongLongInt(seq as i64));
-        headers.insert(PUBLISHED.into(), AMQPValue::LongLongInt(produced as i64));
+        headers.insert(
+            SEQ.into(),
+            AMQPValue::LongLongInt(i64::try_from(seq).unwrap_or(i64::MAX)),
+        );
+        headers.insert(
+            PUBLISHED.into(),
+            AMQPValue::LongLongInt(i64::try_from(produced).unwrap_or(i64::MAX)),
+        );
         let mut props = BasicProperties::default().with_headers(headers);
         if spec.max_priority.is_some() {
             props = props.with_priority(p.priority);
