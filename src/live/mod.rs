@@ -65,6 +65,8 @@ pub struct LiveReport {
     pub planned: u64,
     /// `--speed`.
     pub speed: f64,
+    /// The publish rate the plan asks for while it publishes, per wall second.
+    pub asked_rate: f64,
     /// Where the files went.
     pub out_dir: PathBuf,
     /// Text for standard output.
@@ -219,6 +221,12 @@ pub fn live(a: &LiveArgs) -> Result<LiveReport, Error> {
         figures,
         planned: planned.len() as u64,
         speed: a.speed,
+        asked_rate: match (planned.first(), planned.last()) {
+            (Some(f), Some(l)) if l.at > f.at => {
+                (planned.len() - 1) as f64 / ((l.at - f.at) as f64 / 1e9) * a.speed
+            }
+            _ => 0.0,
+        },
         out_dir,
         stdout: String::new(),
     };
@@ -269,7 +277,6 @@ pub fn text(r: &LiveReport, broker: &str) -> String {
         m.summary.wall_seconds
     );
     let _ = writeln!(o, "queue: {}", r.spec.describe());
-    let asked: f64 = r.planned as f64 / crate::time::ns_to_secs(s.duration);
     let achieved = if m.publish_span > 0.0 && m.published > 1 {
         (m.published - 1) as f64 / m.publish_span
     } else {
@@ -281,7 +288,7 @@ pub fn text(r: &LiveReport, broker: &str) -> String {
         m.published,
         r.planned,
         achieved,
-        asked * r.speed,
+        r.asked_rate,
         m.lateness_ms.0,
         m.lateness_ms.1,
         m.lateness_ms.2
@@ -290,6 +297,12 @@ pub fn text(r: &LiveReport, broker: &str) -> String {
         let _ = writeln!(
             o,
             "hand-off, publish to delivery with the consumers idle: p50 {p50:.2} ms, p99 {p99:.2} ms of wall time"
+        );
+    }
+    if let Some((p50, p99)) = m.overshoot_ms {
+        let _ = writeln!(
+            o,
+            "consumers' sleeps overshoot the sampled service time by p50 {p50:.2} ms, p99 {p99:.2} ms of wall time"
         );
     }
     if !m.dead_reasons.is_empty() {

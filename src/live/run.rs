@@ -65,6 +65,8 @@ pub struct Measured {
     /// Publish-to-delivery hand-off with an idle consumer, wall ms (p50, p99), over the
     /// first deliveries that found every consumer idle.
     pub handoff_ms: Option<(f64, f64)>,
+    /// How much longer than asked the consumers' sleeps took, wall ms (p50, p99).
+    pub overshoot_ms: Option<(f64, f64)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -106,6 +108,7 @@ struct State {
     dead_reasons: Vec<(String, u64)>,
     lateness: Vec<f64>,
     handoff: Vec<f64>,
+    overshoot: Vec<f64>,
     published: u64,
     first_publish: Option<Instant>,
     last_publish: Option<Instant>,
@@ -349,6 +352,7 @@ async fn run_on(
         dead_reasons: Vec::new(),
         lateness: Vec::with_capacity(plan.len()),
         handoff: Vec::new(),
+        overshoot: Vec::new(),
         published: 0,
         first_publish: None,
         last_publish: None,
@@ -504,8 +508,11 @@ async fn run_on(
                     });
                     (a.duration, a.ok)
                 };
-                sleep_until(Instant::now() + Duration::from_secs_f64(dur as f64 / 1e9 / sh.speed))
-                    .await;
+                let asked = Duration::from_secs_f64(dur as f64 / 1e9 / sh.speed);
+                let slept = Instant::now();
+                sleep_until(slept + asked).await;
+                let over = slept.elapsed().saturating_sub(asked).as_secs_f64() * 1e3;
+                sh.lock().overshoot.push(over);
                 if sh.ended() {
                     // Still in progress at the end: in flight, as the model counts it.
                     break;
@@ -801,6 +808,7 @@ async fn run_on(
     let deliveries = std::mem::take(&mut st.deliveries);
     let mut lateness = std::mem::take(&mut st.lateness);
     let mut handoff = std::mem::take(&mut st.handoff);
+    let mut overshoot = std::mem::take(&mut st.overshoot);
     let dead_reasons = std::mem::take(&mut st.dead_reasons);
     let published = st.published;
     let publish_span = match (st.first_publish, st.last_publish) {
@@ -824,6 +832,8 @@ async fn run_on(
         lateness.last().copied().unwrap_or(0.0),
     );
     let handoff_ms = (!handoff.is_empty()).then(|| (q(&mut handoff, 0.5), q(&mut handoff, 0.99)));
+    let overshoot_ms =
+        (!overshoot.is_empty()).then(|| (q(&mut overshoot, 0.5), q(&mut overshoot, 0.99)));
     let (tally, rows) = rec.close(end);
     let cost = s.cost.map(|p| {
         let consumer_hours = f64::from(s.consumers.count) * end as f64 / 1e9 / 3600.0;
@@ -866,5 +876,6 @@ async fn run_on(
         dead_reasons,
         inferred,
         handoff_ms,
+        overshoot_ms,
     })
 }
