@@ -46,7 +46,7 @@ subscribers = [ { name = "a" }, { name = "b", producers = ["producer1"], consume
 [[variants]]
 name = "rabbit"
 unset = ["retry"]
-broker = { kind = "rabbitmq", requeue = true, delivery_limit = 3, overflow = "reject-publish-dlx" }
+broker = { kind = "rabbitmq", queue_type = "quorum", requeue = true, delivery_limit = 3, overflow = "reject-publish" }
 "#;
 
 /// Most events a fuzzed scenario may cost before it is skipped (keeps iterations fast).

@@ -321,7 +321,7 @@ fn runs_that_would_not_end_are_refused_up_front() {
     let cases: &[(&str, &str)] = &[
         // Zero-time redelivery loops: the clock would stand still.
         (
-            "[downstream]\npoison_rate = 0.01\n[broker]\nkind = \"rabbitmq\"\n",
+            "[downstream]\npoison_rate = 0.01\n[broker]\nkind = \"rabbitmq\"\nack_to_deliver = 0\n",
             "broker.requeue",
         ),
         (
@@ -371,7 +371,7 @@ fn runs_that_would_not_end_are_refused_up_front() {
     let s = write(
         tmp.path(),
         "limited.toml",
-        &format!("{}[downstream]\npoison_rate = 0.01\n[broker]\nkind = \"rabbitmq\"\ndelivery_limit = 5\n", SMALL.replace("{ dist = \"exponential\", mean = \"10ms\" }", "{ dist = \"constant\", value = 0 }")),
+        &format!("{}[downstream]\npoison_rate = 0.01\n[broker]\nkind = \"rabbitmq\"\nqueue_type = \"quorum\"\ndelivery_limit = 5\nack_to_deliver = 0\n", SMALL.replace("{ dist = \"exponential\", mean = \"10ms\" }", "{ dist = \"constant\", value = 0 }")),
     );
     queuelab().args(["check", &s]).assert().success();
 }

@@ -109,6 +109,10 @@ impl Gen {
                 100 * b.keys.2
             ),
         );
+        if kind == "rabbitmq" {
+            // RabbitMQ has no visibility timeout (a dead consumer's messages return at once).
+            s = s.replace("visibility_timeout = \"1s\"\n", "");
+        }
         if kind != "kafka" {
             // These brokers retry by their own rules: a [retry] table is refused.
             if let Some(i) = s.find("[retry]\n") {
@@ -138,7 +142,7 @@ impl Gen {
                 20 * b.keys.0
             )),
             "rabbitmq" => s.push_str(&format!(
-                "requeue = true\ndelivery_limit = 4\nprefetch = {}\n",
+                "queue_type = \"quorum\"\nrequeue = true\ndelivery_limit = 4\nprefetch = {}\n",
                 b.keys.2
             )),
             _ => s.push_str(&format!(

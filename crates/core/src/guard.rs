@@ -150,7 +150,7 @@ pub fn estimate(s: &Scenario) -> Estimate {
             requeue: true,
             delivery_limit,
             ..
-        } => delivery_limit.map_or(f64::INFINITY, f64::from),
+        } => delivery_limit.map_or(f64::INFINITY, |l| f64::from(l) + 1.0),
         Broker::Sqs {
             max_receive_count, ..
         }
@@ -182,7 +182,12 @@ pub fn estimate(s: &Scenario) -> Estimate {
         Some(a) => a.max,
         None => s.consumers.count,
     };
-    let service = s.consumers.service.mean();
+    // RabbitMQ: each delivery after an ack takes the hand-off time too.
+    let hop = match s.broker {
+        Broker::RabbitMq { ack_to_deliver, .. } => ns_to_secs(ack_to_deliver),
+        _ => 0.0,
+    };
+    let service = s.consumers.service.mean() + hop;
     let room = if service > 0.0 {
         f64::from(most) * run / service
     } else {
@@ -199,7 +204,9 @@ pub fn estimate(s: &Scenario) -> Estimate {
         Some(ScaleMetric::OldestAge) => lanes,
         _ => 1.0,
     };
-    let events = messages + 2.0 * total_attempts + rows * lanes + checks * per_check;
+    // RabbitMQ: a delivery that lands on an idle consumer is one more event.
+    let per_attempt = if hop > 0.0 { 3.0 } else { 2.0 };
+    let events = messages + per_attempt * total_attempts + rows * lanes + checks * per_check;
     Estimate {
         messages,
         events,

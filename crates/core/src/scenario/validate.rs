@@ -683,9 +683,10 @@ pub(super) fn scenario(raw: &RawScenario, variant: Option<&str>) -> Result<Scena
             queue.ttl = Some(ns(r)).filter(|&t| t > 0);
             queue.ttl_action = TtlAction::Drop;
         }
-        if let Some(o) = b.overflow {
-            queue.overflow = match o {
-                super::broker::RabbitOverflow::DropHead => Overflow::DropOldest,
+        if b.kind == super::broker::BrokerKind::Rabbitmq {
+            // x-overflow: RabbitMQ drops (dead-letters) the head when none is set.
+            queue.overflow = match b.overflow {
+                None | Some(super::broker::RabbitOverflow::DropHead) => Overflow::DropOldest,
                 _ => Overflow::Reject,
             };
         }
@@ -764,11 +765,12 @@ fn zero_time_loop(
         Broker::RabbitMq {
             requeue: true,
             delivery_limit: None,
+            ack_to_deliver: 0,
             ..
         } => (
             "broker.requeue",
-            "RabbitMQ requeues a failed message at the head at once, with no delivery limit",
-            "set broker.delivery_limit, or broker.requeue = false",
+            "RabbitMQ requeues a failed message at the head at once, with no delivery limit and broker.ack_to_deliver = 0",
+            "set broker.delivery_limit (with queue_type = \"quorum\"), broker.requeue = false, or broker.ack_to_deliver above 0",
         ),
         Broker::Sqs {
             max_receive_count: None,

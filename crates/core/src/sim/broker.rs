@@ -38,6 +38,9 @@ impl<K: Semantics> Sim<'_, K> {
     /// A new message reaches the broker.
     pub(super) fn arrive(&mut self, id: MessageId) {
         self.msgs.get_mut(id).arrived = self.now;
+        if K::PUSHES && self.push_arrival(id) {
+            return;
+        }
         if let Some(c) = self.idle_for_new() {
             self.store(id);
             self.start(c, id, 0);
@@ -73,16 +76,27 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// The broker accepts message `id`: the caller gets its ack now.
-    fn store(&mut self, id: MessageId) {
+    pub(super) fn store(&mut self, id: MessageId) {
         self.rec.c.accepted += 1;
         self.rec.client_ok += 1;
         let produced = self.msgs.get(id).produced;
         self.rec.client(produced, self.now - produced);
     }
 
+    /// drop-oldest: sheds the lowest tier's oldest message (RabbitMQ's drop-head: the head,
+    /// dead-lettered when there is a DLQ).
     fn evict_oldest(&mut self) {
-        if let Some(e) = self.pop_queue_lowest() {
-            self.rec.c.dropped += 1;
+        let e = if self.kind.evicts_head() {
+            self.pop_queue()
+        } else {
+            self.pop_queue_lowest()
+        };
+        if let Some(e) = e {
+            if self.kind.evicted_dead_letters() && self.s.dlq_enabled {
+                self.rec.c.dead_lettered += 1;
+            } else {
+                self.rec.c.dropped += 1;
+            }
             self.msgs.free(e.id);
         }
     }
@@ -115,7 +129,7 @@ impl<K: Semantics> Sim<'_, K> {
     }
 
     /// Retries exhausted (or refused): DLQ, or failed without one.
-    fn give_up(&mut self, id: MessageId) {
+    pub(super) fn give_up(&mut self, id: MessageId) {
         self.release_lane(id);
         if self.s.dlq_enabled {
             self.rec.c.dead_lettered += 1;
@@ -135,12 +149,18 @@ impl<K: Semantics> Sim<'_, K> {
             let crash = self.s.delivery.crash_rate;
             if crash > 0.0 && uniform(&mut self.rng.crash) < crash {
                 self.rec.c.crashes += 1;
-                // The broker takes back what the dead consumer held.
-                self.requeue_buffer(c);
-                self.invisible += 1;
-                let visible_at =
-                    (self.msgs.get(id).received + self.s.delivery.visibility_timeout).max(self.now);
-                self.events.push(visible_at, Ev::Redeliver(id));
+                if K::PUSHES {
+                    // RabbitMQ: its channel closes; what it had not acked returns at once.
+                    self.crashed(c, id);
+                } else {
+                    // The broker takes back what the dead consumer held.
+                    self.requeue_buffer(c);
+                    self.invisible += 1;
+                    let visible_at = (self.msgs.get(id).received
+                        + self.s.delivery.visibility_timeout)
+                        .max(self.now);
+                    self.events.push(visible_at, Ev::Redeliver(id));
+                }
             } else {
                 self.record_completion(id);
                 self.release_lane(id);

@@ -17,6 +17,9 @@ impl<K: Semantics> Sim<'_, K> {
     /// if the kind says so.
     pub(super) fn rebalance(&mut self) {
         self.reassign();
+        if K::PUSHES {
+            self.push_members();
+        }
         if let Some(until) = self.kind.members_changed(self.now) {
             self.events.push(until, Ev::ConsumersUp);
         }
@@ -65,6 +68,9 @@ impl<K: Semantics> Sim<'_, K> {
             lane,
         );
         self.rec.depth.set(self.now, self.queue.len() as u64);
+        if K::TTL_TIMER {
+            self.arm_ttl();
+        }
         lane
     }
 

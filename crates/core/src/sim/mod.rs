@@ -135,6 +135,10 @@ enum Ev {
     CallRetry(MessageId),
     /// SQS short polling: an idle consumer receives.
     Poll(ConsumerId),
+    /// RabbitMQ: a message delivered to an idle consumer reaches it.
+    Handoff(ConsumerId),
+    /// RabbitMQ: the message TTL timer for the head of the queue.
+    TtlTimer,
     /// Time-series row.
     Sample,
     /// The breaker half-opens: idle consumers may probe.
@@ -370,6 +374,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 }
                 Ev::AutoscaleCheck => self.on_autoscale_check(),
                 Ev::Poll(c) => self.on_poll(c),
+                Ev::Handoff(c) => self.on_handoff(c),
+                Ev::TtlTimer => self.on_ttl_timer(),
                 Ev::ScaleOut { n } => {
                     self.pending_out -= n;
                     self.pool.add(n);
@@ -481,6 +487,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 Some(c) => self.start(c, id, 0),
                 None => self.push_queue(id, 0),
             }
+        }
+        if K::PUSHES {
+            self.dispatch();
         }
     }
 
@@ -603,6 +612,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
     /// Consumer `c` is free: it takes the next waiting message (discarding any whose TTL
     /// has run out on the way), or goes idle.
     fn free_consumer(&mut self, c: ConsumerId) {
+        if K::PUSHES {
+            return self.push_settled(c);
+        }
         if self.prefetch_extra > 0 {
             if self.pool.retire_if_due(c) {
                 self.requeue_buffer(c);
@@ -756,6 +768,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
     /// Idle consumers take waiting messages (after the breaker half-opens or closes, or a
     /// `consumers.down` window ends).
     fn wake_consumers(&mut self) {
+        if K::PUSHES {
+            return self.dispatch();
+        }
         if self.short_poll.is_some() {
             // Short polling: idle consumers see messages at their next receive.
             return;
@@ -810,6 +825,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
         };
         self.queue.push(Entry { produced, id, call }, lane);
         self.rec.depth.set(self.now, self.queue.len() as u64);
+        if K::TTL_TIMER {
+            self.arm_ttl();
+        }
         if self.queue.is_ordered() {
             self.wake_consumers();
         }
@@ -843,7 +861,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
     /// An idle consumer, if the queue is empty and one is free (FIFO: nobody to overtake).
     fn idle_for_new(&mut self) -> Option<ConsumerId> {
         // Ordered queues: every message goes through its lane (its predecessors first).
-        if self.short_poll.is_none()
+        if !K::PUSHES
+            && self.short_poll.is_none()
             && !self.queue.is_ordered()
             && self.queue.is_empty()
             && self.pool.has_idle()

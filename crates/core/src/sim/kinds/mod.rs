@@ -14,7 +14,7 @@
 //! | `generic` | [`generic`] | nothing: FIFO, `[retry]` backoff, `queue.overflow` |
 //! | `sqs` | [`sqs`] | visibility timeout instead of backoff, redrive, batches, polling |
 //! | `sqs-fifo` | [`sqs_fifo`] | message groups in order, head-of-group retry, throughput limit, dedup |
-//! | `rabbitmq` | [`rabbitmq`] | nack requeue at the head, delivery limit, DLX on reject, prefetch |
+//! | `rabbitmq` | [`rabbitmq`] | push to consumers with credit (prefetch), hand-off times, nack requeue at the head, delivery limit, drop-head and DLX, TTL timer |
 //! | `kafka` | [`kafka`] | partitions assigned to consumers, rebalance pauses, lag, idempotent producer |
 //!
 //! ## Adding a broker kind
@@ -77,18 +77,23 @@ pub(crate) fn run(s: &Scenario, limits: &Limits) -> RunResult {
         )
         .run(),
         Broker::RabbitMq {
+            quorum: _,
             requeue,
             delivery_limit,
             dlx_on_reject,
             prefetch,
+            publish_to_deliver,
+            ack_to_deliver,
         } => Sim::new(
             s,
-            rabbitmq::RabbitMq {
+            rabbitmq::RabbitMq::new(
+                s,
                 requeue,
                 delivery_limit,
                 dlx_on_reject,
                 prefetch,
-            },
+                (publish_to_deliver, ack_to_deliver),
+            ),
             limits,
         )
         .run(),
@@ -146,6 +151,30 @@ pub(crate) trait Semantics {
     const RETRY_AT_HEAD: bool = false;
     /// Whether a consumer works through a batch before it receives again.
     const BATCHES: bool = false;
+    /// Whether the broker pushes messages to consumers with credit (RabbitMQ's prefetch):
+    /// the loop hands arrivals, settled messages and dispatch to [`Semantics::push`]'s
+    /// state (`rabbitmq.rs`) instead of idle consumers taking from the queue.
+    const PUSHES: bool = false;
+    /// Whether messages past `queue.ttl` expire at the head on a timer, consumers or not
+    /// (else as a consumer reaches them).
+    const TTL_TIMER: bool = false;
+
+    /// The push-delivery state, for a kind that [`Semantics::PUSHES`].
+    fn push(&mut self) -> Option<&mut rabbitmq::Push> {
+        None
+    }
+
+    /// A full queue's drop-oldest sheds the head (the highest-priority message, RabbitMQ's
+    /// drop-head) instead of the oldest message of the lowest tier.
+    fn evicts_head(&self) -> bool {
+        false
+    }
+
+    /// A message shed by drop-oldest is dead-lettered when the DLQ is enabled (RabbitMQ's
+    /// drop-head with a dead-letter exchange) instead of counted as dropped.
+    fn evicted_dead_letters(&self) -> bool {
+        false
+    }
 
     /// The wait queue: ordered lanes (groups, partitions), or the generic queue with
     /// `queue.priority`'s tiers.
