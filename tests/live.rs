@@ -84,8 +84,6 @@ fn first_deliveries(r: &LiveReport) -> Vec<u64> {
         .collect()
 }
 
-const DROP_HEAD_DLX: &str = "issue 17 point 3: with a DLX, RabbitMQ dead-letters the head that drop-head drops (x-death reason maxlen); the model counts it dropped";
-
 #[test]
 #[ignore = "needs a RabbitMQ: .ci/run starts one"]
 fn max_length_drop_head_with_dlq() {
@@ -97,14 +95,7 @@ fn max_length_drop_head_with_dlq() {
     // The first message goes straight to the consumer; messages 1..13 are dropped from
     // the head as 6..18 arrive; the consumer then takes 14 and 15.
     assert_eq!(first_deliveries(&r), vec![0, 14, 15]);
-    agree_except(
-        &r,
-        &[
-            ("counts.dropped", DROP_HEAD_DLX),
-            ("counts.dead_lettered", DROP_HEAD_DLX),
-        ],
-        &[],
-    );
+    agree_except(&r, &[], &[]);
 }
 
 #[test]
@@ -192,14 +183,26 @@ fn poison_messages_are_dead_lettered_after_one_delivery() {
         m.produced,
         "the queue drained"
     );
-    // Each message is delivered once, in publish order (two consumers, FIFO).
-    let firsts = first_deliveries(&r);
-    assert!(firsts.windows(2).all(|w| w[0] < w[1]), "{firsts:?}");
+    // Each message is delivered once; each consumer gets its messages in publish order
+    // (FIFO; across the two consumers the starts may cross by microseconds).
+    assert_eq!(first_deliveries(&r).len() as u64, m.produced);
+    for c in 0..2 {
+        let mine: Vec<u64> = r
+            .measured
+            .deliveries
+            .iter()
+            .filter(|d| d.consumer == c)
+            .map(|d| d.seq)
+            .collect();
+        assert!(
+            mine.windows(2).all(|w| w[0] < w[1]),
+            "consumer {c}: {mine:?}"
+        );
+    }
     agree_except(&r, &[], &[]);
 }
 
-const DELIVERY_LIMIT: &str = "issue 17 point 2: x-delivery-limit = 2 gives 3 deliveries in RabbitMQ 3.10 (the limit counts redeliveries), the model's delivery_limit = 2 gives 2";
-const QUORUM_HANDOFF: &str = "a quorum queue's hand-off (publish to delivery about 5 ms, Raft) is several times a classic queue's, and each poison message takes one more delivery than modelled";
+const QUORUM_HANDOFF: &str = "a quorum queue's hand-off (publish to delivery, Raft) measured p50 2.2 to 5.6 ms between runs on the loaded 2-core machine, against the model's broker.publish_to_deliver default of 0.9 ms (a classic queue's): more than the tolerance, and not stable enough to set";
 
 #[test]
 #[ignore = "needs a RabbitMQ: .ci/run starts one"]
@@ -229,7 +232,7 @@ fn delivery_limit_dead_letters_after_the_limit() {
             .count();
         assert_eq!(n, 3, "message {seq}");
     }
-    assert_eq!(m.attempts, model.attempts + model.poison);
+    assert_eq!(m.attempts, model.attempts);
     let lat = [
         "latency.end_to_end.p50",
         "latency.end_to_end.p99",
@@ -240,14 +243,7 @@ fn delivery_limit_dead_letters_after_the_limit() {
         "consumers.utilization",
     ];
     let affected: Vec<(&str, &str)> = lat.iter().map(|n| (*n, QUORUM_HANDOFF)).collect();
-    agree_except(
-        &r,
-        &[
-            ("counts.attempts", DELIVERY_LIMIT),
-            ("counts.retries", DELIVERY_LIMIT),
-        ],
-        &affected,
-    );
+    agree_except(&r, &[], &affected);
 }
 
 #[test]
@@ -258,8 +254,6 @@ fn prefetch_1_agrees() {
     assert_eq!(m.completed, m.produced, "the queue drained");
     agree_except(&r, &[], &[]);
 }
-
-const PREFETCH_PUSH: &str = "issue 17 point 6: with prefetch 50 RabbitMQ pushes each new message into a busy consumer's free prefetch slot (round robin), so it waits behind that consumer's work while another consumer is idle; the model hands it to an idle consumer";
 
 #[test]
 #[ignore = "needs a RabbitMQ: .ci/run starts one"]
@@ -274,21 +268,8 @@ fn prefetch_50_pushes_into_busy_consumers() {
     }
     let (lo, hi) = (per.iter().min().unwrap(), per.iter().max().unwrap());
     assert!(hi - lo <= 1, "deliveries per consumer {per:?}");
-    agree_except(
-        &r,
-        &[
-            ("latency.end_to_end.p50", PREFETCH_PUSH),
-            ("latency.end_to_end.mean", PREFETCH_PUSH),
-            ("latency.queue_wait.mean", PREFETCH_PUSH),
-        ],
-        &[
-            ("latency.end_to_end.p99", PREFETCH_PUSH),
-            ("latency.queue_wait.p50", PREFETCH_PUSH),
-        ],
-    );
+    agree_except(&r, &[], &[]);
 }
-
-const TTL_AT_HEAD: &str = "issue 17 point 7: RabbitMQ expires a message when its TTL runs out, even while no consumer looks at the head; the model expires it when a consumer next looks, so its queue holds expired messages longer";
 
 #[test]
 #[ignore = "needs a RabbitMQ: .ci/run starts one"]
@@ -298,7 +279,7 @@ fn ttl_with_dlq() {
     assert_eq!((m.produced, m.dead_lettered, m.completed), (9, 8, 1));
     assert_eq!(r.measured.dead_reasons, vec![("expired".to_string(), 8)]);
     assert_eq!(first_deliveries(&r), vec![0]);
-    agree_except(&r, &[("queue.mean_depth", TTL_AT_HEAD)], &[]);
+    agree_except(&r, &[], &[]);
 }
 
 #[test]
@@ -307,7 +288,7 @@ fn ttl_without_dlq() {
     let r = run("ttl.toml", Some("drop"));
     let m = &r.measured.summary.counts;
     assert_eq!((m.expired, m.dead_lettered, m.completed), (8, 0, 1));
-    agree_except(&r, &[("queue.mean_depth", TTL_AT_HEAD)], &[]);
+    agree_except(&r, &[], &[]);
 }
 
 // Without a broker: what live refuses, and how it fails.

@@ -46,7 +46,7 @@ pub struct Planned {
 /// The queue a live run declares, from the checked scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueSpec {
-    /// `x-queue-type`: quorum (for `x-delivery-limit`) or classic.
+    /// `x-queue-type`: `broker.queue_type`, quorum or classic.
     pub quorum: bool,
     /// `x-max-length`.
     pub max_length: Option<u64>,
@@ -112,6 +112,7 @@ fn unsupported(key: &str, what: impl Into<String>) -> InputError {
 /// service times below [`MIN_SERVICE_MS`] at this speed.
 pub fn check(s: &Scenario, speed: f64) -> Result<QueueSpec, InputError> {
     let Broker::RabbitMq {
+        quorum,
         requeue,
         delivery_limit,
         dlx_on_reject,
@@ -306,7 +307,7 @@ pub fn check(s: &Scenario, speed: f64) -> Result<QueueSpec, InputError> {
             .max(1)
     });
     Ok(QueueSpec {
-        quorum: delivery_limit.is_some(),
+        quorum,
         max_length: s.queue.capacity,
         overflow,
         dlx: s.dlq_enabled,
