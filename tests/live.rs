@@ -399,3 +399,34 @@ fn what_live_cannot_do_is_refused_naming_the_key() {
         stderr(&o)
     );
 }
+
+const PRIORITY_DROP_HEAD: &str = "priority with drop-head: RabbitMQ stores an arriving message first and then drops the head, so a high-priority message that arrives at a full queue of low-priority ones is itself dropped; the model evicts the head before storing the new message, so one high-priority message survives the burst";
+
+#[test]
+#[ignore = "needs a RabbitMQ: .ci/run starts one"]
+fn priority_drop_head_drops_the_highest_priority() {
+    let r = run("priority.toml", None);
+    let m = &r.measured.summary;
+    let class = |s: &queuelab::metrics::Summary, p: u8| {
+        s.classes
+            .iter()
+            .find(|c| c.priority == p)
+            .map(|c| (c.produced, c.completed))
+            .unwrap()
+    };
+    assert_eq!(
+        m.counts.dead_lettered, 14,
+        "the heads dropped, dead-lettered"
+    );
+    assert_eq!(r.measured.dead_reasons, vec![("maxlen".to_string(), 14)]);
+    // RabbitMQ: every high-priority message is dropped; two low ones complete.
+    assert_eq!((class(m, 5), class(m, 0)), ((9, 0), (9, 2)));
+    // The known difference, pinned: the model keeps one high-priority message.
+    let model = &r.model.summary;
+    assert_eq!(
+        (class(model, 5), class(model, 0)),
+        ((9, 1), (9, 1)),
+        "the known difference \"{PRIORITY_DROP_HEAD}\" changed: update this test"
+    );
+    agree_except(&r, &[], &[("latency.queue_wait.p50", PRIORITY_DROP_HEAD)]);
+}

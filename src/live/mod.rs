@@ -296,7 +296,7 @@ pub fn text(r: &LiveReport, broker: &str) -> String {
     if let Some((p50, p99)) = m.handoff_ms {
         let _ = writeln!(
             o,
-            "hand-off, publish to delivery with the consumers idle: p50 {p50:.2} ms, p99 {p99:.2} ms of wall time"
+            "hand-off, publish to delivery to an idle consumer: p50 {p50:.2} ms, p99 {p99:.2} ms of wall time"
         );
     }
     if let Some((p50, p99)) = m.overshoot_ms {

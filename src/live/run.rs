@@ -63,7 +63,7 @@ pub struct Measured {
     /// identities: as dropped, expired or failed (delivery limit).
     pub inferred: u64,
     /// Publish-to-delivery hand-off with an idle consumer, wall ms (p50, p99), over the
-    /// first deliveries that found every consumer idle.
+    /// first deliveries of messages published while their consumer was idle.
     pub handoff_ms: Option<(f64, f64)>,
     /// How much longer than asked the consumers' sleeps took, wall ms (p50, p99).
     pub overshoot_ms: Option<(f64, f64)>,
@@ -455,6 +455,7 @@ async fn run_on(
         }));
         tasks.push(tokio::spawn(async move {
             let _ch = ch;
+            let mut idle_since: Nanos = 0;
             while let Some(d) = rx.recv().await {
                 if sh.ended() {
                     break;
@@ -468,7 +469,6 @@ async fn run_on(
                 let (dur, ok) = {
                     let mut g = sh.lock();
                     let now = sh.now(&mut g);
-                    let idle_before = g.busy == 0;
                     g.held -= 1;
                     let st = &mut *g;
                     let m = &mut st.msgs[seq as usize];
@@ -481,7 +481,9 @@ async fn run_on(
                     st.rec.c.attempts += 1;
                     let (base, u) = if attempt == 1 {
                         st.rec.first_attempt(now, produced, produced, p.priority);
-                        if idle_before && st.held == 0 {
+                        // Published while this consumer was idle (and nothing ahead of
+                        // it in its buffer): the delivery is the broker's hand-off alone.
+                        if produced >= idle_since && st.held == 0 {
                             st.handoff.push((now - produced) as f64 / 1e6 / sh.speed);
                         }
                         (p.service, p.fail_u)
@@ -529,6 +531,7 @@ async fn run_on(
                 };
                 let mut g = sh.lock();
                 let now = sh.now(&mut g);
+                idle_since = now;
                 let st = &mut *g;
                 st.busy -= 1;
                 let busy = st.busy;
