@@ -45,7 +45,7 @@ consumers.down = [ { start = "2s", end = "4s" } ]
 subscribers = [ { name = "a" }, { name = "b", producers = ["producer1"], consumers = { count = 1 } } ]
 [[variants]]
 name = "rabbit"
-unset = ["retry"]
+unset = ["retry", "queue.overflow", "delivery.visibility_timeout"]
 broker = { kind = "rabbitmq", queue_type = "quorum", requeue = true, delivery_limit = 3, overflow = "reject-publish" }
 "#;
 

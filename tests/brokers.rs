@@ -826,3 +826,42 @@ fn rabbitmq_queue_types_refuse_what_they_do_not_support() {
         load(&format!("{PUSH}{extra}"));
     }
 }
+
+#[test]
+fn a_large_rabbitmq_prefetch_moves_the_wait_into_the_consumers() {
+    let runs = run_file("rabbitmq_prefetch.toml");
+    for (_, s) in &runs {
+        assert_invariants(s);
+    }
+    let (one, fifty) = (get(&runs, "prefetch-1"), get(&runs, "prefetch-50"));
+    let wait = |s: &Summary| s.latency.queue_wait.mean.unwrap();
+    // The same work, but four lines instead of one: the wait triples, and the queue itself
+    // looks empty (the messages wait unacknowledged in the consumers).
+    assert!((one.consumers.utilization - fifty.consumers.utilization).abs() < 1e-3);
+    assert!(
+        wait(fifty) > 2.5 * wait(one),
+        "{} {}",
+        wait(one),
+        wait(fifty)
+    );
+    assert!(fifty.queue.mean_depth < 0.1 && one.queue.mean_depth > 1.0);
+    // One consumer of 6.5 ms at 150/s (6.67 ms apart): with prefetch 1 the 0.2 ms hand-off
+    // per message makes 6.7 ms, more than the consumer has, and it falls behind; with 10
+    // the next message is already there.
+    let (f1, f10) = (
+        get(&runs, "fast-prefetch-1"),
+        get(&runs, "fast-prefetch-10"),
+    );
+    assert!(f1.rates.throughput < f1.rates.offered - 1.0);
+    assert!(
+        f1.counts.in_queue_at_end > 500,
+        "{}",
+        f1.counts.in_queue_at_end
+    );
+    assert!(
+        f10.counts.in_queue_at_end < 200,
+        "{}",
+        f10.counts.in_queue_at_end
+    );
+    assert!(wait(f1) > 10.0 * wait(f10));
+}

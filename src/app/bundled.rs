@@ -63,6 +63,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../scenarios/rabbitmq_poison.toml"),
     ),
     (
+        "rabbitmq_prefetch",
+        include_str!("../../scenarios/rabbitmq_prefetch.toml"),
+    ),
+    (
         "restart_backlog",
         include_str!("../../scenarios/restart_backlog.toml"),
     ),

@@ -131,7 +131,7 @@ impl Push {
     fn new(s: &Scenario, prefetch: u32, hops: (Nanos, Nanos), limit: Option<u32>) -> Self {
         let count = s.consumers.count as usize;
         let slots = s.autoscale.map_or(count, |a| count.max(a.max as usize));
-        let ring = (prefetch as usize).min(1024);
+        let ring = ring_capacity(prefetch, slots);
         let mut p = Push {
             prefetch,
             publish_hop: hops.0,
@@ -156,7 +156,7 @@ impl Push {
     fn ensure(&mut self, c: usize) {
         if self.held.len() <= c {
             let n = c + 1;
-            let ring = (self.prefetch as usize).min(1024);
+            let ring = ring_capacity(self.prefetch, n);
             self.rings.resize_with(n, || VecDeque::with_capacity(ring));
             self.held.resize(n, 0);
             self.waiting.resize(n, false);
@@ -198,6 +198,16 @@ impl Push {
         }
         self.requeue_credit(c);
     }
+}
+
+/// Entries preallocated per consumer's ring: its prefetch, up to 64, and at most about 4
+/// million over all consumers (64 MiB); a ring that fills beyond grows (doubling), so it
+/// allocates a few times at most over a run, never per message.
+fn ring_capacity(prefetch: u32, slots: usize) -> usize {
+    (prefetch as usize)
+        .min(64)
+        .min((1 << 22) / slots.max(1))
+        .max(1)
 }
 
 /// The push state of a kind that pushes (`K::PUSHES`); returns from the caller otherwise.
