@@ -43,6 +43,7 @@ pub use queuelab_core::{Error, InputError};
 
 pub mod app;
 pub mod fuzzing;
+pub mod live;
 pub mod plan;
 pub mod report;
 pub mod sweep;

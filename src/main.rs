@@ -240,6 +240,27 @@ enum Command {
         #[arg(long, default_value = "100x32")]
         size: String,
     },
+    /// Run the scenario against a real RabbitMQ and print the model and the broker side by side.
+    Live {
+        #[arg(help = SCENARIO_HELP)]
+        scenario: String,
+        /// The broker: amqp://HOST[:PORT][/VHOST] (user guest, or amqp://USER:PASS@HOST).
+        #[arg(long)]
+        broker: String,
+        /// Scenario seconds per wall second (a 60 s scenario at --speed 2 takes 30 s).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Output folder [default: output/<name>-live/]; replaced whole by each run.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        scen: ScenarioOpts,
+        #[command(flatten)]
+        output: Output,
+    },
     /// List the bundled lessons (or the scenarios in a folder) and the question each answers.
     List {
         /// A folder of scenario files [default: the lessons built into queuelab].
@@ -388,6 +409,25 @@ fn main() -> ExitCode {
             )
         }
         Command::List { dir } => app::list(dir.as_deref()),
+        Command::Live {
+            scenario,
+            broker,
+            speed,
+            out,
+            seed,
+            scen: ScenarioOpts { variant, sets },
+            output,
+        } => queuelab::live::live(&queuelab::live::LiveArgs {
+            scenario,
+            broker,
+            speed,
+            out,
+            seed,
+            variant,
+            sets,
+            format: output.get(),
+        })
+        .map(|r| r.stdout),
         Command::Watch {
             scenario,
             scen: ScenarioOpts { variant, sets },

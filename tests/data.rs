@@ -484,7 +484,8 @@ fn a_missing_unit_is_refused_with_its_line() {
 #[test]
 fn a_bad_line_past_the_checked_head_stops_the_run_naming_it() {
     // Loading checks the first 10,000 timestamps; a bad line after them is met in the
-    // run, which stops there and says where.
+    // run, which stops there and says where: bad input (exit 2), with the results so far
+    // written.
     let tmp = tempfile::tempdir().unwrap();
     let mut text: String = (0..12_000)
         .map(|i| format!("{}\n", i as f64 / 2000.0))
@@ -497,10 +498,12 @@ fn a_bad_line_past_the_checked_head_stops_the_run_naming_it() {
         .args(["run", &s, "--no-plots", "--out"])
         .arg(tmp.path().join("o"))
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains(format!(
             "{t}:12001: `soon` is not a number of seconds"
-        )));
+        )))
+        .stderr(contains("the results so far are in"));
+    assert!(tmp.path().join("o/summary.json").exists());
 }
 
 #[test]

@@ -469,7 +469,16 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             stops.join("; "),
             out_dir.display()
         );
-        Some(if guard::interrupted() {
+        // A bad line met during the replay of a trace is bad input (exit 2), named as such.
+        let bad = results.iter().find_map(|r| r.bad_input.clone());
+        Some(if let Some(mut e) = bad {
+            e.message = format!(
+                "{} (the results so far are in {})",
+                e.message,
+                out_dir.display()
+            );
+            Error::Input(Box::new(e))
+        } else if guard::interrupted() {
             Error::Interrupted(msg)
         } else {
             Error::Stopped(msg)

@@ -188,7 +188,8 @@ impl<R: BufRead> Column<R> {
         let csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .comment(Some(b'#'))
+            // Comments are skipped in `read`, not by csv: its comment skipping does not
+            // count the lines it skips, and errors would name the wrong line.
             .from_reader(r);
         let mut c = Column {
             csv,
@@ -246,7 +247,11 @@ impl<R: BufRead> Column<R> {
                         .record
                         .position()
                         .map_or(self.line + 1, |p| p.line() as usize);
-                    if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
+                    let comment = self
+                        .record
+                        .get(0)
+                        .is_some_and(|f| f.trim_ascii().starts_with(b"#"));
+                    if comment || self.record.iter().all(|f| f.trim_ascii().is_empty()) {
                         continue;
                     }
                     return Ok(true);
@@ -872,6 +877,10 @@ mod tests {
         assert!(e.to_string().contains("no column `value`"), "{e}");
         let e = read_durations(mem("1ms\n2 parsecs\n"), "p.csv", "value", None).unwrap_err();
         assert_eq!((e.line, e.kind), (Some(2), ErrorKind::BadDuration));
+        // Comment and blank lines count: the bad value is on line 5 of the file.
+        let text = "# exported 2026-11-29\nvalue\n# ms\n\n30\n";
+        let e = read_durations(mem(text), "p.csv", "value", None).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(5), ErrorKind::BadDuration));
     }
 
     #[test]

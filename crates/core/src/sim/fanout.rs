@@ -142,6 +142,7 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
             summary: r.summary.clone(),
         })
         .collect();
+    let bad_input = subs.iter().find_map(|(_, r)| r.bad_input.clone());
     RunResult {
         summary,
         rows,
@@ -150,5 +151,6 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
         produced_by: published,
         tally,
         subscribers: subs,
+        bad_input,
     }
 }

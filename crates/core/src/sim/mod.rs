@@ -56,6 +56,9 @@ pub struct RunResult {
     pub produced_by: Vec<(u32, u64)>,
     /// Fan-out: each subscriber's own result, in file order (empty otherwise).
     pub subscribers: Vec<(String, RunResult)>,
+    /// Set when the run stopped at a bad line of a data file met during the run (a trace
+    /// is read as it replays): bad input, which the command line reports as such.
+    pub bad_input: Option<InputError>,
 }
 
 impl std::fmt::Debug for RunResult {
@@ -216,6 +219,7 @@ struct Sim<'a, K: Semantics> {
     next_call: u32,
     limits: Limits,
     stopped: Option<String>,
+    bad_input: Option<InputError>,
 }
 
 impl<'a, K: Semantics> Sim<'a, K> {
@@ -277,6 +281,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             next_call: 0,
             limits: *limits,
             stopped: None,
+            bad_input: None,
         }
     }
 
@@ -435,6 +440,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 "stopped at {}: {e}",
                 crate::time::human(ns_to_secs(self.now))
             ));
+            self.bad_input = Some(e);
         }
     }
 
@@ -1085,6 +1091,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 .collect(),
             tally,
             subscribers: Vec::new(),
+            bad_input: self.bad_input.take(),
         }
     }
 }
