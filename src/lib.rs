@@ -139,6 +139,16 @@ pub mod scenario {
         label: &str,
         overrides: &Overrides,
     ) -> Result<ScenarioFile, InputError> {
+        // A bundled lesson (`queuelab run real_traffic` from any folder) reads the data files
+        // built in with it.
+        if label.starts_with("bundled:") {
+            return parse_with(
+                text,
+                label,
+                overrides,
+                Arc::new(crate::app::bundled::data_inputs()),
+            );
+        }
         parse_with(text, label, overrides, Arc::new(FileInputs::beside(label)))
     }
 

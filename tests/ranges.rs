@@ -346,7 +346,7 @@ fn uncertain_and_futures_misuse_is_refused() {
         .stderr(predicate::str::contains("--target"));
 }
 
-/// The real-data lesson (#16 item 6), scenarios/data/real_traffic.toml: a real day of
+/// The real-data lesson (#16 item 6), scenarios/real_traffic.toml: a real day of
 /// departures needs far more consumers than Poisson traffic at the same mean rate.
 mod real_traffic {
     use super::*;
@@ -355,7 +355,7 @@ mod real_traffic {
     use queuelab::theory::{self, Params};
 
     fn lesson() -> (String, String) {
-        let path = root().join("scenarios/data/real_traffic.toml");
+        let path = root().join("scenarios/real_traffic.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         (path.to_str().unwrap().to_string(), text)
     }

@@ -68,9 +68,25 @@ fn every_bundled_scenario_is_sound_and_deterministic() {
                     .map_or(r.summary.counts.produced, |f| f.published)
             })
             .collect();
+        // Common random numbers: variants that keep the producers see the same arrivals
+        // (a variant that changes the arrival process itself, such as real_traffic's
+        // Poisson at the same mean rate, is compared with nothing).
+        let f = load(name);
+        let runs = f.runs();
+        for (i, s) in runs.iter().enumerate() {
+            if s.producers == runs[0].producers {
+                assert_eq!(
+                    produced[i], produced[0],
+                    "{name}: every variant with the same producers must see the same arrivals: {produced:?}"
+                );
+            }
+        }
         assert!(
-            produced.windows(2).all(|w| w[0] == w[1]),
-            "{name}: every variant must see the same arrivals: {produced:?}"
+            runs.iter()
+                .filter(|s| s.producers == runs[0].producers)
+                .count()
+                > runs.len() / 2,
+            "{name}: most variants keep the producers (common random numbers)"
         );
         for ((va, ra), (_, rb)) in a.iter().zip(&b) {
             assert_invariants(&ra.summary);

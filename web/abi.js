@@ -25,6 +25,8 @@
       run: (req) => call(x.ql_run, JSON.stringify(req)),
       // text -> {ok, errors: [{line, column, key, message, allowed, hint, text}]}
       check: (text) => call(x.ql_check, text),
+      // {name: text} -> {ok, files}: the data files every later run and check reads
+      data: (files) => call(x.ql_data, JSON.stringify(files || {})),
       // text -> {ok, knobs: [{path, kind, value, span, literal, choices}]}
       knobs: (text) => call(x.ql_knobs, text),
       score: (answer, actual, slack) => x.ql_score(answer, actual, slack),

@@ -21,6 +21,9 @@
   const KIND_LABEL = { spike: "spike", outage: "outage", down: "consumers down", restart: "restart backlog" };
 
   const LESSONS = JSON.parse($("ql-lessons").textContent);
+  // The lessons' data files (name as the scenarios write it -> text), given to every engine
+  // instance: a lesson on real data, a share link of one or an edited copy all find them.
+  const DATA = Object.assign({}, ...LESSONS.map((l) => l.data || {}));
   const state = {
     ql: null, module: null, gen: 0,
     toml: "", label: "scenario.toml", lessonIndex: -1, seed: null, variant: null, variants: [],
@@ -41,6 +44,7 @@
     state.module = await WebAssembly.compile(b64bytes($("ql-wasm").textContent));
     const inst = await WebAssembly.instantiate(state.module, {});
     state.ql = window.qlBind(inst.exports);
+    state.ql.data(DATA);
     window.queuelab.version = state.ql.version;
     $("version").textContent = state.ql.version;
     window.queuelab.timings.script_start_ms = t0;
@@ -49,7 +53,7 @@
   const workerUrl = URL.createObjectURL(new Blob([$("ql-worker").textContent], { type: "text/javascript" }));
   function newWorker() {
     const w = new Worker(workerUrl);
-    w.postMessage({ type: "init", module: state.module });
+    w.postMessage({ type: "init", module: state.module, data: DATA });
     return w;
   }
   // A run for the page. A new scenario, seed or variant supersedes any run in progress

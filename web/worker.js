@@ -7,6 +7,7 @@ self.onmessage = (e) => {
   if (m.type === "init") {
     const inst = new WebAssembly.Instance(m.module, {});
     ql = self.qlBind(inst.exports);
+    ql.data(m.data);
     self.postMessage({ type: "ready" });
   } else if (m.type === "run") {
     const t0 = performance.now();

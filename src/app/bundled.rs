@@ -67,6 +67,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../scenarios/rabbitmq_prefetch.toml"),
     ),
     (
+        "real_traffic",
+        include_str!("../../scenarios/real_traffic.toml"),
+    ),
+    (
         "restart_backlog",
         include_str!("../../scenarios/restart_backlog.toml"),
     ),
@@ -83,6 +87,24 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../scenarios/when_not_to_queue.toml"),
     ),
 ];
+
+/// (name as the lessons write it, text) of every data file a bundled lesson reads, so that
+/// `queuelab run real_traffic` works from any folder as the other lessons do.
+pub const BUNDLED_DATA: &[(&str, &str)] = &[(
+    "data/departures_east_2001-06-29.csv",
+    include_str!("../../scenarios/data/departures_east_2001-06-29.csv"),
+)];
+
+/// The bundled lessons' data files, for a scenario labelled `bundled:NAME.toml`.
+pub fn data_inputs() -> queuelab_core::input::MemInputs {
+    let mut m = queuelab_core::input::MemInputs::new().missing_hint(
+        "a bundled lesson reads only the data files built in with it; save the lesson to a file (`queuelab run` a path) to give it your own",
+    );
+    for (name, text) in BUNDLED_DATA {
+        m.insert((*name).to_string(), text);
+    }
+    m
+}
 
 /// The bundled lesson called `arg` (`flash_sale`, `flash_sale.toml` or
 /// `scenarios/flash_sale.toml`), if there is one.
@@ -142,5 +164,24 @@ mod tests {
         assert!(bundled("scenarios/flash_sale.toml").is_some());
         assert!(bundled("flash_sale").is_some());
         assert!(bundled("nope").is_none());
+    }
+
+    #[test]
+    fn every_bundled_lesson_loads_with_its_built_in_data() {
+        for (name, text) in BUNDLED {
+            let label = format!("bundled:{name}.toml");
+            if let Err(e) = crate::scenario::parse(text, &label, &Default::default()) {
+                panic!("{label}: {e}");
+            }
+        }
+        // And every built-in data file is one a lesson reads.
+        for (file, _) in BUNDLED_DATA {
+            assert!(
+                BUNDLED
+                    .iter()
+                    .any(|(_, t)| t.contains(&format!("\"{file}\""))),
+                "{file} is built in but no lesson reads it"
+            );
+        }
     }
 }

@@ -18,7 +18,10 @@ export async function loadLab() {
   if (!m) throw new Error(`${labHtml} has no inlined wasm`);
   const bytes = Buffer.from(m[1].trim(), "base64");
   const { instance } = await WebAssembly.instantiate(bytes, {});
-  return globalThis.qlBind(instance.exports);
+  const ql = globalThis.qlBind(instance.exports);
+  // As the page does: the lessons' data files for every run and check.
+  ql.data(Object.assign({}, ...lessons().map((l) => l.data || {})));
+  return ql;
 }
 
 export const withoutWall = globalThis.qlWithoutWall;

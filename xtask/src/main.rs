@@ -89,13 +89,53 @@ fn lessons(root: &Path) -> Result<Vec<serde_json::Value>, String> {
                 "docs/lessons.md names scenarios/{name}, which does not exist"
             ));
         }
+        let toml = read(&path)?;
+        let mut data = serde_json::Map::new();
+        for f in data_files(&toml) {
+            data.insert(f.clone(), read(&root.join("scenarios").join(&f))?.into());
+        }
         out.push(serde_json::json!({
             "file": format!("scenarios/{name}"),
             "lesson": heading,
-            "toml": read(&path)?,
+            "toml": toml,
+            "data": data,
         }));
     }
     Ok(out)
+}
+
+/// The data files a scenario names (`trace = "…"`, `rates`, `samples`, `buckets`), as
+/// written (relative to scenarios/), so that the page can give them to the engine.
+fn data_files(toml: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in toml.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        for key in ["trace", "rates", "samples", "buckets"] {
+            let mut rest = line;
+            while let Some(i) = rest.find(key) {
+                let before_ok = rest[..i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'));
+                let after = rest[i + key.len()..].trim_start();
+                rest = &rest[i + key.len()..];
+                let Some(v) = after.strip_prefix('=') else {
+                    continue;
+                };
+                let v = v.trim_start();
+                if !before_ok || !v.starts_with('"') {
+                    continue;
+                }
+                if let Some(end) = v[1..].find('"') {
+                    let name = v[1..=end].to_string();
+                    if !out.contains(&name) {
+                        out.push(name);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// JSON safe inside a `<script>` element.

@@ -41,11 +41,34 @@ pub struct RunRequest {
     pub data: std::collections::BTreeMap<String, String>,
 }
 
-/// The data files of a request, for the core.
+/// The page's own data files (the bundled lessons' traces, rate series and samples), set
+/// once by [`set_data`]; every run and check sees them, a request's own `data` on top.
+static DATA: std::sync::Mutex<std::collections::BTreeMap<String, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// `data`: sets the page's data files from a JSON object (name -> text); answers
+/// `{"ok": true, "files": N}`.
+pub fn set_data(text: &str) -> Value {
+    match serde_json::from_str::<std::collections::BTreeMap<String, String>>(text) {
+        Ok(m) => {
+            let n = m.len();
+            *DATA.lock().unwrap_or_else(|p| p.into_inner()) = m;
+            json!({ "ok": true, "files": n })
+        }
+        Err(e) => {
+            json!({ "ok": false, "errors": [{ "message": format!("bad data: {e}"), "text": format!("bad data: {e}") }] })
+        }
+    }
+}
+
+/// The data files of a request (the page's, then the request's own), for the core.
 fn inputs(data: &std::collections::BTreeMap<String, String>) -> std::sync::Arc<MemInputs> {
     let mut m = MemInputs::new().missing_hint(
-        "the browser lab has only the data files the page gives it; run this scenario with the command line (`queuelab run FILE`), which reads data files beside the scenario file",
+        "the browser lab has only the data files the page gives it (those of its lessons); run this scenario with the command line (`queuelab run FILE`), which reads data files beside the scenario file",
     );
+    for (k, v) in DATA.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        m.insert(k.clone(), v);
+    }
     for (k, v) in data {
         m.insert(k.clone(), v);
     }

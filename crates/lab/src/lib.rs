@@ -7,6 +7,8 @@
 //! - `ql_run(ptr, len)`, `ql_check(ptr, len)`, `ql_knobs(ptr, len)`: read a UTF-8
 //!   request from the buffer (a JSON object for `ql_run`, the scenario's text for the
 //!   others) and leave the UTF-8 JSON answer in an output buffer, returning its length;
+//! - `ql_data(ptr, len)`: sets the page's data files (a JSON object, name -> text) that
+//!   every later run and check reads;
 //! - `ql_out_ptr() -> ptr`: where that answer is (valid until the next call);
 //! - `ql_score(answer, actual, slack) -> f64`: the quiz's score of a guess;
 //! - `ql_version_ptr()/ql_version_len()`: the crate's version.
@@ -99,6 +101,17 @@ pub unsafe extern "C" fn ql_check(ptr: *const u8, len: usize) -> usize {
     // SAFETY: forwarded from the caller.
     let text = unsafe { input(ptr, len) };
     answer(glue::check(&text, None))
+}
+
+/// Sets the page's data files: a JSON object, name -> text (see [`glue::set_data`]).
+///
+/// # Safety
+/// `ptr` must point to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ql_data(ptr: *const u8, len: usize) -> usize {
+    // SAFETY: forwarded from the caller.
+    let text = unsafe { input(ptr, len) };
+    answer(glue::set_data(&text))
 }
 
 /// The knobs of a scenario's text (see [`glue::knobs`]).

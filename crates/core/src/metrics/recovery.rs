@@ -19,7 +19,7 @@
 //!   down (an empty queue when it was empty before); `empty_seconds` = that time minus the end.
 
 use super::timeseries::Row;
-use crate::scenario::Scenario;
+use crate::scenario::{ArrivalKind, Scenario};
 use crate::time::{ns_to_secs, Nanos};
 use serde::Serialize;
 
@@ -132,9 +132,12 @@ impl Disturbance {
 /// The disturbances of `s`: (kind, start, end), in start order.
 pub fn windows(s: &Scenario) -> Vec<(Kind, Nanos, Nanos)> {
     let total = |t: Nanos| -> f64 { s.producers.iter().map(|p| p.rate_at(t)).sum() };
+    // A rate series (`arrivals = "rates"`) is the traffic itself, not a disturbance laid
+    // on it: its steps (one a minute in a metrics export) are not spikes.
     let mut steps: Vec<Nanos> = s
         .producers
         .iter()
+        .filter(|p| p.arrivals != ArrivalKind::Rates)
         .flat_map(|p| p.schedule.iter().map(|(at, _)| *at))
         .collect();
     steps.sort_unstable();
