@@ -632,6 +632,33 @@ fn rabbitmq_max_length_drops_the_head_by_default_and_dead_letters_it_with_a_dlx(
     assert!(s.counts.rejected > 150 && s.counts.dead_lettered == 0);
     let s = rabbit(FULL, "overflow = \"reject-publish-dlx\"\n");
     assert!(s.counts.dead_lettered > 150 && s.counts.rejected == 0);
+    // With no dead-letter queue there is nowhere to dead-letter: RabbitMQ 3.10.8 simply
+    // refuses the publish (tests/live.rs, max_length_reject_publish_dlx_without_dlq).
+    let no_dlq = rabbit(
+        FULL,
+        "overflow = \"reject-publish-dlx\"\n[dlq]\nenabled = false\n",
+    );
+    assert_eq!(no_dlq.counts.dead_lettered, 0);
+    assert_eq!(no_dlq.counts.rejected, s.counts.dead_lettered);
+}
+
+#[test]
+fn rabbitmq_drop_head_stores_first_so_an_outranking_arrival_is_the_head_dropped() {
+    // Measured on RabbitMQ 3.10.8 (tests/live/priority.toml): max-length 3, drop-head, a
+    // burst of 10 low and 10 high-priority messages a second for 1 s into one consumer of
+    // 2 s. RabbitMQ stores each arrival and then drops the head, so a high-priority message
+    // that finds the queue full of low ones is itself the head dropped: all 9 high ones
+    // that find no free consumer go, and 2 low ones complete (the one in service at once
+    // and one waiting). Dropping the head first kept one high-priority message.
+    let text = std::fs::read_to_string(root().join("tests/live/priority.toml")).unwrap();
+    let s = sim::run(&load(&text).base).summary;
+    assert_invariants(&s);
+    let class = |p: u8| {
+        let c = s.classes.iter().find(|c| c.priority == p).unwrap();
+        (c.produced, c.completed)
+    };
+    assert_eq!((class(5), class(0)), ((9, 0), (9, 2)));
+    assert_eq!(s.counts.dead_lettered, 14);
 }
 
 #[test]

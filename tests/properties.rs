@@ -485,8 +485,12 @@ pub(crate) fn assert_findings_agree(s: &queuelab::metrics::Summary, label: &str)
     let json = serde_json::to_value(s).unwrap();
     let mut known = Vec::new();
     collect(&json, &mut known);
+
     let c = &s.counts;
     for f in queuelab::findings::sentences(s) {
+        // The recovery rule printed with a verdict has a constant of its own ("at least 1
+        // message"): the rule, not a figure of the run.
+        let f = f.replace(queuelab::metrics::recovery::RULE, "");
         for word in f.split_whitespace() {
             let w = word.trim_matches(|ch: char| ",.;:()".contains(ch));
             if w.is_empty() || !w.chars().all(|ch| ch.is_ascii_digit() || ch == ',') {

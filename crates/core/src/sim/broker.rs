@@ -50,13 +50,20 @@ impl<K: Semantics> Sim<'_, K> {
         } else {
             let bounded_room = self.s.queue.capacity.is_some_and(|c| c > 0);
             match self.s.queue.overflow {
+                Overflow::DropOldest if bounded_room && self.arrival_becomes_head(id) => {
+                    // RabbitMQ's drop-head stores the message, then drops the head: a message
+                    // that outranks every waiting one is that head, and goes at once.
+                    self.store(id);
+                    self.shed(id);
+                }
                 Overflow::DropOldest if bounded_room => {
                     self.evict_oldest();
                     self.store(id);
                     self.push_queue(id, 0);
                 }
                 Overflow::Block if bounded_room => self.blocked.push_back(id),
-                _ if self.kind.refused_dead_letters() => {
+                // reject-publish-dlx with nowhere to dead-letter (no DLQ): a plain refusal.
+                _ if self.kind.refused_dead_letters() && self.s.dlq_enabled => {
                     // reject-publish-dlx: the publisher is refused, the message dead-lettered.
                     self.rec.c.dead_lettered += 1;
                     self.rec.client_errors += 1;
@@ -92,13 +99,30 @@ impl<K: Semantics> Sim<'_, K> {
             self.pop_queue_lowest()
         };
         if let Some(e) = e {
-            if self.kind.evicted_dead_letters() && self.s.dlq_enabled {
-                self.rec.c.dead_lettered += 1;
-            } else {
-                self.rec.c.dropped += 1;
-            }
-            self.msgs.free(e.id);
+            self.shed(e.id);
         }
+    }
+
+    /// Drop-head with a priority queue (RabbitMQ): whether the arriving message `id`
+    /// outranks every waiting message, so that it would be the head once stored.
+    fn arrival_becomes_head(&self, id: MessageId) -> bool {
+        self.kind.evicts_head()
+            && self.s.queue.priority
+            && self
+                .queue
+                .front()
+                .is_some_and(|h| self.msgs.get(id).priority > self.msgs.get(h.id).priority)
+    }
+
+    /// A message shed by overflow: dropped, or dead-lettered where the kind does so and
+    /// there is a DLQ (RabbitMQ's drop-head with a DLX, reason maxlen).
+    fn shed(&mut self, id: MessageId) {
+        if self.kind.evicted_dead_letters() && self.s.dlq_enabled {
+            self.rec.c.dead_lettered += 1;
+        } else {
+            self.rec.c.dropped += 1;
+        }
+        self.msgs.free(id);
     }
 
     /// A slot opened in the queue: the first blocked caller's message is stored.
