@@ -61,6 +61,8 @@ pub struct LiveReport {
     pub measured: run::Measured,
     /// Model and measured side by side.
     pub figures: Vec<compare::Figure>,
+    /// The latency tolerance the figures were judged with.
+    pub tolerance: compare::Tolerance,
     /// Messages the plan publishes.
     pub planned: u64,
     /// `--speed`.
@@ -192,7 +194,27 @@ pub fn live(a: &LiveArgs) -> Result<LiveReport, Error> {
     } else {
         1.0
     };
-    let figures = compare::figures(&model.summary, &measured.summary, a.speed, deliveries);
+    let model_handoff_ms = match s.broker {
+        crate::scenario::broker::Broker::RabbitMq {
+            publish_to_deliver, ..
+        } => publish_to_deliver as f64 / 1e6 / a.speed,
+        _ => 0.0,
+    };
+    let tolerance = compare::Tolerance::of(
+        (
+            model.summary.consumers.utilization,
+            measured.summary.consumers.utilization,
+        ),
+        measured.handoff_ms.map(|(p50, _)| p50),
+        model_handoff_ms,
+    );
+    let figures = compare::figures(
+        &model.summary,
+        &measured.summary,
+        a.speed,
+        deliveries,
+        &tolerance,
+    );
 
     let mut bundle = Bundle::default();
     bundle.add(
@@ -219,6 +241,7 @@ pub fn live(a: &LiveArgs) -> Result<LiveReport, Error> {
         model,
         measured,
         figures,
+        tolerance,
         planned: planned.len() as u64,
         speed: a.speed,
         asked_rate: match (planned.first(), planned.last()) {
@@ -324,6 +347,7 @@ pub fn text(r: &LiveReport, broker: &str) -> String {
             m.inferred
         );
     }
+    let _ = writeln!(o, "{}", r.tolerance.describe());
     let _ = writeln!(o);
     let w = r.figures.iter().map(|f| f.name.len()).max().unwrap_or(10);
     let _ = writeln!(
