@@ -1,9 +1,16 @@
-//! The event queue: a binary heap ordered by (time, sequence number).
+//! The event queue: pending events in (time, sequence number) order.
 //!
 //! Determinism rule, enforced here: events at the same nanosecond run in the order they
-//! were scheduled (each push takes the next sequence number). Push and pop are
-//! O(log n) in the number of pending events, which is small (one per producer, one per
-//! busy consumer, one per message waiting out a backoff or a visibility timeout).
+//! were scheduled (each push takes the next sequence number). Keys are unique, so the
+//! order popped does not depend on how the queue is stored.
+//!
+//! Most runs have a handful of pending events (one per producer, one per busy consumer,
+//! the next sample), so they are kept in a vector sorted latest first: a pop takes the
+//! last element, a push a binary search and a short shift. When many are pending (a
+//! message waiting out a backoff or a visibility timeout each has one, by the thousand
+//! in an outage) they move to a binary heap, O(log n) each way, and back to the vector
+//! once few are left; the thresholds are far apart so a run near one does not switch
+//! back and forth.
 
 use crate::time::Nanos;
 use std::cmp::Ordering;
@@ -35,16 +42,26 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+/// More pending events than this: the binary heap.
+const TO_HEAP: usize = 48;
+/// Fewer than this in the heap: back to the sorted vector.
+const TO_SORTED: usize = 12;
+
 /// Pending events of type `E`.
 pub struct EventQueue<E> {
+    /// Sorted by key, latest first (the next event is the last), while `heap` is unused.
+    sorted: Vec<Entry<E>>,
     heap: BinaryHeap<Entry<E>>,
+    in_heap: bool,
     seq: u64,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(64),
+            sorted: Vec::with_capacity(TO_HEAP + 1),
+            heap: BinaryHeap::new(),
+            in_heap: false,
             seq: 0,
         }
     }
@@ -55,26 +72,62 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn push(&mut self, time: Nanos, event: E) {
         self.seq += 1;
-        self.heap.push(Entry {
+        let e = Entry {
             key: (u128::from(time) << 64) | u128::from(self.seq),
             event,
-        });
+        };
+        if self.in_heap {
+            self.heap.push(e);
+            return;
+        }
+        // From the end (the earliest), where a new event usually belongs: it is
+        // scheduled a service time or an inter-arrival gap ahead, before the next sample
+        // and most timers. One insertion-sort step.
+        let v = &mut self.sorted;
+        let i = v.iter().rposition(|x| x.key > e.key).map_or(0, |p| p + 1);
+        v.insert(i, e);
+        if v.len() > TO_HEAP {
+            self.use_heap();
+        }
     }
 
     /// The earliest event, if any.
     #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
-        self.heap.pop().map(|e| ((e.key >> 64) as Nanos, e.event))
+        let e = if self.in_heap {
+            let e = self.heap.pop();
+            if self.heap.len() < TO_SORTED {
+                self.use_sorted();
+            }
+            e
+        } else {
+            self.sorted.pop()
+        }?;
+        Some(((e.key >> 64) as Nanos, e.event))
+    }
+
+    #[cold]
+    fn use_heap(&mut self) {
+        self.heap.extend(self.sorted.drain(..));
+        self.in_heap = true;
+    }
+
+    #[cold]
+    fn use_sorted(&mut self) {
+        self.sorted.extend(self.heap.drain());
+        self.sorted
+            .sort_unstable_by_key(|e| std::cmp::Reverse(e.key));
+        self.in_heap = false;
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.sorted.len() + self.heap.len()
     }
 
     /// True when nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 }
 
@@ -91,5 +144,42 @@ mod tests {
         q.push(3, 'd');
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
+    }
+
+    #[test]
+    fn many_pending_events_pop_in_order_across_both_layouts() {
+        // Up to thousands pending (the heap), down to a few (the vector), and back:
+        // always the earliest (time, seq) first, ties in schedule order.
+        let mut q = EventQueue::default();
+        let mut state = 3u64;
+        let mut next = |m: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        let mut now = 0;
+        let mut pushed = 0u64;
+        let mut last = (0u64, 0u64);
+        for round in 0..6 {
+            let target = if round % 2 == 0 { 3000 } else { 3 };
+            while q.len() != target {
+                if q.len() < target {
+                    pushed += 1;
+                    q.push(now + next(50), pushed);
+                } else {
+                    let (t, id) = q.pop().unwrap();
+                    assert!((t, id) > last, "{:?} after {last:?}", (t, id));
+                    // Same time: scheduled later, so a larger id.
+                    last = (t, id);
+                    now = t;
+                }
+            }
+        }
+        while let Some((t, id)) = q.pop() {
+            assert!((t, id) > last);
+            last = (t, id);
+        }
+        assert!(q.is_empty());
     }
 }

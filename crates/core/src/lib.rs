@@ -55,7 +55,7 @@
 //!        │            RetryReady / Redeliver / requeue at head ◀────────┘ (sim::kinds: AfterFailure)
 //!        └── sync callers (sim::direct: backlog, caller timeouts, caller retries)
 //!
-//!  engine::EventQueue: a binary heap of (time ns, sequence) → Ev; one loop pops, handles,
+//!  engine::EventQueue: (time ns, sequence) → Ev, a sorted vector or a heap; one loop pops, handles,
 //!  schedules. metrics::recorder::Recorder is told what happened; it owns every counter.
 //! ```
 //!

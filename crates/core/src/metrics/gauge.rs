@@ -4,14 +4,19 @@ use crate::time::Nanos;
 
 /// An integer level that changes at instants; keeps its time integral since `from`
 /// (the warm-up), its integral over the current sample interval, and exact maxima.
+///
+/// One running integral (level x ns, from 0) is kept; the others are differences of it:
+/// its value when time passed `from`, and its value when the current interval began.
 #[derive(Debug, Clone)]
 pub struct TimeWeighted {
     value: u64,
     last: Nanos,
     from: Nanos,
-    area: u128,
     lifetime_area: u128,
-    interval_area: u128,
+    /// The integral over `[0, from]`, once time has passed `from`.
+    at_from: Option<u128>,
+    /// The integral when the current sample interval began.
+    interval_mark: u128,
     max: u64,
     interval_max: u64,
 }
@@ -23,9 +28,9 @@ impl TimeWeighted {
             value: 0,
             last: 0,
             from,
-            area: 0,
             lifetime_area: 0,
-            interval_area: 0,
+            at_from: (from == 0).then_some(0),
+            interval_mark: 0,
             max: 0,
             interval_max: 0,
         }
@@ -35,13 +40,19 @@ impl TimeWeighted {
     fn advance(&mut self, now: Nanos) {
         if now > self.last {
             let v = u128::from(self.value);
-            self.interval_area += v * u128::from(now - self.last);
-            self.lifetime_area += v * u128::from(now - self.last);
-            if now > self.from {
-                self.area += v * u128::from(now - self.last.max(self.from));
+            if self.at_from.is_none() && now > self.from {
+                self.cross_from(v);
             }
+            self.lifetime_area += v * u128::from(now - self.last);
             self.last = now;
         }
+    }
+
+    /// Time passes `from` (the end of the warm-up) for the first time.
+    #[cold]
+    fn cross_from(&mut self, v: u128) {
+        let before = u128::from(self.from.saturating_sub(self.last));
+        self.at_from = Some(self.lifetime_area + v * before);
     }
 
     /// Sets the level at `now`.
@@ -77,10 +88,9 @@ impl TimeWeighted {
     pub fn mean(&mut self, now: Nanos) -> f64 {
         self.advance(now);
         let span = now.saturating_sub(self.from);
-        if span == 0 {
-            0.0
-        } else {
-            self.area as f64 / span as f64
+        match self.at_from {
+            Some(base) if span > 0 => (self.lifetime_area - base) as f64 / span as f64,
+            _ => 0.0,
         }
     }
 
@@ -88,8 +98,8 @@ impl TimeWeighted {
     /// the interval and starts the next one.
     pub fn take_interval(&mut self, now: Nanos) -> (u128, u64) {
         self.advance(now);
-        let out = (self.interval_area, self.interval_max);
-        self.interval_area = 0;
+        let out = (self.lifetime_area - self.interval_mark, self.interval_max);
+        self.interval_mark = self.lifetime_area;
         self.interval_max = self.value;
         out
     }
@@ -115,5 +125,38 @@ mod tests {
         assert_eq!((area, max), (4 * 20 + 2 * 10, 4));
         let (area, max) = g.take_interval(40);
         assert_eq!((area, max), (20, 2));
+    }
+
+    #[test]
+    fn the_three_integrals_agree_with_a_direct_sum() {
+        // Levels changing at pseudo-random instants, a warm-up that ends between two
+        // changes, on one, and at 0; intervals taken now and then.
+        for from in [0u64, 1_000, 1_234, 50_000] {
+            let mut g = TimeWeighted::new(from);
+            let (mut t, mut v, mut state) = (0u64, 0u64, 7u64);
+            let (mut area, mut life, mut iv) = (0u128, 0u128, 0u128);
+            for i in 0..5_000 {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let next = t + (state >> 60);
+                let d = u128::from(next - t);
+                life += u128::from(v) * d;
+                iv += u128::from(v) * d;
+                area += u128::from(v) * u128::from(next.max(from) - t.max(from));
+                t = next;
+                if i % 97 == 0 {
+                    assert_eq!(g.take_interval(t).0, iv);
+                    iv = 0;
+                }
+                v = (state >> 40) % 9;
+                g.set(t, v);
+            }
+            assert_eq!(g.total_area(t), life);
+            let want = if t > from {
+                area as f64 / (t - from) as f64
+            } else {
+                0.0
+            };
+            assert_eq!(g.mean(t), want, "from {from}");
+        }
     }
 }

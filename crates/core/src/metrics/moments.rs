@@ -1,42 +1,43 @@
-//! Streaming mean and variance (Welford's update, Chan's merge): no allocation, one
-//! number at a time, for the measured coefficients of variation that the G/G formulas
-//! ([`crate::theory::gg_approximation`]) take.
+//! Streaming mean and variance of durations in nanoseconds, exactly: integer sums of the
+//! values and of their squares (no allocation, no division per value), for the measured
+//! coefficients of variation that the G/G formulas ([`crate::theory::gg_approximation`])
+//! take.
 
 use serde::Serialize;
 
-/// Count, mean and sum of squared deviations of the values seen so far.
+/// Count, sum and sum of squares of the nanosecond values seen so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Moments {
     n: u64,
-    mean: f64,
-    m2: f64,
+    sum: u128,
+    sum_sq: u128,
+    /// The sum of squares passed `u128::MAX` (values of about 10^14 ns, a day, summed by
+    /// the billions): the variance is not known and is reported as `null`.
+    overflow: bool,
 }
 
 impl Moments {
-    /// Adds one value.
+    /// Adds one value, in nanoseconds.
     #[inline]
-    pub fn push(&mut self, x: f64) {
+    pub fn push(&mut self, ns: u64) {
+        let x = u128::from(ns);
         self.n += 1;
-        let d = x - self.mean;
-        self.mean += d / self.n as f64;
-        self.m2 += d * (x - self.mean);
+        self.sum += x;
+        match self.sum_sq.checked_add(x * x) {
+            Some(v) => self.sum_sq = v,
+            None => self.overflow = true,
+        }
     }
 
-    /// Adds another set's values (Chan et al.'s pairwise update).
+    /// Adds another set's values.
     pub fn merge(&mut self, o: &Moments) {
-        if o.n == 0 {
-            return;
+        self.n += o.n;
+        self.sum += o.sum;
+        match self.sum_sq.checked_add(o.sum_sq) {
+            Some(v) => self.sum_sq = v,
+            None => self.overflow = true,
         }
-        if self.n == 0 {
-            *self = *o;
-            return;
-        }
-        let n = self.n + o.n;
-        let d = o.mean - self.mean;
-        let (a, b) = (self.n as f64, o.n as f64);
-        self.mean += d * b / n as f64;
-        self.m2 += o.m2 + d * d * a * b / n as f64;
-        self.n = n;
+        self.overflow |= o.overflow;
     }
 
     /// Values seen.
@@ -44,14 +45,25 @@ impl Moments {
         self.n
     }
 
-    /// Their mean (`None` before the first).
+    /// Their mean in seconds (`None` before the first).
     pub fn mean(&self) -> Option<f64> {
-        (self.n > 0).then_some(self.mean)
+        (self.n > 0).then(|| self.sum as f64 / self.n as f64 / 1e9)
     }
 
-    /// Their sample variance, n - 1 in the denominator (`None` below two values).
+    /// Their sample variance in seconds², n - 1 in the denominator (`None` below two
+    /// values). `n * sum_sq - sum^2` is exact in integers where it fits in 128 bits (it
+    /// does below about 10^7 values of 10^12 ns); beyond, it is taken in f64 from the
+    /// exact sums.
     pub fn variance(&self) -> Option<f64> {
-        (self.n > 1).then(|| (self.m2 / (self.n - 1) as f64).max(0.0))
+        if self.n < 2 || self.overflow {
+            return None;
+        }
+        let n = u128::from(self.n);
+        let ss = match (n.checked_mul(self.sum_sq), self.sum.checked_mul(self.sum)) {
+            (Some(a), Some(b)) => a.saturating_sub(b) as f64 / n as f64,
+            _ => (self.sum_sq as f64 - (self.sum as f64).powi(2) / n as f64).max(0.0),
+        };
+        Some(ss / (self.n - 1) as f64 / 1e18)
     }
 
     /// Squared coefficient of variation, variance / mean² (`None` below two values or
@@ -90,12 +102,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn welford_and_merge_agree_with_the_two_pass_figures() {
-        let xs: Vec<f64> = (0..1000)
-            .map(|i| ((i * 37) % 101) as f64 * 1e-3 + 5.0)
+    fn exact_sums_and_merge_agree_with_the_two_pass_figures() {
+        let xs: Vec<u64> = (0..1000u64)
+            .map(|i| ((i * 37) % 101) * 1_000_000 + 5_000_000_000)
             .collect();
-        let mean = xs.iter().sum::<f64>() / 1000.0;
-        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 999.0;
+        let secs: Vec<f64> = xs.iter().map(|&x| x as f64 / 1e9).collect();
+        let mean = secs.iter().sum::<f64>() / 1000.0;
+        let var = secs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 999.0;
         let mut all = Moments::default();
         let (mut a, mut b) = (Moments::default(), Moments::default());
         for (i, &x) in xs.iter().enumerate() {
@@ -110,8 +123,41 @@ mod tests {
         for m in [all, a] {
             assert_eq!(m.count(), 1000);
             assert!((m.mean().unwrap() - mean).abs() < 1e-12);
-            assert!((m.variance().unwrap() - var).abs() < 1e-12 * var.max(1.0));
+            assert!(
+                (m.variance().unwrap() / var - 1.0).abs() < 1e-9,
+                "{:?} {var}",
+                m.variance()
+            );
         }
         assert_eq!(Moments::default().scv(), None);
+    }
+
+    #[test]
+    fn constant_values_have_no_variance_exactly() {
+        let mut m = Moments::default();
+        for _ in 0..100_000 {
+            m.push(1_234_567_891);
+        }
+        assert_eq!(m.variance(), Some(0.0));
+        assert_eq!(m.scv(), Some(0.0));
+    }
+
+    #[test]
+    fn sums_too_large_for_the_exact_path_and_overflow() {
+        // n * sum_sq beyond u128: the f64 path, still close.
+        let mut m = Moments::default();
+        for i in 0..1000u64 {
+            m.push(if i % 2 == 0 { 1 << 54 } else { 3 << 53 });
+        }
+        let (lo, hi) = ((1u64 << 54) as f64 / 1e9, (3u64 << 53) as f64 / 1e9);
+        let mean = (lo + hi) / 2.0;
+        let var = ((lo - mean).powi(2) * 1000.0) / 999.0;
+        assert!((m.variance().unwrap() / var - 1.0).abs() < 1e-6);
+        // The sum of squares itself overflows: the variance is not known.
+        for _ in 0..1000 {
+            m.push(u64::MAX);
+        }
+        assert_eq!(m.variance(), None);
+        assert!(m.mean().is_some());
     }
 }

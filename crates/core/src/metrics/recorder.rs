@@ -195,7 +195,7 @@ impl Recorder {
         if let Some(p) = producer {
             self.produced_by[p] += 1;
             if let Some(prev) = self.last_arrival.filter(|_| self.measured(at)) {
-                self.gaps.push(ns_to_secs(at.saturating_sub(prev)));
+                self.gaps.push(at.saturating_sub(prev));
             }
             self.last_arrival = Some(at);
         }
@@ -206,7 +206,7 @@ impl Recorder {
     #[inline]
     pub fn first_service(&mut self, produced: Nanos, took: Nanos) {
         if self.measured(produced) {
-            self.service.push(ns_to_secs(took));
+            self.service.push(took);
         }
     }
 
@@ -282,6 +282,7 @@ impl Recorder {
         } else {
             self.sample_every as f64 * f64::from(self.consumers)
         };
+        let (e2e_p50, e2e_p99) = self.e2e_iv.quantile_pair(0.5, 0.99);
         let (last, last_err, last_to) = self.last;
         let c = &self.c;
         self.rows.push(Row {
@@ -295,8 +296,8 @@ impl Recorder {
             oldest_age: g.oldest.map(|p| ns_to_secs(now - p)).unwrap_or(0.0),
             in_flight: g.in_flight,
             utilization: busy_area as f64 / span,
-            e2e_p50: self.e2e_iv.quantile(0.5),
-            e2e_p99: self.e2e_iv.quantile(0.99),
+            e2e_p50,
+            e2e_p99,
             queue_depth_max: depth_max,
             retry_waiting: g.retry_waiting,
             blocked: g.blocked,

@@ -357,9 +357,17 @@ impl WaitQueue {
 }
 
 /// One FIFO tier, tracking its oldest entry.
+///
+/// While entries sit in production order (the common case: new messages at the tail, a
+/// requeued head that is the oldest), the head is the oldest and nothing else is kept.
+/// The first entry out of order (a retry, older than the tail, rejoining at the tail; a
+/// newer message requeued at the head) builds a minimum deque, kept until the tier empties.
 struct Fifo {
     items: VecDeque<Entry>,
-    /// (position, produced), produced strictly increasing from front to back.
+    /// Entries in production order, front to back: `mins` is empty and unused.
+    sorted: bool,
+    /// (position, produced), produced strictly increasing from front to back; only
+    /// while `!sorted`.
     mins: VecDeque<(u64, Nanos)>,
     head_pos: u64,
 }
@@ -368,6 +376,7 @@ impl Fifo {
     fn new() -> Self {
         Fifo {
             items: VecDeque::new(),
+            sorted: true,
             mins: VecDeque::new(),
             head_pos: 0,
         }
@@ -376,6 +385,13 @@ impl Fifo {
     /// Appends at the tail (the caller checks [`has_room`](Self::has_room)).
     #[inline]
     fn push(&mut self, e: Entry) {
+        if self.sorted {
+            if self.items.back().is_none_or(|b| b.produced <= e.produced) {
+                self.items.push_back(e);
+                return;
+            }
+            self.unsort();
+        }
         let pos = self.head_pos.wrapping_add(self.items.len() as u64);
         while self.mins.back().is_some_and(|&(_, p)| p >= e.produced) {
             self.mins.pop_back();
@@ -389,18 +405,37 @@ impl Fifo {
     /// rebuilt.
     fn push_front(&mut self, e: Entry) {
         self.head_pos = self.head_pos.wrapping_sub(1);
+        if self.sorted {
+            let in_order = self.items.front().is_none_or(|f| e.produced <= f.produced);
+            self.items.push_front(e);
+            if !in_order {
+                self.unsort();
+            }
+            return;
+        }
         self.items.push_front(e);
         if self.mins.front().is_none_or(|&(_, p)| e.produced <= p) {
             self.mins.push_front((self.head_pos, e.produced));
         } else {
-            self.mins.clear();
-            for (i, x) in self.items.iter().enumerate() {
-                let pos = self.head_pos.wrapping_add(i as u64);
-                while self.mins.back().is_some_and(|&(_, p)| p >= x.produced) {
-                    self.mins.pop_back();
-                }
-                self.mins.push_back((pos, x.produced));
+            self.build_mins();
+        }
+    }
+
+    /// Leaves production order: builds the minimum deque of what is waiting.
+    #[cold]
+    fn unsort(&mut self) {
+        self.sorted = false;
+        self.build_mins();
+    }
+
+    fn build_mins(&mut self) {
+        self.mins.clear();
+        for (i, x) in self.items.iter().enumerate() {
+            let pos = self.head_pos.wrapping_add(i as u64);
+            while self.mins.back().is_some_and(|&(_, p)| p >= x.produced) {
+                self.mins.pop_back();
             }
+            self.mins.push_back((pos, x.produced));
         }
     }
 
@@ -414,12 +449,18 @@ impl Fifo {
     #[inline]
     fn pop(&mut self) -> Option<Entry> {
         let e = self.items.pop_front()?;
-        if self
-            .mins
-            .front()
-            .is_some_and(|&(pos, _)| pos == self.head_pos)
-        {
-            self.mins.pop_front();
+        if !self.sorted {
+            if self
+                .mins
+                .front()
+                .is_some_and(|&(pos, _)| pos == self.head_pos)
+            {
+                self.mins.pop_front();
+            }
+            if self.items.is_empty() {
+                self.sorted = true;
+                self.mins.clear();
+            }
         }
         self.head_pos = self.head_pos.wrapping_add(1);
         Some(e)
@@ -428,7 +469,11 @@ impl Fifo {
     /// Production time of the oldest waiting message.
     #[inline]
     fn oldest(&self) -> Option<Nanos> {
-        self.mins.front().map(|&(_, p)| p)
+        if self.sorted {
+            self.items.front().map(|e| e.produced)
+        } else {
+            self.mins.front().map(|&(_, p)| p)
+        }
     }
 }
 
@@ -563,5 +608,44 @@ mod tests {
         assert_eq!(q.oldest(), Some(30));
         q.pop();
         assert_eq!(q.oldest(), None);
+    }
+
+    #[test]
+    fn oldest_matches_a_scan_whatever_the_order() {
+        // Random pushes at the tail and the head (in and out of production order) and
+        // pops: the oldest is always the minimum of what waits, and the order is FIFO.
+        let mut state = 99u64;
+        let mut next = |m: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        let mut q = WaitQueue::new(None);
+        let mut model: VecDeque<(Nanos, u32)> = VecDeque::new();
+        let mut clock = 0;
+        for id in 0..20_000u32 {
+            match next(10) {
+                0..=3 => {
+                    clock += next(3);
+                    q.push(e(clock, id), 0);
+                    model.push_back((clock, id));
+                }
+                4 => {
+                    let p = next(clock + 1);
+                    q.push(e(p, id), 0);
+                    model.push_back((p, id));
+                }
+                5 => {
+                    let p = next(clock + 1);
+                    q.push_front(e(p, id), 0);
+                    model.push_front((p, id));
+                }
+                _ => {
+                    assert_eq!(q.pop().map(|x| x.id.0), model.pop_front().map(|x| x.1));
+                }
+            }
+            assert_eq!(q.oldest(), model.iter().map(|x| x.0).min(), "after {id}");
+        }
     }
 }
