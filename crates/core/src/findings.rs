@@ -1,5 +1,6 @@
 //! Findings: what happened in a run, in sentences written from its numbers.
 
+use crate::convert::floor_u64;
 use crate::metrics::recovery::{Disturbance, Kind, Part, RULE};
 use crate::metrics::Summary;
 use crate::time::human;
@@ -291,7 +292,7 @@ fn disturbance(d: &Disturbance, run_end: f64) -> String {
         Some(t) if d.built_backlog() => {
             line.push_str(&format!(
                 " It was back to normal ({RULE}: here at most {}) {} after it ended",
-                thousands(d.normal_level.floor() as u64),
+                thousands(floor_u64(d.normal_level)),
                 human(t)
             ));
             let level = d.baseline_backlog.floor();
@@ -299,7 +300,7 @@ fn disturbance(d: &Disturbance, run_end: f64) -> String {
                 Some(e) if level < 1.0 => line.push_str(&format!(", and empty {} after.", human(e))),
                 Some(e) => line.push_str(&format!(
                     ", and down to the level before ({}) {} after.",
-                    thousands(level as u64),
+                    thousands(floor_u64(level)),
                     human(e)
                 )),
                 None => line.push_str(", but not back down to the level before by the end of the run."),
@@ -308,7 +309,7 @@ fn disturbance(d: &Disturbance, run_end: f64) -> String {
         Some(_) => {}
         None => line.push_str(&format!(
             " The backlog was still not back to normal ({RULE}: at most {}) when the run ended at {}: the system did not recover.",
-            thousands(d.normal_level.floor() as u64),
+            thousands(floor_u64(d.normal_level)),
             human(run_end)
         )),
     }

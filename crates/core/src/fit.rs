@@ -27,6 +27,7 @@
 //! few sizes; 1 for Poisson at every size), each against the band that chance alone gives
 //! a Poisson stream of the same length.
 
+use crate::convert::{floor_usize, nearest_rank};
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Gamma, LogNormal};
 
@@ -278,7 +279,7 @@ pub fn fit(values: &[f64], src: &Source) -> Result<Fit, FitError> {
     let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (nf - 1.0);
     let stddev = var.sqrt();
     let cv = if mean > 0.0 { stddev / mean } else { 0.0 };
-    let rank = |q: f64| x[((q * nf).ceil() as usize).clamp(1, n) - 1];
+    let rank = |q: f64| x[nearest_rank(q, n) - 1];
     let ks_critical = KS_5PCT / (nf.sqrt() + 0.12 + 0.11 / nf.sqrt());
 
     let mut cands = Vec::new();
@@ -554,7 +555,8 @@ fn sig4(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    // Negative (v >= 10^4) and NaN digits saturate to 0.
+    let digits = floor_usize(3.0 - v.abs().log10().floor());
     let s = format!("{v:.digits$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -618,14 +620,14 @@ fn burstiness(g: &[f64], times: Option<&[f64]>) -> Burstiness {
     if mean > 0.0 {
         for k in [1.0, 10.0, 100.0, 1000.0] {
             let w = k * mean;
-            let m = (span / w).floor() as usize;
+            let m = floor_usize(span / w);
             if m < 20 {
                 continue;
             }
             let mut counts = vec![0u64; m];
             let mut t = start;
             let mut add = |t: f64| {
-                let i = ((t - start) / w) as usize;
+                let i = floor_usize((t - start) / w);
                 if let Some(c) = counts.get_mut(i) {
                     *c += 1;
                 }

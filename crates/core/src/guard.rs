@@ -8,6 +8,7 @@
 //! - [`interrupt`] / [`interrupted`]: a process-wide flag (set by the binary on Ctrl-C)
 //!   that runs and sweeps check, so they stop cleanly and keep every finished result.
 
+use crate::convert::floor_u64;
 use crate::error::{ErrorKind, InputError};
 use crate::scenario::broker::Broker;
 use crate::scenario::{ClientMode, ScaleMetric, Scenario};
@@ -266,7 +267,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     if !(bytes.is_finite() && bytes >= 1.0) {
         return Err(format!("`{t}` is not a positive size"));
     }
-    Ok(bytes.min(u64::MAX as f64) as u64)
+    Ok(floor_u64(bytes))
 }
 
 #[cfg(test)]

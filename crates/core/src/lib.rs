@@ -107,6 +107,7 @@
 // loading input, never inside the simulation loop.
 #![allow(clippy::result_large_err)]
 
+mod convert;
 pub mod engine;
 pub mod error;
 pub mod findings;

@@ -16,6 +16,7 @@
 //!
 //! A guess scores 100 within 10% of the simulated value, falling to 0 at a factor of 10.
 
+use crate::convert::{floor_usize, index_below, round_u64};
 use crate::metrics::recovery::{self, Kind, RULE};
 use crate::metrics::Summary;
 use crate::scenario::{ClientMode, Overflow, Scenario};
@@ -60,12 +61,12 @@ pub fn num(x: f64) -> String {
     let a = x.abs();
     let sign = if x < 0.0 { "-" } else { "" };
     if a >= 100.0 {
-        format!("{sign}{}", thousands(a.round() as u64))
+        format!("{sign}{}", thousands(round_u64(a)))
     } else if a == 0.0 {
         "0".into()
     } else {
         // Three significant digits (at least one decimal place below 100).
-        let decimals = (2 - a.log10().floor() as i32).clamp(1, 9) as usize;
+        let decimals = floor_usize(2.0 - a.log10().floor()).clamp(1, 9);
         let t = format!("{a:.decimals$}");
         let t = t.trim_end_matches('0').trim_end_matches('.');
         format!("{sign}{t}")
@@ -370,7 +371,7 @@ fn phases(s: &Scenario, f: &Fluid, until: f64) -> Vec<String> {
     cuts.sort_by(f64::total_cmp);
     cuts.dedup();
     let at = |t: f64| -> f64 {
-        let i = ((t / f.dt).round() as usize).min(f.backlog.len() - 1);
+        let i = index_below((t / f.dt).round(), f.backlog.len());
         f.backlog[i]
     };
     let mut out = Vec::new();
@@ -480,20 +481,20 @@ fn first_recovery(s: &Scenario, f: &Fluid) -> Option<(Kind, f64, Option<f64>, f6
     let (kind, start, mut end) = *w.first()?;
     // The level before it (an empty queue before time 0, as `recovery` counts it).
     let base = if start > 0.0 {
-        f.backlog[((start / f.dt) as usize).min(f.backlog.len() - 1)]
+        f.backlog[index_below(start / f.dt, f.backlog.len())]
     } else {
         0.0
     };
     let mut next = 1;
     loop {
-        let from = ((end / f.dt).ceil() as usize).min(f.backlog.len() - 1);
-        let i0 = ((start / f.dt) as usize).min(from);
+        let from = index_below((end / f.dt).ceil(), f.backlog.len());
+        let i0 = floor_usize(start / f.dt).min(from);
         let mut peak = f.backlog[i0..=from].iter().copied().fold(0.0, f64::max);
         let mut at = None;
-        let mut level = recovery::normal_level_of(base, peak.round() as u64);
+        let mut level = recovery::normal_level_of(base, round_u64(peak));
         for i in from..f.backlog.len() {
             peak = peak.max(f.backlog[i]);
-            level = recovery::normal_level_of(base, peak.round() as u64);
+            level = recovery::normal_level_of(base, round_u64(peak));
             if f.backlog[i] <= level {
                 at = Some(f.time(i));
                 break;
@@ -563,8 +564,8 @@ pub fn questions(s: &Scenario) -> Vec<Question> {
         let steady = (0..f.service.len())
             .map(|i| capacity_at(s, f.time(i)))
             .collect::<Vec<_>>();
-        let from = (worst.at / f.dt) as usize;
-        let to = ((worst.at + worst.wait) / f.dt) as usize;
+        let from = floor_usize(worst.at / f.dt);
+        let to = floor_usize((worst.at + worst.wait) / f.dt);
         let constant = steady[from.min(steady.len() - 1)..to.min(steady.len())]
             .windows(2)
             .all(|w| w[0] == w[1]);
@@ -610,7 +611,7 @@ pub fn questions(s: &Scenario) -> Vec<Question> {
         let (estimate, why) = match at {
             Some(t) => {
                 let e = (t - end).max(0.0);
-                let i = ((end / f.dt) as usize).min(f.backlog.len() - 1);
+                let i = index_below(end / f.dt, f.backlog.len());
                 let b_end = f.backlog[i];
                 let spare = capacity_at(s, end + 1e-6) - rate_at(s, end + 1e-6);
                 let linear = spare > 0.0 && ((b_end - level).max(0.0) / spare - e).abs() <= 0.02 * e.max(1.0);

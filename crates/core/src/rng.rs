@@ -8,6 +8,7 @@
 //! numbers). Distributions come from rand_distr without `std_math`, so their maths goes
 //! through libm and gives the same numbers on every platform.
 
+use crate::convert::{floor_u32, index_below};
 use crate::scenario::Service;
 use crate::time::{secs_to_ns, Nanos};
 use rand::{Rng as _, RngExt, SeedableRng};
@@ -110,8 +111,8 @@ impl KeySampler {
     #[inline]
     pub fn sample(&self, rng: &mut Rng) -> u32 {
         match &self.zipf {
-            Some(z) => ((z.sample(rng) as u32).max(1) - 1).min(self.count - 1),
-            None => ((uniform(rng) * f64::from(self.count)) as u32).min(self.count - 1),
+            Some(z) => (floor_u32(z.sample(rng)).max(1) - 1).min(self.count - 1),
+            None => floor_u32(uniform(rng) * f64::from(self.count)).min(self.count - 1),
         }
     }
 }
@@ -182,7 +183,7 @@ impl Sampler {
             Sampler::LogNormal(d) => d.sample(rng),
             Sampler::Gamma(d) => d.sample(rng),
             Sampler::Empirical(v) => {
-                let i = ((uniform(rng) * v.len() as f64) as usize).min(v.len() - 1);
+                let i = index_below(uniform(rng) * v.len() as f64, v.len());
                 v[i]
             }
             Sampler::Histogram(b) => b.at(uniform(rng)),

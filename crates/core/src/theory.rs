@@ -249,10 +249,11 @@ fn mmck(c: u32, q: u64, lam: f64, s: f64) -> Prediction {
 /// M/M/c/K term by term (K = c + q small enough to hold every p_n).
 fn mmck_termwise(c: u32, q: u64, lam: f64, s: f64) -> Prediction {
     let k = u64::from(c) + q;
+    let ki = usize::try_from(k).expect("mmck calls this only for K <= TERMWISE_STATES");
     let a = lam * s;
     let cf = f64::from(c);
     // Unnormalised p_n, in a numerically safe recurrence.
-    let mut p = Vec::with_capacity(k as usize + 1);
+    let mut p = Vec::with_capacity(ki + 1);
     let mut x = 1.0f64;
     p.push(x);
     for n in 1..=k {
@@ -271,7 +272,7 @@ fn mmck_termwise(c: u32, q: u64, lam: f64, s: f64) -> Prediction {
     for v in p.iter_mut() {
         *v /= total;
     }
-    let p_block = p[k as usize];
+    let p_block = p[ki];
     let lam_eff = lam * (1.0 - p_block);
     let lq: f64 = p
         .iter()
@@ -283,7 +284,7 @@ fn mmck_termwise(c: u32, q: u64, lam: f64, s: f64) -> Prediction {
         .enumerate()
         .map(|(n, v)| (n as f64).min(cf) * v)
         .sum();
-    let p_wait_arrival: f64 = p[c as usize..k as usize].iter().sum::<f64>() / (1.0 - p_block);
+    let p_wait_arrival: f64 = p[c as usize..ki].iter().sum::<f64>() / (1.0 - p_block);
     let wq = lq / lam_eff;
     Prediction {
         model: format!("M/M/{c}/{k}"),

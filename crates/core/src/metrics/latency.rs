@@ -1,6 +1,7 @@
 //! Latency distributions: an HDR histogram (3 significant digits, about 0.1% relative
 //! error on percentiles) plus exact count, mean and max.
 
+use crate::convert::nearest_rank;
 use crate::time::Nanos;
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -321,7 +322,7 @@ impl IntervalLatency {
             return None;
         }
         let n = self.exact.len();
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+        let rank = nearest_rank(q, n);
         let (_, v, _) = self.exact.select_nth_unstable(rank - 1);
         Some(*v as f64 / 1e9)
     }
@@ -335,7 +336,7 @@ impl IntervalLatency {
             return (self.quantile(lo), self.quantile(hi));
         }
         let n = self.exact.len();
-        let rank = |q: f64| ((q * n as f64).ceil() as usize).clamp(1, n);
+        let rank = |q: f64| nearest_rank(q, n);
         let (a, b) = (rank(lo), rank(hi));
         let (_, v, above) = self.exact.select_nth_unstable(a - 1);
         let lo_v = *v;

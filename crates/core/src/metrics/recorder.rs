@@ -615,7 +615,7 @@ impl Tally {
             recovery: recovery::analyse(s, rows),
             conservation: Conservation {
                 holds: gap == 0,
-                gap: gap as i64,
+                gap: i64::try_from(gap).unwrap_or(if gap < 0 { i64::MIN } else { i64::MAX }),
             },
             stopped: ctx.stopped,
             classes: self.class_stats(),
@@ -641,7 +641,8 @@ impl Tally {
             .rev()
             .filter(|(_, t)| t.produced > 0)
             .map(|(tier, t)| ClassStats {
-                priority: tier as u8,
+                priority: u8::try_from(tier)
+                    .expect("tiers are the ten priorities 0..=9 (tiers_for)"),
                 produced: t.produced,
                 completed: t.completed,
                 end_to_end: t.e2e.stats(),

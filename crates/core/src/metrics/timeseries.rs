@@ -197,7 +197,10 @@ pub fn merge_rows(groups: &[&[Row]]) -> Vec<Row> {
 /// Shortest float text that reads back the same value (deterministic across platforms).
 pub fn fmt_f(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
-        format!("{}", x as i64)
+        // An integer of magnitude below 1e15 < 2^63: exact as i64.
+        #[allow(clippy::cast_possible_truncation)]
+        let i = x as i64;
+        format!("{i}")
     } else {
         format!("{x}")
     }

@@ -52,8 +52,8 @@ impl Pool {
     /// The consumers that exist, by slot (busy or idle; a busy one due to retire included
     /// until it does).
     pub fn members(&self) -> Vec<ConsumerId> {
-        (0..self.slots.len() as u32)
-            .map(ConsumerId)
+        (0..self.slots.len())
+            .map(ConsumerId::from_index)
             .filter(|c| !self.retired.contains(c))
             .collect()
     }
@@ -110,7 +110,7 @@ impl Pool {
         for _ in keep..n {
             let c = self.retired.pop().unwrap_or_else(|| {
                 self.slots.push(Slot::default());
-                ConsumerId((self.slots.len() - 1) as u32)
+                ConsumerId::from_index(self.slots.len() - 1)
             });
             self.idle.push(c);
         }

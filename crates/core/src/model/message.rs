@@ -94,6 +94,12 @@ impl Msg {
 }
 
 /// Message storage with slot reuse.
+///
+/// Ids are `u32`; the slab grows only when no freed slot is left, so its length is the
+/// most messages alive at once. A run keeps that below `u32::MAX`: validation caps the warm
+/// backlog at [`Slab::MAX_LIVE`] (scenario/validate.rs), and the event loop stops a run
+/// with more than [`Slab::MAX_LIVE`] alive (`Sim::over_limits`, every 4096 events, each of
+/// which allocates at most two: an arrival and its duplicate).
 #[derive(Default)]
 pub struct Slab {
     items: Vec<Msg>,
@@ -102,6 +108,10 @@ pub struct Slab {
 }
 
 impl Slab {
+    /// The most messages a run keeps alive at once (2^31): half of what a `u32` id numbers,
+    /// so what is allocated between two checks always fits.
+    pub const MAX_LIVE: usize = 1 << 31;
+
     /// Stores `m` and returns its id.
     #[inline]
     pub fn alloc(&mut self, m: Msg) -> MessageId {
@@ -111,7 +121,9 @@ impl Slab {
             MessageId(id)
         } else {
             self.items.push(m);
-            MessageId((self.items.len() - 1) as u32)
+            MessageId(u32::try_from(self.items.len() - 1).expect(
+                "runs stop past Slab::MAX_LIVE live messages (Sim::over_limits), below u32::MAX",
+            ))
         }
     }
 

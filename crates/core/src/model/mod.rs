@@ -23,6 +23,14 @@ impl ConsumerId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The consumer in slot `i`. There are at most 100000 slots: `consumers.count` and
+    /// `autoscale.max` are checked to be at most 100000 (scenario/validate.rs), and the
+    /// pool never holds more than the larger of them.
+    #[inline]
+    pub fn from_index(i: usize) -> Self {
+        ConsumerId(u32::try_from(i).expect("at most 100000 consumer slots (validate.rs)"))
+    }
 }
 
 pub mod breaker;

@@ -10,6 +10,7 @@
 //! timestamp ahead of the one it gave (the gap to it places superposed copies) and a few
 //! copies, never the file ([`Replay`]).
 
+use crate::convert::{floor_u64, floor_usize};
 use crate::error::InputError;
 use crate::input::{Reader, Timestamps};
 use crate::rng::{exp_gap, uniform, Rng};
@@ -77,9 +78,9 @@ impl Replay {
             pass_count: 0,
             ahead: None,
             last_gap: 0,
-            pending: Vec::with_capacity(trace.scale.ceil().min(1024.0) as usize + 1),
+            pending: Vec::with_capacity(floor_usize(trace.scale.ceil().min(1024.0)) + 1),
             pos: 0,
-            whole: trace.scale.floor() as u64,
+            whole: floor_u64(trace.scale),
             frac: trace.scale - trace.scale.floor(),
             error: None,
             window: 0,
@@ -177,7 +178,7 @@ impl Replay {
             let gap = self.last_gap;
             for _ in 0..copies {
                 self.pending
-                    .push(t.saturating_add((uniform(rng) * gap as f64) as Nanos));
+                    .push(t.saturating_add(floor_u64(uniform(rng) * gap as f64)));
             }
             self.pending.sort_unstable();
             return Some(t);

@@ -64,7 +64,9 @@ impl Lanes {
             self.live[s] += 1;
         }
         self.key[lane] = Some(produced);
-        self.ready[s].push(Reverse((produced, lane as u32)));
+        // Lanes are numbered below a u32 count (`WaitQueue::ordered`).
+        let lane32 = u32::try_from(lane).expect("fewer lanes than u32::MAX");
+        self.ready[s].push(Reverse((produced, lane32)));
     }
 
     fn remove(&mut self, produced: Nanos, lane: usize) {

@@ -5,6 +5,7 @@
 //! Jitter on that delay d: `none`: d · `full`: uniform(0, d) · `equal`: d/2 + uniform(0, d/2) ·
 //! `decorrelated`: min(max, uniform(base, 3 · previous delay)), previous starting at base.
 
+use crate::convert::floor_u64;
 use crate::rng::{uniform, Rng};
 use crate::scenario::{Backoff, Jitter, Retry};
 use crate::time::Nanos;
@@ -46,13 +47,13 @@ impl Policy {
         let d = self.base(n);
         let out = match c.jitter {
             Jitter::None => d,
-            Jitter::Full => (uniform(rng) * d as f64) as Nanos,
-            Jitter::Equal => d / 2 + (uniform(rng) * (d / 2) as f64) as Nanos,
+            Jitter::Full => floor_u64(uniform(rng) * d as f64),
+            Jitter::Equal => d / 2 + floor_u64(uniform(rng) * (d / 2) as f64),
             Jitter::Decorrelated => {
                 let last = if *prev == 0 { c.base_delay } else { *prev };
                 let hi = last.saturating_mul(3).max(c.base_delay);
                 let x = c.base_delay as f64 + uniform(rng) * (hi - c.base_delay) as f64;
-                (x as Nanos).min(c.max_delay)
+                floor_u64(x).min(c.max_delay)
             }
         };
         *prev = out;

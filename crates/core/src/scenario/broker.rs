@@ -281,7 +281,7 @@ pub fn keys(raw: &RawScenario) -> Result<Option<Keys>, InputError> {
         .hint("about 1.0 is a typical hot-key skew (Zipf)"));
     }
     Ok(Some(Keys {
-        count: k.count as u32,
+        count: u32::try_from(k.count).expect("checked 1..=1000000 above"),
         skew: k.skew,
     }))
 }
@@ -405,7 +405,9 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
     let receive_count = |v: Option<i64>| -> Result<Option<u32>, InputError> {
         match v {
             None => Ok(None),
-            Some(n) if (1..=1000).contains(&n) => Ok(Some(n as u32)),
+            Some(n) if (1..=1000).contains(&n) => {
+                Ok(Some(u32::try_from(n).expect("checked 1..=1000")))
+            }
             Some(n) => Err(bad(
                 "broker.max_receive_count",
                 format!("must be between 1 and 1000, got {n}"),
@@ -428,7 +430,7 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
             no_retry_table("SQS retries by making a failed message visible again after delivery.visibility_timeout: set broker.max_receive_count for the redrive to the DLQ")?;
             let batch_size = match b.batch_size {
                 None => 1,
-                Some(n) if (1..=10).contains(&n) => n as u32,
+                Some(n) if (1..=10).contains(&n) => u32::try_from(n).expect("checked 1..=10"),
                 Some(n) => {
                     return Err(bad(
                         "broker.batch_size",
@@ -488,7 +490,9 @@ pub fn broker(raw: &RawScenario, keys: Option<Keys>) -> Result<Broker, InputErro
         BrokerKind::Rabbitmq => rabbitmq(raw, b),
         BrokerKind::Kafka => {
             let partitions = match b.partitions {
-                Some(p) if (1..=100_000).contains(&p) => p as u32,
+                Some(p) if (1..=100_000).contains(&p) => {
+                    u32::try_from(p).expect("checked 1..=100000")
+                }
                 Some(p) => {
                     return Err(bad(
                         "broker.partitions",
@@ -528,7 +532,7 @@ fn rabbitmq(raw: &RawScenario, b: &RawBroker) -> Result<Broker, InputError> {
     let queue_type = b.queue_type.unwrap_or_default();
     let prefetch = match b.prefetch {
         None => 1,
-        Some(n) if (1..=10_000).contains(&n) => n as u32,
+        Some(n) if (1..=10_000).contains(&n) => u32::try_from(n).expect("checked 1..=10000"),
         Some(n) => {
             return Err(bad(
                 "broker.prefetch",
@@ -579,7 +583,9 @@ fn rabbitmq(raw: &RawScenario, b: &RawBroker) -> Result<Broker, InputError> {
     }
     let delivery_limit = match b.delivery_limit {
         None => None,
-        Some(n) if (0..=100_000).contains(&n) => Some(n as u32),
+        Some(n) if (0..=100_000).contains(&n) => {
+            Some(u32::try_from(n).expect("checked 0..=100000"))
+        }
         Some(n) => {
             return Err(bad(
                 "broker.delivery_limit",

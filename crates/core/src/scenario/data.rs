@@ -6,6 +6,7 @@
 //! reads only its head ([`HEAD_LINES`] timestamps) to check it and estimate its rate; the
 //! run streams it ([`crate::model::producer`]).
 
+use crate::convert::nearest_rank;
 use crate::error::{ErrorKind, InputError};
 use crate::input::{self, Inputs, Timestamps};
 use crate::time::{human, Nanos};
@@ -140,7 +141,7 @@ impl Samples {
     /// The sample quantile `q` (nearest rank).
     pub fn quantile(&self, q: f64) -> f64 {
         let n = self.values.len();
-        let i = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+        let i = nearest_rank(q, n) - 1;
         self.values[i]
     }
 }

@@ -300,8 +300,7 @@ pub(super) fn scenario(
     }
     let seed = match raw.seed {
         None => 1,
-        Some(s) if s >= 0 => s as u64,
-        Some(s) => return Err(bad("seed", format!("must be >= 0, got {s}"))),
+        Some(s) => u64::try_from(s).map_err(|_| bad("seed", format!("must be >= 0, got {s}")))?,
     };
 
     if raw.producers.is_empty() {
@@ -322,9 +321,16 @@ pub(super) fn scenario(
             }
         };
         let arrivals = producer_arrivals(p, i, scale, duration, cx)?;
+        // The event loop numbers producers and their steps with u32 (`Ev::RateStep`).
+        if u32::try_from(arrivals.1.len()).is_err() {
+            return Err(too_large(
+                key("schedule"),
+                format!("has more than {} steps", u32::MAX),
+            ));
+        }
         let priority = match p.priority {
             None => 0,
-            Some(x) if (0..=9).contains(&x) => x as u8,
+            Some(x) if (0..=9).contains(&x) => u8::try_from(x).expect("checked 0..=9"),
             Some(x) => {
                 return Err(bad(
                     key("priority"),
@@ -340,7 +346,8 @@ pub(super) fn scenario(
             schedule: arrivals.1,
             trace: arrivals.2,
             priority,
-            stream: i as u32,
+            stream: u32::try_from(i)
+                .map_err(|_| too_large("producers", format!("more than {} producers", u32::MAX)))?,
             duplicate_rate: probability(&key("duplicate_rate"), p.duplicate_rate.unwrap_or(0.0))?,
             duplicate_delay: match p.duplicate_delay.map(ns) {
                 None => 1_000_000_000,
@@ -352,11 +359,10 @@ pub(super) fn scenario(
 
     let capacity = match raw.queue.capacity {
         None => None,
-        Some(c) if c >= 0 => Some(c as u64),
-        Some(c) => {
-            return Err(bad("queue.capacity", format!("must be >= 0, got {c}"))
-                .allowed("0 (nothing may wait) or more; omit it for an unbounded queue"))
-        }
+        Some(c) => Some(u64::try_from(c).map_err(|_| {
+            bad("queue.capacity", format!("must be >= 0, got {c}"))
+                .allowed("0 (nothing may wait) or more; omit it for an unbounded queue")
+        })?),
     };
 
     if raw.consumers.count < 1 || raw.consumers.count > 100_000 {
@@ -426,7 +432,7 @@ pub(super) fn scenario(
     let r = &raw.retry;
     let max_attempts = match r.max_attempts {
         None => 1,
-        Some(n) if (1..=1000).contains(&n) => n as u32,
+        Some(n) if (1..=1000).contains(&n) => u32::try_from(n).expect("checked 1..=1000"),
         Some(n) => {
             return Err(bad(
                 "retry.max_attempts",
@@ -481,13 +487,22 @@ pub(super) fn scenario(
     };
     let initial_backlog = match raw.queue.initial_backlog {
         None => 0,
-        Some(n) if n < 0 => {
-            return Err(bad(
-                "queue.initial_backlog",
-                format!("must be >= 0, got {n}"),
-            ))
-        }
-        Some(n) => n as u64,
+        Some(n) => match u64::try_from(n) {
+            Err(_) => {
+                return Err(bad(
+                    "queue.initial_backlog",
+                    format!("must be >= 0, got {n}"),
+                ))
+            }
+            // The event loop numbers live messages with u32 ids (model::message::Slab).
+            Ok(n) if n > MAX_BACKLOG => {
+                return Err(too_large(
+                    "queue.initial_backlog",
+                    format!("{n} messages; at most {MAX_BACKLOG} may be alive at once"),
+                ))
+            }
+            Ok(n) => n,
+        },
     };
     if capacity.is_some_and(|c| initial_backlog > c) {
         return Err(conflict(
@@ -542,10 +557,10 @@ pub(super) fn scenario(
                 return Err(bad("breaker.open_for", "must be longer than 0"));
             }
             Some(Breaker {
-                window: window as u32,
+                window: u32::try_from(window).expect("checked 1..=100000 above"),
                 failure_threshold: threshold,
                 open_for,
-                half_open_probes: probes as u32,
+                half_open_probes: u32::try_from(probes).expect("checked 1..=10000 above"),
             })
         }
     };
@@ -587,9 +602,9 @@ pub(super) fn scenario(
                 metric: a.metric,
                 scale_out_above: a.scale_out_above.0,
                 scale_in_below: a.scale_in_below.0,
-                step: step as u32,
-                min: min as u32,
-                max: a.max as u32,
+                step: u32::try_from(step).expect("checked 1..=100000 above"),
+                min: u32::try_from(min).expect("checked 1 <= min <= max above"),
+                max: u32::try_from(a.max).expect("checked max <= 100000 above"),
                 reaction: a.reaction.map(ns).unwrap_or(30_000_000_000),
                 cooldown: a.cooldown.map(ns).unwrap_or(60_000_000_000),
                 check_every,
@@ -696,7 +711,8 @@ pub(super) fn scenario(
         queue,
         consumers: Consumers {
             down,
-            count: raw.consumers.count as u32,
+            count: u32::try_from(raw.consumers.count)
+                .expect("consumers.count: checked 1..=100000 above"),
             service,
         },
         downstream: Downstream {
@@ -737,6 +753,9 @@ type Arrivals = (f64, Vec<(Nanos, f64)>, Option<super::data::Trace>);
 
 /// The most schedule steps a looping rate series may expand to over a run.
 const MAX_RATE_STEPS: usize = 10_000_000;
+
+/// The largest warm backlog: the most messages a run keeps alive at once.
+const MAX_BACKLOG: u64 = crate::model::message::Slab::MAX_LIVE as u64;
 
 /// A producer's `(rate, schedule, trace)`: from `rate` and `schedule` for `poisson` and
 /// `constant`; from the data file for `trace` (streamed in the run) and `rates` (the

@@ -128,7 +128,7 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
         },
     );
     summary.fanout = Some(FanoutStats {
-        subscribers: subs.len() as u32,
+        subscribers: u32::try_from(subs.len()).unwrap_or(u32::MAX),
         published: published.iter().map(|(_, n)| n).sum(),
         deliveries,
     });

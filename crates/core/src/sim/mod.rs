@@ -95,6 +95,10 @@ pub fn run_with(s: &Scenario, limits: &Limits) -> RunResult {
 /// sample of Ctrl-C.
 const CHECK_EVERY: u64 = 1 << 12;
 
+/// Why a producer's index and its schedule steps fit `u32`: scenario validation refuses
+/// more producers, or more steps in one schedule, than `u32` numbers (validate.rs).
+const PRODUCERS_FIT: &str = "validation bounds producers and schedule steps by u32::MAX";
+
 /// What happens at an instant. Simultaneous events are taken in the order they were
 /// scheduled (the engine's sequence number), so a run is the same on every machine.
 #[derive(Debug, Clone, Copy)]
@@ -292,7 +296,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 self.events.push(
                     t.saturating_add(self.shift),
                     Ev::Arrival {
-                        producer: p as u32,
+                        producer: u32::try_from(p).expect(PRODUCERS_FIT),
                         generation: src.generation,
                     },
                 );
@@ -301,8 +305,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 self.events.push(
                     at.saturating_add(self.shift),
                     Ev::RateStep {
-                        producer: p as u32,
-                        step: j as u32,
+                        producer: u32::try_from(p).expect(PRODUCERS_FIT),
+                        step: u32::try_from(j).expect(PRODUCERS_FIT),
                     },
                 );
             }
@@ -457,6 +461,12 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 waiting,
                 self.limits.max_waiting,
                 guard::human_bytes((self.limits.max_waiting * guard::BYTES_PER_WAITING) as f64)
+            ));
+        } else if self.msgs.live() > Slab::MAX_LIVE {
+            self.stopped = Some(format!(
+                "stopped at {}: more than {} messages were alive at once, the most the engine tracks; bound the queue",
+                crate::time::human(ns_to_secs(self.now)),
+                Slab::MAX_LIVE
             ));
         } else if guard::interrupted() {
             self.stopped = Some(format!(
@@ -968,7 +978,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
             ScaleMetric::QueueDepth => self.queue.len() as f64,
             ScaleMetric::OldestAge => self.queue.oldest().map_or(0.0, |p| ns_to_secs(now - p)),
         };
-        let count = self.pool.count() as u32;
+        let count = u32::try_from(self.pool.count())
+            .expect("at most 100000 consumer slots: consumers.count, autoscale.max (validate.rs)");
         let planned = count + self.pending_out;
         if now >= self.scale_quiet_until {
             if signal > a.scale_out_above && planned < a.max {
@@ -1040,7 +1051,10 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let poll = self.kind.poll_every().map(|every| every.max(1));
         let empty_receives = match self.short_poll {
             Some(_) => Some(self.empty_polls),
-            None => poll.map(|every| (self.rec.idle_area(now) / u128::from(every)) as u64),
+            // Saturates: an idle area past u64::MAX polls is not reachable in 146 years.
+            None => poll.map(|every| {
+                u64::try_from(self.rec.idle_area(now) / u128::from(every)).unwrap_or(u64::MAX)
+            }),
         };
         let api_requests =
             empty_receives.map(|empty| self.rec.c.accepted + 2 * self.rec.receives + empty);

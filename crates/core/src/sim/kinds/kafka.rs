@@ -66,7 +66,8 @@ impl Semantics for Kafka {
         if self.keyed {
             (m.key % self.partitions) as usize
         } else {
-            (m.seq % u64::from(self.partitions)) as usize
+            // The remainder is below `partitions`, a u32: it fits a usize everywhere.
+            usize::try_from(m.seq % u64::from(self.partitions)).expect("below a u32")
         }
     }
 

@@ -147,7 +147,7 @@ impl Push {
         };
         for c in 0..count {
             p.member[c] = true;
-            p.requeue_credit(ConsumerId(c as u32));
+            p.requeue_credit(ConsumerId::from_index(c));
         }
         p
     }
@@ -398,7 +398,7 @@ impl<K: Semantics> Sim<'_, K> {
         p.ensure(slots.max(p.held.len()).saturating_sub(1));
         let n = p.member.len();
         for i in 0..n {
-            let c = ConsumerId(i as u32);
+            let c = ConsumerId::from_index(i);
             let now_member = members.binary_search(&c).is_ok();
             let p = push!(self);
             if p.member[i] && !now_member {

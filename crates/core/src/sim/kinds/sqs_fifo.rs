@@ -11,6 +11,7 @@
 
 use super::sqs::visible_again;
 use super::{AfterFailure, Gate, Semantics};
+use crate::convert::round_u64;
 use crate::model::message::Msg;
 use crate::model::queue::WaitQueue;
 use crate::model::retry::Policy;
@@ -49,7 +50,7 @@ impl SqsFifo {
             dedup_window,
             visibility: s.delivery.visibility_timeout,
             groups: s.keys.map(|k| k.count),
-            start_gap: ((1e9 / throughput_limit).round() as Nanos).max(1),
+            start_gap: round_u64(1e9 / throughput_limit).max(1),
             next_start: 0,
             pending: false,
         }
