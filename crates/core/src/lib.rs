@@ -92,6 +92,10 @@
 //!   and touches no file: the same scenario and seed give the same bytes on every machine,
 //!   natively and in WebAssembly.
 //! - Floats are printed as the shortest text that reads back the same value.
+//! - No cast truncates or loses a sign unseen: `clippy::cast_possible_truncation`,
+//!   `cast_sign_loss` and `cast_possible_wrap` are on (crates/core/Cargo.toml); floats
+//!   become integers through the saturating helpers of `convert.rs` and [`time`], integers
+//!   through `try_from` with a decision at the site.
 //!
 //! ## Modules
 //!

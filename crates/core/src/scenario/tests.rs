@@ -153,3 +153,18 @@ fn cross_checks() {
     let e = parse_err(&BASE.replace("duration = \"10m\"", "duration = \"10m\"\nwarmup = \"20m\""));
     assert_eq!(e.key.as_deref(), Some("warmup"));
 }
+
+#[test]
+fn a_warm_backlog_past_what_message_ids_number_is_refused() {
+    // Message ids are u32: a run keeps at most 2^31 messages alive (model::message::Slab).
+    let doc = |n: u64| {
+        format!(
+            "name = \"t\"\nduration = \"1m\"\n[[producers]]\nrate = 1.0\n[queue]\ninitial_backlog = {n}\n[consumers]\ncount = 1\nservice = {{ dist = \"constant\", value = \"1ms\" }}\n"
+        )
+    };
+    assert_eq!(parse_ok(&doc(1 << 31)).base.queue.initial_backlog, 1 << 31);
+    let e = parse_err(&doc((1 << 31) + 1));
+    assert_eq!(e.kind, ErrorKind::TooLarge);
+    assert_eq!(e.key.as_deref(), Some("queue.initial_backlog"));
+    assert!(e.message.contains("at most 2147483648"), "{}", e.message);
+}
