@@ -243,9 +243,19 @@ fn sizes_past_what_a_machine_holds_are_refused_or_computed_without_allocating() 
         .assert()
         .success()
         .stdout(contains("\"throughput\": 150").or(contains("\"throughput\": 149.9")));
-    // A warm backlog of 1e12 messages is measured against --max-memory before it is stored.
+    // A warm backlog past 2^31 messages is refused: message ids are u32 (model::message).
     let s = scen(tmp.path(), "[queue]\ninitial_backlog = 1000000000000\n");
     let out = tmp.path().join("warm");
+    queuelab()
+        .args(["run", &s, "--no-plots", "--max-events", "1e20", "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(contains("queue.initial_backlog").and(contains("at most 2147483648")));
+    assert!(!out.exists());
+    // One of 2^31 is measured against --max-memory before it is stored.
+    let s = scen(tmp.path(), "[queue]\ninitial_backlog = 2147483648\n");
     queuelab()
         .args(["run", &s, "--no-plots", "--max-events", "1e20", "--out"])
         .arg(&out)
@@ -260,7 +270,7 @@ fn sizes_past_what_a_machine_holds_are_refused_or_computed_without_allocating() 
     assert!(!out.exists());
     // ... and counted by the work estimate.
     queuelab()
-        .args(["run", &s, "--no-plots", "--out"])
+        .args(["run", &s, "--no-plots", "--max-events", "1e9", "--out"])
         .arg(&out)
         .assert()
         .code(2)

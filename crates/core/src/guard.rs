@@ -328,15 +328,15 @@ mod tests {
             (r - (36_000.0 + 3.0 * 4.0 * 3600.0 / 0.0102 + 3600.0)).abs() < 1.0,
             "{r:e}"
         );
-        // A warm backlog is work and memory.
+        // A warm backlog is work and memory (2^31 messages, the most validation allows).
         let s = parse(
-            &format!("{base}[queue]\ninitial_backlog = 1000000000000\n"),
+            &format!("{base}[queue]\ninitial_backlog = 2147483648\n"),
             "e.toml",
             &Overrides::default(),
         )
         .unwrap()
         .base;
-        assert!(estimate(&s).events > 1e12 && estimate(&s).memory > 1e14);
+        assert!(estimate(&s).events > 2.1e9 && estimate(&s).memory > 3e11);
         let e = fits(&s, &Limits::default()).unwrap_err();
         assert!(
             e.message.contains("memory budget") && e.kind == ErrorKind::TooLarge,
