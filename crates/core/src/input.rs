@@ -10,9 +10,10 @@
 //! Either one value a line (no header), or a CSV file whose first line is a header, the
 //! value taken from the column named by the caller (`value`, `time`, `rate`, `le`,
 //! `count`). Blank lines and lines starting with `#` are skipped; fields are trimmed.
-//! Line numbers in errors are 1-based lines of the file, comment lines included; empty
-//! lines are skipped by the csv reader without being counted, so after an empty line a
-//! number is one short (a known limit).
+//! Line numbers in errors are 1-based lines of the file, comment and empty lines included
+//! in a file of one value a line; in a CSV file (one with a `,` or `"` in its first 64 KiB)
+//! the csv reader skips empty lines without counting them, so after an empty line there a
+//! number is one short (a known limit). See [`Column`].
 //!
 //! - **Durations** ([`read_durations`], [`Durations`]): a number with a unit (`12ms`,
 //!   `0.4s`, `250us`, units as in scenario files), or a bare number in the unit the
@@ -153,10 +154,19 @@ pub fn unit_names() -> String {
 
 /// Records of a data file: one field a line, or the named column of a CSV file with a
 /// header. The layer under [`Numbers`], [`Durations`] and [`Timestamps`]; it reuses one
-/// record buffer, so reading allocates nothing per line.
+/// buffer, so reading allocates nothing per line.
+///
+/// Two readers sit under it, chosen when it opens by a look at the file's first buffered
+/// chunk ([`BufRead::fill_buf`], up to 64 KiB from a file): a chunk with no `,` and no `"`
+/// (and no lone `\r`) is one value a line and is read line by line here, without the csv
+/// reader; anything else goes through the csv reader. Both give the same values: on the
+/// line-by-line reader a later line with a comma gives the text before its first comma
+/// (field 1, as the csv reader gives it), and a value in one pair of double quotes loses
+/// them. Line numbers differ in one case: the line-by-line reader counts every line, empty
+/// ones too, while the csv reader skips empty lines without counting them, so after an
+/// empty line in a CSV file a number is one short (a known limit of that path).
 pub struct Column<R: BufRead> {
-    csv: csv::Reader<R>,
-    record: csv::ByteRecord,
+    src: Source<R>,
     /// Which field holds the value.
     index: usize,
     /// The first data record, already read while looking for a header.
@@ -166,12 +176,217 @@ pub struct Column<R: BufRead> {
     line: usize,
 }
 
+/// Where a [`Column`]'s records come from.
+enum Source<R: BufRead> {
+    /// A CSV file, through the csv reader.
+    Csv {
+        csv: csv::Reader<R>,
+        record: csv::ByteRecord,
+    },
+    /// One value a line, read line by line.
+    Lines(Lines<R>),
+}
+
+/// The line-by-line reader: the file in chunks in one buffer of its own, the current
+/// line and its value as ranges of it. The buffer is 64 KiB (longer only for a longer
+/// line), so memory does not grow with the file.
+struct Lines<R: BufRead> {
+    r: R,
+    buf: Vec<u8>,
+    /// Bytes not yet taken as lines: `buf[pos..filled]`.
+    pos: usize,
+    filled: usize,
+    /// The reader has reported the end of the file.
+    eof: bool,
+    /// The current line, without its `\n`: `buf[line_start..line_end]` (after a UTF-8 BOM
+    /// on the first line, which the csv reader drops too).
+    line_start: usize,
+    line_end: usize,
+    /// The value: `buf[start..end]`, trimmed and unquoted.
+    start: usize,
+    end: usize,
+}
+
+/// How much of a file the line-by-line reader holds at a time.
+const CHUNK: usize = 64 * 1024;
+
+impl<R: BufRead> Lines<R> {
+    fn new(r: R) -> Self {
+        Lines {
+            r,
+            buf: vec![0; CHUNK],
+            pos: 0,
+            filled: 0,
+            eof: false,
+            line_start: 0,
+            line_end: 0,
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Takes the next line and finds its value; false at the end of the file. A last line
+    /// with no `\n` is a line.
+    #[inline]
+    fn next_line(&mut self) -> std::io::Result<bool> {
+        loop {
+            let rest = &self.buf[self.pos..self.filled];
+            // One pass: the end of the line, and whether any byte in it is one of the few
+            // that need a closer look (whitespace, `"`, `#`, `,`, `+` and control bytes
+            // all sort at or below `,`; digits, `.`, letters and UTF-8 above it).
+            let mut plain = true;
+            let mut newline = None;
+            for (i, &c) in rest.iter().enumerate() {
+                if c <= b',' {
+                    if c == b'\n' {
+                        newline = Some(i);
+                        break;
+                    }
+                    plain = false;
+                }
+            }
+            let len = match newline {
+                Some(k) => k,
+                None if self.eof => {
+                    if rest.is_empty() {
+                        return Ok(false);
+                    }
+                    rest.len()
+                }
+                None => {
+                    self.refill()?;
+                    continue;
+                }
+            };
+            self.line_start = self.pos;
+            self.line_end = self.pos + len;
+            self.pos = (self.pos + len + 1).min(self.filled);
+            if plain {
+                (self.start, self.end) = (self.line_start, self.line_end);
+            } else {
+                self.locate();
+            }
+            return Ok(true);
+        }
+    }
+
+    /// The next line when it is a [`decimal_ns`] value and nothing else, up to its `\n`
+    /// or `\r\n` (`12.000250\n`, the usual line of a trace): its nanoseconds, the line taken as
+    /// [`Lines::next_line`] takes it. `None`, with nothing taken, for any other line (and
+    /// a line not wholly in the buffer): the caller reads it the general way.
+    #[inline]
+    fn take_decimal(&mut self) -> Option<Nanos> {
+        let (ns, value, line) = decimal_line(&self.buf[self.pos..self.filled])?;
+        (self.line_start, self.line_end) = (self.pos, self.pos + line);
+        (self.start, self.end) = (self.pos, self.pos + value);
+        self.pos += line + 1;
+        Some(ns)
+    }
+
+    /// Moves the unread bytes to the front of the buffer (growing it when one line fills
+    /// it) and reads more after them.
+    #[cold]
+    fn refill(&mut self) -> std::io::Result<()> {
+        self.buf.copy_within(self.pos..self.filled, 0);
+        self.filled -= self.pos;
+        self.pos = 0;
+        if self.filled == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        loop {
+            match self.r.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Drops a UTF-8 byte order mark at the start of the current line.
+    fn drop_bom(&mut self) {
+        if self.buf[self.line_start..self.line_end].starts_with(b"\xef\xbb\xbf") {
+            self.line_start += 3;
+            self.locate();
+        }
+    }
+
+    /// Finds the value of the current line: the line trimmed; up to its first comma; inside
+    /// a leading pair of double quotes.
+    fn locate(&mut self) {
+        let b = &self.buf[..self.line_end];
+        let (mut s, mut e) = trim_range(b, self.line_start, self.line_end);
+        if b.get(s) == Some(&b'"') {
+            if let Some(k) = b[s + 1..e].iter().position(|&c| c == b'"') {
+                (s, e) = trim_range(b, s + 1, s + 1 + k);
+            }
+        } else if let Some(k) = b[s..e].iter().position(|&c| c == b',') {
+            (s, e) = trim_range(b, s, s + k);
+        }
+        (self.start, self.end) = (s, e);
+    }
+
+    /// The current line as shown in messages: without its line terminator.
+    fn shown(&self) -> &[u8] {
+        let b = &self.buf[self.line_start..self.line_end];
+        b.strip_suffix(b"\r").unwrap_or(b)
+    }
+
+    /// Whether the current line holds nothing: only whitespace and commas.
+    fn is_blank(&self) -> bool {
+        self.buf[self.line_start..self.line_end]
+            .iter()
+            .all(|&c| c == b',' || c.is_ascii_whitespace())
+    }
+}
+
+/// `b[s..e]` without ASCII whitespace at either end, as a range.
+#[inline]
+fn trim_range(b: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
+    while s < e && b[s].is_ascii_whitespace() {
+        s += 1;
+    }
+    while e > s && b[e - 1].is_ascii_whitespace() {
+        e -= 1;
+    }
+    (s, e)
+}
+
+/// A data file that cannot be read (an I/O error, or the csv reader's).
+#[cold]
+fn read_error(file: &str, e: impl fmt::Display, line: Option<usize>) -> InputError {
+    let mut err = InputError::of(
+        ErrorKind::Syntax,
+        format!("cannot read this data file: {e}"),
+    )
+    .in_file(file.to_string());
+    err.line = line;
+    err
+}
+
+/// Whether a file whose first buffered chunk is `head` is one value a line: no comma, no
+/// double quote, and every `\r` part of a `\r\n` (the csv reader also ends a line at a
+/// lone `\r`; such a file goes to it). A `\r` at the chunk's end is taken as the start of
+/// a `\r\n`.
+fn one_value_a_line(head: &[u8]) -> bool {
+    !head.iter().enumerate().any(|(i, &c)| {
+        c == b',' || c == b'"' || (c == b'\r' && head.get(i + 1).is_some_and(|&n| n != b'\n'))
+    })
+}
+
 impl<R: BufRead> fmt::Debug for Column<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Column")
             .field("file", &self.file)
             .field("column", &self.column)
             .field("line", &self.line)
+            .field("one_value_a_line", &self.is_one_value_a_line())
             .finish()
     }
 }
@@ -186,16 +401,26 @@ impl<R: BufRead> Column<R> {
     ///
     /// # Errors
     /// The file has a header without `column`, or cannot be read.
-    pub fn new(r: R, file: &str, column: &str) -> Result<Self, InputError> {
-        let csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            // Comments are skipped in `read`, not by csv: its comment skipping does not
-            // count the lines it skips, and errors would name the wrong line.
-            .from_reader(r);
+    pub fn new(mut r: R, file: &str, column: &str) -> Result<Self, InputError> {
+        let fast = match r.fill_buf() {
+            Ok(head) => one_value_a_line(head),
+            Err(e) => return Err(read_error(file, e, None)),
+        };
+        let src = if fast {
+            Source::Lines(Lines::new(r))
+        } else {
+            Source::Csv {
+                csv: csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    // Comments are skipped in `read`, not by csv: its comment skipping does
+                    // not count the lines it skips, and errors would name the wrong line.
+                    .from_reader(r),
+                record: csv::ByteRecord::new(),
+            }
+        };
         let mut c = Column {
-            csv,
-            record: csv::ByteRecord::new(),
+            src,
             index: 0,
             pending: false,
             file: file.to_string(),
@@ -205,22 +430,29 @@ impl<R: BufRead> Column<R> {
         if !c.read()? {
             return Ok(c);
         }
-        let is_header = c.record.iter().map(<[u8]>::trim_ascii).any(|f| {
+        let looks_like_a_name = |f: &[u8]| {
+            let f = f.trim_ascii();
             !(f.is_empty()
                 || matches!(f[0], b'0'..=b'9' | b'-' | b'+' | b'.')
                 || f.eq_ignore_ascii_case(b"inf")
                 || f.eq_ignore_ascii_case(b"+inf"))
-        });
-        if is_header {
-            let names: Vec<String> = c
-                .record
-                .iter()
-                .map(|f| String::from_utf8_lossy(f.trim_ascii()).to_lowercase())
-                .collect();
-            match names.iter().position(|n| n == column) {
+        };
+        let names: Option<Vec<String>> = match &c.src {
+            Source::Csv { record, .. } => record.iter().any(looks_like_a_name).then(|| {
+                record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f.trim_ascii()).to_lowercase())
+                    .collect()
+            }),
+            // One field: a header of one column, whatever its name.
+            Source::Lines(l) => looks_like_a_name(&l.buf[l.start..l.end]).then(Vec::new),
+        };
+        match names {
+            None => c.pending = true,
+            Some(names) => match names.iter().position(|n| n == column) {
                 Some(i) => c.index = i,
                 // One column: its name does not matter.
-                None if names.len() == 1 => c.index = 0,
+                None if names.len() <= 1 => c.index = 0,
                 None => {
                     return Err(c
                         .error(
@@ -232,72 +464,124 @@ impl<R: BufRead> Column<R> {
                             names.join(", ")
                         )))
                 }
-            }
-        } else {
-            c.pending = true;
+            },
         }
         Ok(c)
     }
 
-    /// Reads the next non-empty record into `self.record`; false at the end.
+    /// Whether this file is read line by line (one value a line), not by the csv reader.
+    pub fn is_one_value_a_line(&self) -> bool {
+        matches!(self.src, Source::Lines(_))
+    }
+
+    /// Reads the next record that is neither empty nor a comment; false at the end.
     fn read(&mut self) -> Result<bool, InputError> {
-        loop {
-            match self.csv.read_byte_record(&mut self.record) {
-                Ok(false) => return Ok(false),
-                Ok(true) => {
-                    self.line = self
-                        .record
-                        .position()
-                        .map_or(self.line + 1, |p| p.line() as usize);
-                    let comment = self
-                        .record
-                        .get(0)
-                        .is_some_and(|f| f.trim_ascii().starts_with(b"#"));
-                    if comment || self.record.iter().all(|f| f.trim_ascii().is_empty()) {
-                        continue;
+        match &mut self.src {
+            Source::Lines(l) => loop {
+                match l.next_line() {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(false),
+                    Err(e) => return Err(read_error(&self.file, e, Some(self.line + 1))),
+                }
+                self.line += 1;
+                if self.line == 1 {
+                    l.drop_bom();
+                }
+                let f = &l.buf[l.start..l.end];
+                if f.first() == Some(&b'#') || (f.is_empty() && l.is_blank()) {
+                    continue;
+                }
+                return Ok(true);
+            },
+            Source::Csv { csv, record } => loop {
+                match csv.read_byte_record(record) {
+                    Ok(false) => return Ok(false),
+                    Ok(true) => {
+                        self.line = record
+                            .position()
+                            .map_or(self.line + 1, |p| p.line() as usize);
+                        let comment = record
+                            .get(0)
+                            .is_some_and(|f| f.trim_ascii().starts_with(b"#"));
+                        if comment || record.iter().all(|f| f.trim_ascii().is_empty()) {
+                            continue;
+                        }
+                        return Ok(true);
                     }
-                    return Ok(true);
+                    Err(e) => {
+                        let line = e.position().map(|p| p.line() as usize);
+                        return Err(read_error(&self.file, e, line));
+                    }
                 }
-                Err(e) => {
-                    let line = e.position().map(|p| p.line() as usize);
-                    let mut err = InputError::of(
-                        ErrorKind::Syntax,
-                        format!("cannot read this data file: {e}"),
-                    )
-                    .in_file(self.file.clone());
-                    err.line = line;
-                    return Err(err);
-                }
+            },
+        }
+    }
+
+    /// Moves to the next value; false at the end of the file.
+    #[inline]
+    fn advance(&mut self) -> Result<bool, InputError> {
+        if self.pending {
+            self.pending = false;
+        } else if !self.read()? {
+            return Ok(false);
+        }
+        if let Source::Csv { record, .. } = &self.src {
+            if record.get(self.index).is_none() {
+                let n = record.len();
+                return Err(self.error(
+                    ErrorKind::Missing,
+                    format!(
+                        "this line has {n} field(s); the `{}` column is field {}",
+                        self.column,
+                        self.index + 1
+                    ),
+                ));
             }
         }
+        Ok(true)
+    }
+
+    /// The current value's bytes, trimmed (empty before the first value).
+    #[inline]
+    fn field(&self) -> &[u8] {
+        match &self.src {
+            Source::Lines(l) => &l.buf[l.start..l.end],
+            Source::Csv { record, .. } => record.get(self.index).map_or(&[], <[u8]>::trim_ascii),
+        }
+    }
+
+    /// The current value's text.
+    ///
+    /// # Errors
+    /// The value is not valid UTF-8.
+    fn text(&self) -> Result<&str, InputError> {
+        std::str::from_utf8(self.field())
+            .map_err(|_| self.error(ErrorKind::Syntax, "this line is not valid UTF-8"))
+    }
+
+    /// The next value's bytes (trimmed, not checked to be UTF-8) and its 1-based line;
+    /// `None` at the end of the file. For readers of plain ASCII values that need no text.
+    ///
+    /// # Errors
+    /// The file cannot be read, or a line has no field in the column.
+    #[inline]
+    pub fn next_field_bytes(&mut self) -> Result<Option<(&[u8], usize)>, InputError> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        Ok(Some((self.field(), self.line)))
     }
 
     /// The next value's text and its 1-based line; `None` at the end of the file.
     ///
     /// # Errors
-    /// The file cannot be read, or a line has no field in the column.
+    /// The file cannot be read, a line has no field in the column, or the value is not
+    /// valid UTF-8.
     pub fn next_field(&mut self) -> Result<Option<(&str, usize)>, InputError> {
-        if self.pending {
-            self.pending = false;
-        } else if !self.read()? {
+        if !self.advance()? {
             return Ok(None);
         }
-        let line = self.line;
-        let Some(bytes) = self.record.get(self.index).map(<[u8]>::trim_ascii) else {
-            return Err(self.error(
-                ErrorKind::Missing,
-                format!(
-                    "this line has {} field(s); the `{}` column is field {}",
-                    self.record.len(),
-                    self.column,
-                    self.index + 1
-                ),
-            ));
-        };
-        match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(Some((s, line))),
-            Err(_) => Err(self.error(ErrorKind::Syntax, "this line is not valid UTF-8")),
-        }
+        Ok(Some((self.text()?, self.line)))
     }
 
     /// The line of the value read last (0 before any).
@@ -315,12 +599,15 @@ impl<R: BufRead> Column<R> {
         let mut e = InputError::of(kind, message).in_file(self.file.clone());
         if self.line > 0 {
             e.line = Some(self.line);
-            let shown: Vec<String> = self
-                .record
-                .iter()
-                .map(|f| String::from_utf8_lossy(f).into_owned())
-                .collect();
-            e.source_line = Some(crate::error::clip(&shown.join(","), 120));
+            let shown = match &self.src {
+                Source::Lines(l) => String::from_utf8_lossy(l.shown()).into_owned(),
+                Source::Csv { record, .. } => record
+                    .iter()
+                    .map(String::from_utf8_lossy)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            };
+            e.source_line = Some(crate::error::clip(&shown, 120));
         }
         e
     }
@@ -544,22 +831,47 @@ impl<R: BufRead> Timestamps<R> {
     /// # Errors
     /// A value that is not a timestamp, a negative one, one in the other format than
     /// the file's first, or one earlier than the timestamp before it.
+    #[inline]
     pub fn next_ns(&mut self) -> Result<Option<(Nanos, usize)>, InputError> {
-        let Some((text, line)) = self.col.next_field()? else {
+        // The usual trace line, in one pass over its bytes: a decimal number of seconds
+        // and its `\n`, in a file of one value a line past its first line.
+        if self.format != Some(TimeFormat::DateTime) && !self.col.pending && self.col.line > 0 {
+            if let Source::Lines(l) = &mut self.col.src {
+                if let Some(ns) = l.take_decimal() {
+                    self.col.line += 1;
+                    self.format = Some(TimeFormat::Seconds);
+                    if self.prev.is_some_and(|p| ns < p) {
+                        let shown = String::from_utf8_lossy(self.col.field()).into_owned();
+                        return Err(self.not_monotone(&shown, TIMESTAMPS_ALLOWED));
+                    }
+                    self.prev = Some(ns);
+                    return Ok(Some((ns, self.col.line)));
+                }
+            }
+        }
+        self.next_ns_general()
+    }
+
+    /// [`Timestamps::next_ns`] for any line (kept out of line: the usual one is read above).
+    #[inline(never)]
+    fn next_ns_general(&mut self) -> Result<Option<(Nanos, usize)>, InputError> {
+        let Some((bytes, line)) = self.col.next_field_bytes()? else {
             return Ok(None);
         };
-        // The common case, exactly and fast: whole seconds with up to 9 decimals.
+        // The common case, exactly and fast: whole seconds with up to 9 decimals (ASCII
+        // digits, so no UTF-8 check).
         if self.format != Some(TimeFormat::DateTime) {
-            if let Some(ns) = decimal_ns(text.as_bytes()) {
+            if let Some(ns) = decimal_ns(bytes) {
                 self.format = Some(TimeFormat::Seconds);
                 if self.prev.is_some_and(|p| ns < p) {
-                    let shown = crate::error::clip(text, 40);
+                    let shown = String::from_utf8_lossy(bytes).into_owned();
                     return Err(self.not_monotone(&shown, TIMESTAMPS_ALLOWED));
                 }
                 self.prev = Some(ns);
                 return Ok(Some((ns, line)));
             }
         }
+        let text = self.col.text()?;
         let allowed = TIMESTAMPS_ALLOWED;
         let secs = if self.format != Some(TimeFormat::DateTime) {
             match text.parse::<f64>() {
@@ -677,8 +989,99 @@ fn decimal_ns(b: &[u8]) -> Option<Nanos> {
         }
         ns = ns * 10 + u64::from(c - b'0');
     }
-    ns *= 10u64.pow(9 - frac.len() as u32);
+    ns *= SCALE[frac.len()];
     Some((secs * 1_000_000_000 + ns).min(crate::time::MAX_NS))
+}
+
+/// Nanoseconds per unit of the last of n decimals (n = 0..=9).
+const SCALE: [u64; 10] = [
+    1_000_000_000,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1_000,
+    100,
+    10,
+    1,
+];
+
+/// The start of `b` when it is a [`decimal_ns`] value followed by `\n` or `\r\n`: the
+/// value, the value's length and the line's (up to its `\n`). `None` for anything else, and when `b` (a buffer of unread lines)
+/// ends before the `\n` or has fewer than 8 bytes after the dot: the caller then reads the
+/// line the general way, with [`decimal_ns`], which gives the same answer (tested).
+///
+/// The decimals are read eight at a time as the bytes of a `u64` (SWAR), which is most of
+/// the usual trace line `12.000250`.
+#[inline(always)]
+fn decimal_line(b: &[u8]) -> Option<(Nanos, usize, usize)> {
+    let mut secs: u64 = 0;
+    let mut i = 0;
+    let stop = loop {
+        let c = *b.get(i)?;
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break c;
+        }
+        if i == 10 {
+            return None;
+        }
+        secs = secs * 10 + u64::from(d);
+        i += 1;
+    };
+    if i == 0 {
+        return None;
+    }
+    let mut ns = 0;
+    if stop == b'.' {
+        let frac = &b[i + 1..];
+        let w = u64::from_le_bytes(*frac.first_chunk::<8>()?);
+        let mut n = digit_count(w);
+        if n == 0 {
+            return None;
+        }
+        ns = digits_value(w, n);
+        if n == 8 {
+            if let Some(&c) = frac.get(8).filter(|c| c.is_ascii_digit()) {
+                ns = ns * 10 + u64::from(c - b'0');
+                n = 9;
+            }
+        }
+        ns *= SCALE[n];
+        i += 1 + n;
+    }
+    // The value's end, and the line's (before its `\n`).
+    let end = match (b.get(i), b.get(i + 1)) {
+        (Some(b'\n'), _) => i,
+        (Some(b'\r'), Some(b'\n')) => i + 1,
+        _ => return None,
+    };
+    Some(((secs * 1_000_000_000 + ns).min(crate::time::MAX_NS), i, end))
+}
+
+/// How many of the eight bytes of `v` (first byte lowest) are ASCII digits before the
+/// first that is not.
+#[inline(always)]
+fn digit_count(v: u64) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // A digit byte becomes 0..=9; adding 0x76 then leaves its top bit clear, and sets it
+    // for anything else (a carry out of a non-digit byte only reaches later bytes, which
+    // come after the first non-digit and do not count).
+    let x = v ^ (0x30 * ONES);
+    let non_digit = (x | x.wrapping_add(0x76 * ONES)) & (0x80 * ONES);
+    (non_digit.trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `k` (1..=8) bytes of `v` (first byte lowest), all ASCII digits.
+#[inline(always)]
+fn digits_value(v: u64, k: usize) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The k digits to the top bytes, zeros (leading zeros of the number) below them.
+    let mut x = (v.wrapping_sub(0x30 * ONES)) << (8 * (8 - k));
+    x = (x.wrapping_mul(10) + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
+    x = (x.wrapping_mul(100) + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (x.wrapping_mul(10_000) + (x >> 32)) & 0xFFFF_FFFF
 }
 
 /// An RFC 3339 / ISO 8601 date-time as nanoseconds since the Unix epoch; with no offset,
