@@ -11,9 +11,8 @@
 //! value taken from the column named by the caller (`value`, `time`, `rate`, `le`,
 //! `count`). Blank lines and lines starting with `#` are skipped; fields are trimmed.
 //! Line numbers in errors are 1-based lines of the file, comment and empty lines included
-//! in a file of one value a line; in a CSV file (one with a `,` or `"` in its first 64 KiB)
-//! the csv reader skips empty lines without counting them, so after an empty line there a
-//! number is one short (a known limit). See [`Column`].
+//! (`\n` or `\r\n` lines). A file of one value a line is read line by line without the
+//! csv reader, which is faster (see [`Column`]).
 //!
 //! - **Durations** ([`read_durations`], [`Durations`]): a number with a unit (`12ms`,
 //!   `0.4s`, `250us`, units as in scenario files), or a bare number in the unit the
@@ -42,9 +41,9 @@
 
 use crate::error::{ErrorKind, InputError};
 use crate::time::{parse_duration, Nanos, UNITS};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 /// A data file opened for reading.
@@ -159,12 +158,13 @@ pub fn unit_names() -> String {
 /// Two readers sit under it, chosen when it opens by a look at the file's first buffered
 /// chunk ([`BufRead::fill_buf`], up to 64 KiB from a file): a chunk with no `,` and no `"`
 /// (and no lone `\r`) is one value a line and is read line by line here, without the csv
-/// reader; anything else goes through the csv reader. Both give the same values: on the
-/// line-by-line reader a later line with a comma gives the text before its first comma
-/// (field 1, as the csv reader gives it), and a value in one pair of double quotes loses
-/// them. Line numbers differ in one case: the line-by-line reader counts every line, empty
-/// ones too, while the csv reader skips empty lines without counting them, so after an
-/// empty line in a CSV file a number is one short (a known limit of that path).
+/// reader; anything else goes through the csv reader. Both give the same values and line
+/// numbers (tested): on the line-by-line reader a later line with a comma gives the text
+/// before its first comma (field 1, as the csv reader gives it), and a line that starts
+/// with a double quote gives what is inside the pair. Both count every `\n` or `\r\n`
+/// line, empty ones too (the csv reader's own numbers skip empty lines and lag one
+/// behind in a `\r\n` file: they are not used). A lone `\r` ends a line only in a
+/// file that goes to the csv reader (one in the first chunk sends it there).
 pub struct Column<R: BufRead> {
     src: Source<R>,
     /// Which field holds the value.
@@ -180,7 +180,7 @@ pub struct Column<R: BufRead> {
 enum Source<R: BufRead> {
     /// A CSV file, through the csv reader.
     Csv {
-        csv: csv::Reader<R>,
+        csv: csv::Reader<NewlineOffsets<R>>,
         record: csv::ByteRecord,
     },
     /// One value a line, read line by line.
@@ -322,7 +322,8 @@ impl<R: BufRead> Lines<R> {
     fn locate(&mut self) {
         let b = &self.buf[..self.line_end];
         let (mut s, mut e) = trim_range(b, self.line_start, self.line_end);
-        if b.get(s) == Some(&b'"') {
+        // Quoted as the csv reader reads quotes: from the line's first byte.
+        if s == self.line_start && b.get(s) == Some(&b'"') {
             if let Some(k) = b[s + 1..e].iter().position(|&c| c == b'"') {
                 (s, e) = trim_range(b, s + 1, s + 1 + k);
             }
@@ -343,6 +344,44 @@ impl<R: BufRead> Lines<R> {
         self.buf[self.line_start..self.line_end]
             .iter()
             .all(|&c| c == b',' || c.is_ascii_whitespace())
+    }
+}
+
+/// The reader under the csv reader: notes where the `\n`s are, so that a record's line
+/// can be told from its byte position. (The csv reader's own line numbers skip empty lines
+/// without counting them and, in a file of `\r\n` lines, lag one behind from the second
+/// line on.) Holds the offsets read ahead of the parser only: a few KiB at most.
+struct NewlineOffsets<R> {
+    r: R,
+    /// Bytes read so far.
+    read: u64,
+    /// Offsets of the `\n`s read that the parser has not yet passed.
+    ahead: VecDeque<u64>,
+    /// How many `\n`s it has passed.
+    passed: usize,
+}
+
+impl<R> NewlineOffsets<R> {
+    /// How many `\n`s come before byte `offset` (which does not go back).
+    fn newlines_before(&mut self, offset: u64) -> usize {
+        while self.ahead.front().is_some_and(|&n| n < offset) {
+            self.ahead.pop_front();
+            self.passed += 1;
+        }
+        self.passed
+    }
+}
+
+impl<R: Read> Read for NewlineOffsets<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.r.read(buf)?;
+        for (i, &c) in buf[..n].iter().enumerate() {
+            if c == b'\n' {
+                self.ahead.push_back(self.read + i as u64);
+            }
+        }
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
@@ -415,7 +454,12 @@ impl<R: BufRead> Column<R> {
                     .flexible(true)
                     // Comments are skipped in `read`, not by csv: its comment skipping does
                     // not count the lines it skips, and errors would name the wrong line.
-                    .from_reader(r),
+                    .from_reader(NewlineOffsets {
+                        r,
+                        read: 0,
+                        ahead: VecDeque::new(),
+                        passed: 0,
+                    }),
                 record: csv::ByteRecord::new(),
             }
         };
@@ -497,9 +541,10 @@ impl<R: BufRead> Column<R> {
                 match csv.read_byte_record(record) {
                     Ok(false) => return Ok(false),
                     Ok(true) => {
-                        self.line = record
-                            .position()
-                            .map_or(self.line + 1, |p| p.line() as usize);
+                        // The record's line (its last, for one spanning lines in quotes):
+                        // one more than the `\n`s before its last byte read.
+                        let end = csv.position().byte();
+                        self.line = csv.get_mut().newlines_before(end.saturating_sub(1)) + 1;
                         let comment = record
                             .get(0)
                             .is_some_and(|f| f.trim_ascii().starts_with(b"#"));
@@ -508,10 +553,7 @@ impl<R: BufRead> Column<R> {
                         }
                         return Ok(true);
                     }
-                    Err(e) => {
-                        let line = e.position().map(|p| p.line() as usize);
-                        return Err(read_error(&self.file, e, line));
-                    }
+                    Err(e) => return Err(read_error(&self.file, e, Some(self.line + 1))),
                 }
             },
         }
@@ -1248,54 +1290,292 @@ pub fn read_histogram(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn mem(text: &str) -> Reader {
         Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))
     }
 
+    /// A file of one value a line twice: as written (read line by line), and with a
+    /// comment line `# ,` after it, whose comma sends it to the csv reader. The comment
+    /// comes last, so every line number stays. Checks that each goes where it should.
+    fn both(text: &str) -> [String; 2] {
+        assert!(text.is_empty() || text.ends_with('\n'), "{text:?}");
+        let csv = format!("{text}# ,\n");
+        assert!(Column::new(mem(text), "f", "value").is_ok_and(|c| c.is_one_value_a_line()));
+        assert!(!Column::new(mem(&csv), "f", "value").is_ok_and(|c| c.is_one_value_a_line()));
+        [text.to_string(), csv]
+    }
+
+    /// Every timestamp of `r`, or the first error.
+    fn times<R: BufRead>(r: R) -> Result<Vec<(Nanos, usize)>, InputError> {
+        Timestamps::new(r, "t.csv", "time")?.collect()
+    }
+
+    /// `text` through a reader that hands out `cap` bytes at a time: the first chunk
+    /// [`Column::new`] looks at is only `cap` bytes long.
+    fn small_chunks(text: &str, cap: usize) -> impl BufRead {
+        std::io::BufReader::with_capacity(cap, std::io::Cursor::new(text.as_bytes().to_vec()))
+    }
+
     #[test]
     fn durations_with_units_headers_and_comments() {
-        let xs =
-            read_durations(mem("# payment\n12ms\n\n0.4s\n250us\n"), "p", "value", None).unwrap();
-        assert_eq!(xs, vec![0.012, 0.4, 0.00025]);
+        for text in both("# payment\n12ms\n\n0.4s\n250us\n") {
+            let xs = read_durations(mem(&text), "p", "value", None).unwrap();
+            assert_eq!(xs, vec![0.012, 0.4, 0.00025]);
+        }
         let xs = read_durations(mem("id,value\na,12\nb,30\n"), "p", "value", Some(1e-3)).unwrap();
         assert_eq!(xs, vec![0.012, 0.03]);
     }
 
     #[test]
     fn duration_errors_name_the_line() {
-        let e = read_durations(mem("12ms\n30\n"), "p.csv", "value", None).unwrap_err();
-        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::BadDuration));
-        assert!(
-            e.to_string().starts_with("p.csv:2: `30` has no unit"),
-            "{e}"
-        );
-        let e = read_durations(mem("12ms\n-3ms\n"), "p.csv", "value", None).unwrap_err();
-        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::OutOfRange));
-        assert!(e.to_string().contains("negative"), "{e}");
-        let e = read_durations(mem("1\n-3\n"), "p.csv", "value", Some(1.0)).unwrap_err();
-        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::OutOfRange));
-        let e = read_durations(mem("# nothing\n\n"), "p.csv", "value", None).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Missing);
+        for t in both("12ms\n30\n") {
+            let e = read_durations(mem(&t), "p.csv", "value", None).unwrap_err();
+            assert_eq!((e.line, e.kind), (Some(2), ErrorKind::BadDuration));
+            assert!(
+                e.to_string().starts_with("p.csv:2: `30` has no unit"),
+                "{e}"
+            );
+        }
+        for t in both("12ms\n-3ms\n") {
+            let e = read_durations(mem(&t), "p.csv", "value", None).unwrap_err();
+            assert_eq!((e.line, e.kind), (Some(2), ErrorKind::OutOfRange));
+            assert!(e.to_string().contains("negative"), "{e}");
+        }
+        for t in both("1\n-3\n") {
+            let e = read_durations(mem(&t), "p.csv", "value", Some(1.0)).unwrap_err();
+            assert_eq!((e.line, e.kind), (Some(2), ErrorKind::OutOfRange));
+        }
+        for t in both("# nothing\n\n") {
+            let e = read_durations(mem(&t), "p.csv", "value", None).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Missing);
+        }
         let e = read_durations(mem("id,ms\n1,2\n"), "p.csv", "value", None).unwrap_err();
         assert_eq!((e.line, e.kind), (Some(1), ErrorKind::Missing));
         assert!(e.to_string().contains("no column `value`"), "{e}");
-        let e = read_durations(mem("1ms\n2 parsecs\n"), "p.csv", "value", None).unwrap_err();
-        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::BadDuration));
-        // Comment lines count: the bad value is on line 4 of the file. (Empty lines are
-        // skipped by the csv reader without being counted: a known limit, documented.)
-        let text = "# exported 2026-11-29\nvalue\n# ms\n30\n";
+        for t in both("1ms\n2 parsecs\n") {
+            let e = read_durations(mem(&t), "p.csv", "value", None).unwrap_err();
+            assert_eq!((e.line, e.kind), (Some(2), ErrorKind::BadDuration));
+        }
+        // Comment lines count: the bad value is on line 4 of the file (a header of one
+        // column, whatever its name, on both readers).
+        for t in both("# exported 2026-11-29\nvalue\n# ms\n30\n") {
+            let e = read_durations(mem(&t), "p.csv", "value", None).unwrap_err();
+            assert_eq!((e.line, e.kind), (Some(4), ErrorKind::BadDuration));
+        }
+        let text = "# exported 2026-11-29\nid,value\n# ms\na,30\n";
         let e = read_durations(mem(text), "p.csv", "value", None).unwrap_err();
         assert_eq!((e.line, e.kind), (Some(4), ErrorKind::BadDuration));
     }
 
     #[test]
-    fn timestamps_in_seconds_and_rfc3339() {
-        let t: Vec<_> = Timestamps::new(mem("0\n0.5\n0.5\n2\n"), "t", "time")
+    fn empty_lines_count_in_line_numbers_read_line_by_line() {
+        // Fails before the line-by-line reader: the csv reader said line 3.
+        let [one, csv] = both("1\n\n2\n\n\nnoon\n");
+        let e = times(mem(&one)).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(6), ErrorKind::Syntax));
+        assert!(e.to_string().starts_with("t.csv:6: `noon`"), "{e}");
+        assert_eq!(
+            times(mem("1\n\n2\n")).unwrap(),
+            vec![(1_000_000_000, 1), (2_000_000_000, 3)]
+        );
+        let e = read_durations(mem("\n\n1ms\n\n7\n"), "p.csv", "value", None).unwrap_err();
+        assert_eq!(e.line, Some(5));
+        // The csv reader's lines are counted the same way (its own numbers skipped the
+        // three empty lines: line 3).
+        let e = times(mem(&csv)).unwrap_err();
+        assert_eq!(e.line, Some(6));
+        let e = times(mem("time,path\n1,/a\n\n\nnoon,/b\n")).unwrap_err();
+        assert_eq!(e.line, Some(5));
+    }
+
+    #[test]
+    fn a_comma_or_quotes_later_in_a_file_of_one_value_a_line() {
+        // The first 8 bytes have no comma: read line by line; the text before a line's
+        // first comma is its value, as the csv reader takes field 1.
+        let text = "0.5\n1.25\n2,/checkout\n 3 , x\n# a, comment\n4\n";
+        let r = small_chunks(text, 8);
+        let c = Column::new(r, "t.csv", "time").unwrap();
+        assert!(c.is_one_value_a_line());
+        let want = vec![
+            (500_000_000, 1),
+            (1_250_000_000, 2),
+            (2_000_000_000, 3),
+            (3_000_000_000, 4),
+            (4_000_000_000, 6),
+        ];
+        assert_eq!(times(small_chunks(text, 8)).unwrap(), want);
+        // The csv reader, on the same bytes, agrees.
+        assert_eq!(times(mem(text)).unwrap(), want);
+        // A value in one pair of double quotes loses them; on both readers.
+        let text = "1\n2\n\"3.5\"\n\" 4 \" \n\"5,5\"\n";
+        let want = vec![
+            (1_000_000_000, 1),
+            (2_000_000_000, 2),
+            (3_500_000_000, 3),
+            (4_000_000_000, 4),
+        ];
+        let r = small_chunks(text, 4);
+        let e = times(r).unwrap_err();
+        // `"5,5"`: the quotes are taken first, then `5,5` is not a number.
+        assert_eq!(e.line, Some(5));
+        let lines: Vec<_> = Timestamps::new(small_chunks(text, 4), "t.csv", "time")
             .unwrap()
-            .map(|r| r.unwrap().0)
+            .take(4)
+            .map(Result::unwrap)
             .collect();
-        assert_eq!(t, vec![0, 500_000_000, 500_000_000, 2_000_000_000]);
+        assert_eq!(lines, want);
+        let lines: Vec<_> = Timestamps::new(mem(text), "t.csv", "time")
+            .unwrap()
+            .take(4)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(lines, want);
+    }
+
+    #[test]
+    fn a_header_of_one_column_read_line_by_line() {
+        let [one, csv] = both("time\n0.5\n\n1\n");
+        let want = vec![(500_000_000, 2), (1_000_000_000, 4)];
+        assert_eq!(times(mem(&one)).unwrap(), want);
+        assert_eq!(times(small_chunks(&one, 3)).unwrap(), want);
+        assert_eq!(times(mem(&csv)).unwrap(), want);
+        // Whatever its name: `ms` for a column of durations.
+        for t in both("ms\n12ms\n0.5s\n") {
+            let xs = read_durations(mem(&t), "p.csv", "value", None).unwrap();
+            assert_eq!(xs, vec![0.012, 0.5]);
+        }
+        // A header only: no values.
+        for t in both("# export\ntime\n") {
+            assert_eq!(times(mem(&t)).unwrap(), vec![]);
+        }
+        // A rate series needs two columns, on both readers.
+        for t in both("10\n20\n") {
+            let e = read_rates(|| Ok(mem(&t)), "r.csv").unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Missing);
+        }
+    }
+
+    #[test]
+    fn crlf_files_and_a_last_line_without_newline() {
+        let [one, csv] = both("time\r\n0.5\r\n1500ms\r\n2\r\n\r\n2.000000001\r\n");
+        let want = vec![
+            (500_000_000, 2),
+            (1_500_000_000, 3),
+            (2_000_000_000, 4),
+            (2_000_000_001, 6),
+        ];
+        assert_eq!(times(mem(&one)).unwrap(), want);
+        // The csv reader's own numbers lagged one behind here from line 2 on.
+        assert_eq!(times(mem(&csv)).unwrap(), want);
+        let e = times(mem("time,path\r\n1,/a\r\n2,/b\r\nnoon,/c\r\n")).unwrap_err();
+        assert_eq!(e.line, Some(4));
+        // No newline at the end: the last line is a line, on the fast path of a trace
+        // line too (which needs its `\n`, and leaves such a line to the general reader).
+        assert_eq!(
+            times(mem("0.25\n1.5")).unwrap(),
+            vec![(250_000_000, 1), (1_500_000_000, 2)]
+        );
+        assert_eq!(times(mem("7")).unwrap(), vec![(7_000_000_000, 1)]);
+        assert_eq!(
+            times(mem("1\r\n2\r")).unwrap(),
+            vec![(1_000_000_000, 1), (2_000_000_000, 2)]
+        );
+        let e = times(mem("1\n2\nnoon")).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.source_line.as_deref(), Some("noon"));
+        let xs = read_durations(mem("12ms\r\n0.5s"), "p", "value", None).unwrap();
+        assert_eq!(xs, vec![0.012, 0.5]);
+    }
+
+    #[test]
+    fn an_error_shows_its_line() {
+        for t in both("1\n2\n  1.5 \t\r\n") {
+            let e = times(mem(&t)).unwrap_err();
+            assert_eq!((e.line, e.kind), (Some(3), ErrorKind::OutOfRange));
+            assert_eq!(e.source_line.as_deref(), Some("  1.5 \t"), "{t:?}");
+        }
+        for t in both("1\n2\nsoon\n") {
+            let e = times(mem(&t)).unwrap_err();
+            assert_eq!(e.source_line.as_deref(), Some("soon"));
+        }
+        // The value is checked to be UTF-8 where it needs to be text, and the line is
+        // shown as far as it can be.
+        let bytes: &[u8] = b"1\n2\n\xff3\n";
+        let e = times(std::io::Cursor::new(bytes)).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(3), ErrorKind::Syntax));
+        assert!(e.to_string().contains("not valid UTF-8"), "{e}");
+        assert_eq!(e.source_line.as_deref(), Some("\u{fffd}3"));
+        // On the fast path of a trace line, going back names the line too.
+        let e = times(mem("1.5\n2.25\n2.000001\n3\n")).unwrap_err();
+        assert_eq!((e.line, e.kind), (Some(3), ErrorKind::OutOfRange));
+        assert_eq!(e.source_line.as_deref(), Some("2.000001"));
+        assert!(e.to_string().contains("`2.000001` is earlier"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_and_long_lines_fit() {
+        for t in both("\u{feff}0.5\n1\n") {
+            assert_eq!(
+                times(mem(&t)).unwrap(),
+                vec![(500_000_000, 1), (1_000_000_000, 2)]
+            );
+        }
+        for t in both("\u{feff}time\n1\n") {
+            assert_eq!(times(mem(&t)).unwrap(), vec![(1_000_000_000, 2)]);
+        }
+        // A comment longer than the 64 KiB buffer, and 200,000 lines across its refills.
+        let mut text = format!("# {}\n", "x".repeat(100_000));
+        for i in 0..200_000u64 {
+            text.push_str(&format!("{}.{:06}\n", i / 1000, (i % 1000) * 1000));
+        }
+        let got = times(mem(&text)).unwrap();
+        assert_eq!(got.len(), 200_000);
+        assert!(got
+            .iter()
+            .enumerate()
+            .all(|(i, &(ns, line))| ns == i as u64 * 1_000_000 && line == i + 2));
+        assert_eq!(got, times(mem(&format!("{text}# ,\n"))).unwrap());
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_names_the_line() {
+        /// Gives its bytes, then fails.
+        struct Failing(std::io::Cursor<Vec<u8>>);
+        impl std::io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.read(buf)? {
+                    0 => Err(std::io::Error::other("disk on fire")),
+                    n => Ok(n),
+                }
+            }
+        }
+        let r = std::io::BufReader::with_capacity(
+            4,
+            Failing(std::io::Cursor::new(b"1\n2\n3".to_vec())),
+        );
+        let e = times(r).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(
+            e.to_string()
+                .contains("cannot read this data file: disk on fire"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn timestamps_in_seconds_and_rfc3339() {
+        for t in both("0\n0.5\n0.5\n2\n") {
+            let t: Vec<_> = times(mem(&t)).unwrap().into_iter().map(|x| x.0).collect();
+            assert_eq!(t, vec![0, 500_000_000, 500_000_000, 2_000_000_000]);
+        }
+        for t in
+            both("2024-11-29T10:00:00Z\n2024-11-29T10:00:00.25Z\n\n2024-11-29 11:00:01+01:00\n")
+        {
+            let t: Vec<_> = times(mem(&t)).unwrap().into_iter().map(|x| x.0).collect();
+            assert_eq!(t, vec![0, 250_000_000, 1_000_000_000]);
+        }
         let text = "time,path\n2024-11-29T10:00:00Z,/a\n2024-11-29T10:00:00.25Z,/b\n2024-11-29 11:00:01+01:00,/c\n2024-11-29T10:00:02,/d\n";
         let t: Vec<_> = Timestamps::new(mem(text), "t", "time")
             .unwrap()
@@ -1322,39 +1602,135 @@ mod tests {
         assert_eq!(decimal_ns(b".5"), None);
         assert_eq!(decimal_ns(b"0.1234567891"), None);
         // Those fall back to the general reader.
-        let t: Vec<_> = Timestamps::new(mem("1e0\n1.5\n.5e1\n"), "t", "time")
-            .unwrap()
-            .map(|r| r.unwrap().0)
-            .collect();
-        assert_eq!(t, vec![1_000_000_000, 1_500_000_000, 5_000_000_000]);
+        for t in both("1e0\n1.5\n.5e1\n6.\n12.123456789\n12.1234567891\n") {
+            let t: Vec<_> = times(mem(&t)).unwrap().into_iter().map(|x| x.0).collect();
+            assert_eq!(
+                t,
+                vec![
+                    1_000_000_000,
+                    1_500_000_000,
+                    5_000_000_000,
+                    6_000_000_000,
+                    12_123_456_789,
+                    12_123_456_789
+                ]
+            );
+        }
+        // The one-pass reader of a trace line, at its edges (8 bytes of what follows).
+        let pad = "\n12345678";
+        let line = |v: &str| decimal_line(format!("{v}{pad}").as_bytes());
+        assert_eq!(line("0.000005"), Some((5_000, 8, 8)));
+        assert_eq!(
+            line("9999999999.999999999"),
+            Some((
+                9_999_999_999_999_999_999u64.min(crate::time::MAX_NS),
+                20,
+                20
+            ))
+        );
+        assert_eq!(line("12.12345678"), Some((12_123_456_780, 11, 11)));
+        assert_eq!(line("12"), Some((12_000_000_000, 2, 2)));
+        assert_eq!(decimal_line(b"12\r\n"), Some((12_000_000_000, 2, 3)));
+        assert_eq!(line("12345678901"), None);
+        assert_eq!(line("1.1234567891"), None);
+        assert_eq!(line("1."), None);
+        assert_eq!(line("1.5 "), None);
+        assert_eq!(line("+1"), None);
+        // Too few bytes after the dot to read eight: left to the general reader.
+        assert_eq!(decimal_line(b"1.5\n"), None);
+        assert_eq!(decimal_line(b"12"), None);
+    }
+
+    /// Bytes of a made-up trace line: digits, dots, and now and then anything else.
+    fn line_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                8 => b'0'..=b'9',
+                2 => Just(b'.'),
+                1 => proptest::sample::select(b" \t\r\n,\"#+-eEs:TZ\xff".to_vec()),
+            ],
+            0..24,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_one_pass_reader_agrees_with_decimal_ns(b in line_bytes(), tail in line_bytes()) {
+            let mut all = b.clone();
+            all.extend_from_slice(&tail);
+            if let Some((ns, value, line)) = decimal_line(&all) {
+                prop_assert_eq!(decimal_ns(&all[..value]), Some(ns));
+                prop_assert!(all[value..line] == *b"" || all[value..line] == *b"\r");
+                prop_assert_eq!(all[line], b'\n');
+            }
+            // A value, its newline and 8 bytes more: always taken in one pass.
+            if let Some(ns) = decimal_ns(&b) {
+                let mut l = b.clone();
+                l.extend_from_slice(b"\n00000000");
+                prop_assert_eq!(decimal_line(&l), Some((ns, b.len(), b.len())));
+            }
+        }
+
+        #[test]
+        fn eight_digits_at_a_time_as_one_at_a_time(b in proptest::array::uniform8(prop_oneof![8 => b'0'..=b'9', 1 => any::<u8>()])) {
+            let v = u64::from_le_bytes(b);
+            let k = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            prop_assert_eq!(digit_count(v), k);
+            if k > 0 {
+                let want = b[..k].iter().fold(0u64, |a, &c| a * 10 + u64::from(c - b'0'));
+                prop_assert_eq!(digits_value(v, k), want);
+            }
+        }
+
+        #[test]
+        fn both_readers_give_the_same_timestamps(
+            lines in proptest::collection::vec(
+                prop_oneof![
+                    6 => (0u64..100_000, 0u32..=9).prop_map(|(s, d)| {
+                        let f = format!("{:09}", s.wrapping_mul(7919) % 1_000_000_000);
+                        if d == 0 { format!("{s}") } else { format!("{s}.{}", &f[..d as usize]) }
+                    }),
+                    1 => (1u64..100_000).prop_map(|ms| format!("{ms}ms")),
+                    1 => (0u64..100).prop_map(|s| format!("  {s}.5 ")),
+                    1 => Just("# note".to_string()),
+                    1 => Just(" ".to_string()),
+                    1 => Just(String::new()),
+                    1 => Just("1e1".to_string()),
+                ],
+                0..60,
+            ),
+            crlf in any::<bool>(),
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let text: String = lines.iter().map(|l| format!("{l}{nl}")).collect();
+            let csv = format!("{text}# ,\n");
+            prop_assert!(Column::new(mem(&text), "f", "time").unwrap().is_one_value_a_line());
+            let a = times(mem(&text)).map_err(|e| (e.line, e.kind));
+            let b = times(mem(&csv)).map_err(|e| (e.line, e.kind));
+            prop_assert_eq!(a, b);
+        }
     }
 
     #[test]
     fn timestamps_refuse_going_back_and_mixing() {
-        let e = Timestamps::new(mem("1\n2\n1.5\n"), "t.csv", "time")
-            .unwrap()
-            .find_map(Result::err)
-            .unwrap();
-        assert_eq!((e.line, e.kind), (Some(3), ErrorKind::OutOfRange));
-        assert!(
-            e.to_string().contains("earlier than the timestamp before"),
-            "{e}"
-        );
-        let e = Timestamps::new(mem("1\n2024-11-29T10:00:00Z\n"), "t.csv", "time")
-            .unwrap()
-            .find_map(Result::err)
-            .unwrap();
-        assert_eq!(e.line, Some(2));
-        let e = Timestamps::new(mem("2024-11-29T10:00:00Z\nnoon\n"), "t.csv", "time")
-            .unwrap()
-            .find_map(Result::err)
-            .unwrap();
-        assert_eq!((e.line, e.kind), (Some(2), ErrorKind::Syntax));
-        let e = Timestamps::new(mem("-1\n"), "t.csv", "time")
-            .unwrap()
-            .find_map(Result::err)
-            .unwrap();
-        assert_eq!(e.kind, ErrorKind::OutOfRange);
+        for t in both("1\n2\n1.5\n") {
+            let e = times(mem(&t)).unwrap_err();
+            assert_eq!((e.line, e.kind), (Some(3), ErrorKind::OutOfRange));
+            assert!(
+                e.to_string().contains("earlier than the timestamp before"),
+                "{e}"
+            );
+        }
+        for t in both("1\n2024-11-29T10:00:00Z\n") {
+            assert_eq!(times(mem(&t)).unwrap_err().line, Some(2));
+        }
+        for t in both("2024-11-29T10:00:00Z\nnoon\n") {
+            let e = times(mem(&t)).unwrap_err();
+            assert_eq!((e.line, e.kind), (Some(2), ErrorKind::Syntax));
+        }
+        for t in both("-1\n") {
+            assert_eq!(times(mem(&t)).unwrap_err().kind, ErrorKind::OutOfRange);
+        }
     }
 
     #[test]
@@ -1369,8 +1745,10 @@ mod tests {
         assert_eq!(e.line, Some(3));
         let e = read_rates(|| Ok(mem("time,rate\n0,-1\n")), "r.csv").unwrap_err();
         assert_eq!((e.line, e.kind), (Some(2), ErrorKind::OutOfRange));
-        let e = read_rates(|| Ok(mem("10\n20\n")), "r.csv").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Missing);
+        for t in both("10\n20\n") {
+            let e = read_rates(|| Ok(mem(&t)), "r.csv").unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Missing);
+        }
 
         let h = read_histogram(
             || Ok(mem("le,count\n0.01,5\n50ms,10\n0.1,0\n+Inf,0\n")),
@@ -1384,6 +1762,24 @@ mod tests {
         assert_eq!(e.line, Some(3));
         let e = read_histogram(|| Ok(mem("le,count\n0.02,1.5\n")), "h.csv").unwrap_err();
         assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn numbers_on_both_readers() {
+        for t in both("# rps\n250\n\n1.5e3\ninf\n") {
+            let n: Vec<_> = Numbers::new(mem(&t), "n", "rate")
+                .unwrap()
+                .map(|r| r.unwrap().0)
+                .collect();
+            assert_eq!(n, vec![250.0, 1500.0, f64::INFINITY]);
+        }
+        for t in both("1\nten\n") {
+            let e = Numbers::new(mem(&t), "n.csv", "rate")
+                .unwrap()
+                .find_map(Result::err)
+                .unwrap();
+            assert_eq!((e.line, e.kind), (Some(2), ErrorKind::Syntax));
+        }
     }
 
     #[test]
