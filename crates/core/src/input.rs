@@ -274,7 +274,7 @@ impl<R: BufRead> Lines<R> {
     /// or `\r\n` (`12.000250\n`, the usual line of a trace): its nanoseconds, the line taken as
     /// [`Lines::next_line`] takes it. `None`, with nothing taken, for any other line (and
     /// a line not wholly in the buffer): the caller reads it the general way.
-    #[inline]
+    #[inline(always)]
     fn take_decimal(&mut self) -> Option<Nanos> {
         let (ns, value, line) = decimal_line(&self.buf[self.pos..self.filled])?;
         (self.line_start, self.line_end) = (self.pos, self.pos + line);
@@ -873,7 +873,7 @@ impl<R: BufRead> Timestamps<R> {
     /// # Errors
     /// A value that is not a timestamp, a negative one, one in the other format than
     /// the file's first, or one earlier than the timestamp before it.
-    #[inline]
+    #[inline(always)]
     pub fn next_ns(&mut self) -> Result<Option<(Nanos, usize)>, InputError> {
         // The usual trace line, in one pass over its bytes: a decimal number of seconds
         // and its `\n`, in a file of one value a line past its first line.
