@@ -188,8 +188,8 @@ enum Source<R: BufRead> {
 }
 
 /// The line-by-line reader: the file in chunks in one buffer of its own, the current
-/// line and its value as ranges of it. The buffer is 64 KiB (longer only for a longer
-/// line), so memory does not grow with the file.
+/// line and its value as ranges of it. The buffer is at most 64 KiB (longer only for a
+/// longer line), so memory does not grow with the file.
 struct Lines<R: BufRead> {
     r: R,
     buf: Vec<u8>,
@@ -211,10 +211,12 @@ struct Lines<R: BufRead> {
 const CHUNK: usize = 64 * 1024;
 
 impl<R: BufRead> Lines<R> {
-    fn new(r: R) -> Self {
+    /// `head`: how many bytes the reader's first chunk held (a small file is all in it: a
+    /// small buffer then, as a looping trace reopens its file at every pass).
+    fn new(r: R, head: usize) -> Self {
         Lines {
             r,
-            buf: vec![0; CHUNK],
+            buf: vec![0; (head + 1).next_power_of_two().clamp(1024, CHUNK)],
             pos: 0,
             filled: 0,
             eof: false,
@@ -441,12 +443,12 @@ impl<R: BufRead> Column<R> {
     /// # Errors
     /// The file has a header without `column`, or cannot be read.
     pub fn new(mut r: R, file: &str, column: &str) -> Result<Self, InputError> {
-        let fast = match r.fill_buf() {
-            Ok(head) => one_value_a_line(head),
+        let (fast, head) = match r.fill_buf() {
+            Ok(head) => (one_value_a_line(head), head.len()),
             Err(e) => return Err(read_error(file, e, None)),
         };
         let src = if fast {
-            Source::Lines(Lines::new(r))
+            Source::Lines(Lines::new(r, head))
         } else {
             Source::Csv {
                 csv: csv::ReaderBuilder::new()
@@ -1537,6 +1539,8 @@ mod tests {
             .enumerate()
             .all(|(i, &(ns, line))| ns == i as u64 * 1_000_000 && line == i + 2));
         assert_eq!(got, times(mem(&format!("{text}# ,\n"))).unwrap());
+        // A reader whose first chunk is 16 bytes (a 1 KiB buffer, grown for the long line).
+        assert_eq!(times(small_chunks(&text, 16)).unwrap(), got);
     }
 
     #[test]
