@@ -352,7 +352,7 @@ impl<R: BufRead> Lines<R> {
 /// The reader under the csv reader: notes where the `\n`s are, so that a record's line
 /// can be told from its byte position. (The csv reader's own line numbers skip empty lines
 /// without counting them and, in a file of `\r\n` lines, lag one behind from the second
-/// line on.) Holds the offsets read ahead of the parser only: a few KiB at most.
+/// line on.) Holds only the offsets read ahead of the parser, which reads 8 KiB at a time.
 struct NewlineOffsets<R> {
     r: R,
     /// Bytes read so far.
