@@ -1242,7 +1242,7 @@ pub fn read_histogram(
         }
         let bound = match parse_number(&le) {
             Some(v) if v.is_infinite() && v > 0.0 => {
-                inf_count = Some(c as u64);
+                inf_count = Some(crate::convert::floor_u64(c));
                 continue;
             }
             Some(v) => v,
@@ -1267,7 +1267,7 @@ pub fn read_histogram(
                 )
                 .allowed(allowed));
         }
-        out.push((bound, c as u64));
+        out.push((bound, crate::convert::floor_u64(c)));
     }
     if let Some(n) = inf_count.filter(|&n| n > 0) {
         return Err(InputError::of(
