@@ -291,15 +291,12 @@ impl<'a, K: Semantics> Sim<'a, K> {
 
     fn run(mut self) -> RunResult {
         self.open_sources();
-        for (p, src) in self.sources.iter_mut().enumerate() {
+        for p in 0..self.sources.len() {
+            let src = &mut self.sources[p];
             if let Some(t) = src.first() {
-                self.events.push(
-                    t.saturating_add(self.shift),
-                    Ev::Arrival {
-                        producer: u32::try_from(p).expect(PRODUCERS_FIT),
-                        generation: src.generation,
-                    },
-                );
+                let generation = src.generation;
+                let producer = u32::try_from(p).expect(PRODUCERS_FIT);
+                self.schedule_arrival(t.saturating_add(self.shift), producer, generation);
             }
             for (j, (at, _)) in self.s.producers[p].schedule.iter().enumerate() {
                 self.events.push(
@@ -494,13 +491,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 } if generation == self.sources[p as usize].generation => {
                     let src = &mut self.sources[p as usize];
                     if let Some(t2) = src.after(t - self.shift) {
-                        self.events.push(
-                            t2.saturating_add(self.shift),
-                            Ev::Arrival {
-                                producer: p,
-                                generation,
-                            },
-                        );
+                        self.schedule_arrival(t2.saturating_add(self.shift), p, generation);
                     }
                     let tier = self.s.producers[p as usize].priority;
                     self.rec.produced(t - self.shift, tier, Some(p as usize));
@@ -580,6 +571,21 @@ impl<'a, K: Semantics> Sim<'a, K> {
         id
     }
 
+    /// Schedules producer `producer`'s next arrival at `at`. The first producer's is the
+    /// event that recurs at almost every step: it has the event queue's slot.
+    #[inline]
+    fn schedule_arrival(&mut self, at: Nanos, producer: u32, generation: u32) {
+        let ev = Ev::Arrival {
+            producer,
+            generation,
+        };
+        if producer == 0 {
+            self.events.push_slot(at, ev);
+        } else {
+            self.events.push(at, ev);
+        }
+    }
+
     fn on_arrival(&mut self, p: u32, gen: u32) {
         let src = &mut self.sources[p as usize];
         if gen != src.generation {
@@ -588,13 +594,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let produced = self.now - self.shift;
         src.count_one();
         if let Some(t) = src.after(produced) {
-            self.events.push(
-                t.saturating_add(self.shift),
-                Ev::Arrival {
-                    producer: p,
-                    generation: gen,
-                },
-            );
+            self.schedule_arrival(t.saturating_add(self.shift), p, gen);
         } else if let Some(e) = src.take_error() {
             self.data_error(e);
         }
@@ -617,13 +617,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let rate = self.s.producers[p as usize].schedule[j as usize].1;
         let src = &mut self.sources[p as usize];
         if let Some(t) = src.set_rate(self.now - self.shift, rate) {
-            self.events.push(
-                t.saturating_add(self.shift),
-                Ev::Arrival {
-                    producer: p,
-                    generation: src.generation,
-                },
-            );
+            let generation = src.generation;
+            self.schedule_arrival(t.saturating_add(self.shift), p, generation);
         }
     }
 
