@@ -58,6 +58,11 @@ impl TimeWeighted {
     /// Sets the level at `now`.
     #[inline]
     pub fn set(&mut self, now: Nanos, value: u64) {
+        if value == self.value {
+            // Nothing changes: the integral of the level since `last` is taken at the next
+            // change or read, and both maxima already cover the level.
+            return;
+        }
         self.advance(now);
         self.value = value;
         if value > self.max {
