@@ -24,6 +24,7 @@ use std::collections::BinaryHeap;
 
 /// A pending event. `key` is `time << 64 | seq`: one integer comparison orders events by
 /// time, then by the order they were scheduled.
+#[derive(Clone, Copy)]
 struct Entry<E> {
     key: u128,
     event: E,
@@ -76,7 +77,7 @@ impl<E> Default for EventQueue<E> {
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `time`.
     #[inline]
     pub fn push(&mut self, time: Nanos, event: E) {
@@ -112,15 +113,15 @@ impl<E> EventQueue<E> {
         }
         // From the end (the earliest), where a new event usually belongs: it is
         // scheduled a service time or an inter-arrival gap ahead, before the next sample
-        // and most timers. One insertion-sort step, each later entry moved up by one.
+        // and most timers. One insertion-sort step: each earlier entry moves up by one, then `e` goes in the gap.
         let v = &mut self.sorted;
-        let key = e.key;
         v.push(e);
         let mut i = v.len() - 1;
-        while i > 0 && v[i - 1].key < key {
-            v.swap(i - 1, i);
+        while i > 0 && v[i - 1].key < e.key {
+            v[i] = v[i - 1];
             i -= 1;
         }
+        v[i] = e;
         if v.len() > TO_HEAP {
             self.use_heap();
         }

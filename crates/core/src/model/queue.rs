@@ -277,18 +277,22 @@ impl WaitQueue {
     }
 
     /// Appends at the tail of `tier` (clamped to the top tier; the caller checks
-    /// [`has_room`](Self::has_room)).
+    /// [`has_room`](Self::has_room)). Ordered: returns whether its lane became ready (it
+    /// was empty and unlocked), the only way a push lets a consumer take something new.
     #[inline]
-    pub fn push(&mut self, e: Entry, tier: usize) {
+    pub fn push(&mut self, e: Entry, tier: usize) -> bool {
         let top = self.tiers.len() - 1;
         let lane = tier.min(top);
+        let mut ready = false;
         if let Some(l) = &mut self.lanes {
             if !l.locked[lane] && self.tiers[lane].front().is_none() {
                 l.insert(e.produced, lane);
+                ready = true;
             }
         }
         self.tiers[lane].push(e);
         self.len += 1;
+        ready
     }
 
     /// The next entry to serve, without removing it.

@@ -883,12 +883,14 @@ impl<'a, K: Semantics> Sim<'a, K> {
         } else {
             0
         };
-        self.queue.push(Entry { produced, id, call }, lane);
+        let lane_ready = self.queue.push(Entry { produced, id, call }, lane);
         self.rec.depth.set(self.now, self.queue.len() as u64);
         if K::TTL_TIMER {
             self.arm_ttl();
         }
-        if self.queue.is_ordered() {
+        // Ordered: a message behind its lane's head, or in a locked lane, changes nothing
+        // an idle consumer could take (gates, breakers and downtime wake them by events).
+        if lane_ready {
             self.wake_consumers();
         }
     }
