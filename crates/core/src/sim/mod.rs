@@ -704,7 +704,13 @@ impl<'a, K: Semantics> Sim<'a, K> {
             return;
         }
         // Messages whose TTL ran out are discarded as they reach the head.
-        while let Some(produced) = self.queue.front_for(c).map(|head| head.produced) {
+        while let Some(produced) = self
+            .s
+            .queue
+            .ttl
+            .and_then(|_| self.queue.front_for(c))
+            .map(|head| head.produced)
+        {
             if !self.expired(produced) {
                 break;
             }
