@@ -121,6 +121,22 @@ impl LatencyRecorder {
         Some((v.min(self.max)) as f64 / 1e9)
     }
 
+    /// The quantiles `qs` (ascending) in seconds, each what [`LatencyRecorder::quantile`]
+    /// gives, found in one pass over the histogram (None for each when empty).
+    pub fn quantiles(&self, qs: &[f64]) -> Vec<Option<f64>> {
+        debug_assert!(qs.windows(2).all(|w| w[0] <= w[1]), "ascending quantiles");
+        if self.count() == 0 {
+            return vec![None; qs.len()];
+        }
+        let hist = self.flushed();
+        hist.value_at_quantiles(qs.iter().copied())
+            .map(|v| {
+                let v = if v == 0 { 0 } else { hist.median_equivalent(v) };
+                Some((v.min(self.max)) as f64 / 1e9)
+            })
+            .collect()
+    }
+
     /// Adds every latency of `other` (same precision) to this one.
     pub fn merge(&mut self, other: &LatencyRecorder) {
         self.flush();
@@ -152,13 +168,14 @@ impl LatencyRecorder {
         }
         let count = self.count();
         let some = |x: f64| if count == 0 { None } else { Some(x) };
+        let q = self.quantiles(&[0.5, 0.9, 0.99, 0.999]);
         LatencyStats {
             count,
             mean: some(self.sum as f64 / count.max(1) as f64 / 1e9),
-            p50: self.quantile(0.5),
-            p90: self.quantile(0.9),
-            p99: self.quantile(0.99),
-            p999: self.quantile(0.999),
+            p50: q[0],
+            p90: q[1],
+            p99: q[2],
+            p999: q[3],
             max: some(self.max as f64 / 1e9),
         }
     }
@@ -297,6 +314,30 @@ mod tests {
             assert_eq!(r.hist, direct, "sigfig {sigfig}");
             assert_eq!(r.count(), values.len() as u64);
         }
+    }
+
+    #[test]
+    fn quantiles_in_one_pass_are_the_single_ones() {
+        let mut r = LatencyRecorder::new(3);
+        assert_eq!(r.quantiles(&[0.5, 0.9]), vec![None, None]);
+        let mut state = 9u64;
+        for i in 0..50_000u64 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // Zeros, small values and a long tail.
+            r.record(if i % 7 == 0 {
+                0
+            } else {
+                (state >> 40) * (1 + i % 13)
+            });
+        }
+        r.flush();
+        let mut qs: Vec<f64> = (0..=1000).map(|i| f64::from(i) / 1000.0).collect();
+        qs.extend([0.9995, 0.9999, 1.0]);
+        qs.sort_by(f64::total_cmp);
+        let one: Vec<Option<f64>> = qs.iter().map(|&q| r.quantile(q)).collect();
+        assert_eq!(r.quantiles(&qs), one);
     }
 
     #[test]

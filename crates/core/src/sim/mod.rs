@@ -1121,8 +1121,10 @@ pub(crate) fn cdf(r: &LatencyRecorder) -> Vec<(f64, f64)> {
     }
     let mut levels: Vec<f64> = (1..1000).map(|i| f64::from(i) / 1000.0).collect();
     levels.extend([0.9995, 0.9999, 1.0]);
-    levels
+    let values = r.quantiles(&levels);
+    values
         .into_iter()
-        .filter_map(|q| r.quantile(q).map(|v| (v, q)))
+        .zip(levels)
+        .filter_map(|(v, q)| v.map(|v| (v, q)))
         .collect()
 }
