@@ -6,11 +6,11 @@
 //!
 //! Most runs have a handful of pending events (one per producer, one per busy consumer,
 //! the next sample), so they are kept in a vector sorted latest first: a pop takes the
-//! last element, a push a binary search and a short shift. When many are pending (a
-//! message waiting out a backoff or a visibility timeout each has one, by the thousand
-//! in an outage) they move to a binary heap, O(log n) each way, and back to the vector
-//! once few are left; the thresholds are far apart so a run near one does not switch
-//! back and forth.
+//! last element, a push one insertion-sort step from the earliest end. When many are
+//! pending (a message waiting out a backoff or a visibility timeout each has one, by the
+//! thousand in an outage) they move to a binary heap, O(log n) each way, and back to the
+//! vector once few are left; the thresholds are far apart so a run near one does not
+//! switch back and forth.
 //!
 //! One event recurs at almost every step: the first producer's next arrival. It has a
 //! slot of its own beside the queue ([`EventQueue::push_slot`]), so most steps insert one
@@ -113,7 +113,8 @@ impl<E: Copy> EventQueue<E> {
         }
         // From the end (the earliest), where a new event usually belongs: it is
         // scheduled a service time or an inter-arrival gap ahead, before the next sample
-        // and most timers. One insertion-sort step: each earlier entry moves up by one, then `e` goes in the gap.
+        // and most timers. One insertion-sort step: each earlier entry moves up by one,
+        // then `e` goes in the gap.
         let v = &mut self.sorted;
         v.push(e);
         let mut i = v.len() - 1;

@@ -55,8 +55,8 @@
 //!        │            RetryReady / Redeliver / requeue at head ◀────────┘ (sim::kinds: AfterFailure)
 //!        └── sync callers (sim::direct: backlog, caller timeouts, caller retries)
 //!
-//!  engine::EventQueue: (time ns, sequence) → Ev, a sorted vector or a heap; one loop pops, handles,
-//!  schedules. metrics::recorder::Recorder is told what happened; it owns every counter.
+//!  engine::EventQueue: (time ns, sequence) → Ev, a sorted vector or a heap, and a slot for the first
+//!  producer's next arrival; one loop pops, handles, schedules. metrics::recorder::Recorder is told what happened; it owns every counter.
 //! ```
 //!
 //! One loop ([`sim`]) owns what happens; a [`metrics::recorder::Recorder`] owns what is

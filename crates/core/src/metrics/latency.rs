@@ -1,5 +1,6 @@
 //! Latency distributions: an HDR histogram (3 significant digits, about 0.1% relative
-//! error on percentiles) plus exact count, mean and max.
+//! error on percentiles) plus exact count, mean and max; and a time-series interval's
+//! latencies, kept exactly.
 
 use crate::convert::nearest_rank;
 use crate::time::Nanos;
