@@ -370,12 +370,40 @@ impl WaitQueue {
 /// newer message requeued at the head) builds a minimum deque, kept until the tier empties.
 struct Fifo {
     items: VecDeque<Entry>,
-    /// Entries in production order, front to back: `mins` is empty and unused.
+    /// Entries in production order, front to back: `out_of_order` is unused.
     sorted: bool,
-    /// (position, produced), produced strictly increasing from front to back; only
-    /// while `!sorted`.
+    /// The minimum deque, only while `!sorted`; boxed so that a tier (Kafka partitions, SQS
+    /// FIFO groups: thousands of them) stays small, and kept once made (no allocation when a
+    /// tier leaves production order again).
+    out_of_order: Option<Box<Mins>>,
+}
+
+/// A tier out of production order: its entries' positions and a monotone deque of their
+/// production times.
+#[derive(Default)]
+struct Mins {
+    /// (position, produced), produced strictly increasing from front to back.
     mins: VecDeque<(u64, Nanos)>,
+    /// The head's position (positions count from when the tier left production order).
     head_pos: u64,
+}
+
+impl Mins {
+    /// Appends `e`, at position `pos`, at the back.
+    fn push_back(&mut self, pos: u64, produced: Nanos) {
+        while self.mins.back().is_some_and(|&(_, p)| p >= produced) {
+            self.mins.pop_back();
+        }
+        self.mins.push_back((pos, produced));
+    }
+
+    /// Rebuilds the deque for `items` (the head at `head_pos`).
+    fn build(&mut self, items: &VecDeque<Entry>) {
+        self.mins.clear();
+        for (i, x) in items.iter().enumerate() {
+            self.push_back(self.head_pos.wrapping_add(i as u64), x.produced);
+        }
+    }
 }
 
 impl Fifo {
@@ -383,8 +411,7 @@ impl Fifo {
         Fifo {
             items: VecDeque::new(),
             sorted: true,
-            mins: VecDeque::new(),
-            head_pos: 0,
+            out_of_order: None,
         }
     }
 
@@ -398,11 +425,9 @@ impl Fifo {
             }
             self.unsort();
         }
-        let pos = self.head_pos.wrapping_add(self.items.len() as u64);
-        while self.mins.back().is_some_and(|&(_, p)| p >= e.produced) {
-            self.mins.pop_back();
-        }
-        self.mins.push_back((pos, e.produced));
+        let len = self.items.len() as u64;
+        let m = self.mins_mut();
+        m.push_back(m.head_pos.wrapping_add(len), e.produced);
         self.items.push_back(e);
     }
 
@@ -410,7 +435,6 @@ impl Fifo {
     /// the oldest; otherwise (rare: a newer message requeued ahead of older ones) it is
     /// rebuilt.
     fn push_front(&mut self, e: Entry) {
-        self.head_pos = self.head_pos.wrapping_sub(1);
         if self.sorted {
             let in_order = self.items.front().is_none_or(|f| e.produced <= f.produced);
             self.items.push_front(e);
@@ -420,29 +444,27 @@ impl Fifo {
             return;
         }
         self.items.push_front(e);
-        if self.mins.front().is_none_or(|&(_, p)| e.produced <= p) {
-            self.mins.push_front((self.head_pos, e.produced));
+        let m = self.out_of_order.get_or_insert_with(Box::default);
+        m.head_pos = m.head_pos.wrapping_sub(1);
+        if m.mins.front().is_none_or(|&(_, p)| e.produced <= p) {
+            m.mins.push_front((m.head_pos, e.produced));
         } else {
-            self.build_mins();
+            m.build(&self.items);
         }
+    }
+
+    /// The minimum deque (made on first use).
+    fn mins_mut(&mut self) -> &mut Mins {
+        self.out_of_order.get_or_insert_with(Box::default)
     }
 
     /// Leaves production order: builds the minimum deque of what is waiting.
     #[cold]
     fn unsort(&mut self) {
         self.sorted = false;
-        self.build_mins();
-    }
-
-    fn build_mins(&mut self) {
-        self.mins.clear();
-        for (i, x) in self.items.iter().enumerate() {
-            let pos = self.head_pos.wrapping_add(i as u64);
-            while self.mins.back().is_some_and(|&(_, p)| p >= x.produced) {
-                self.mins.pop_back();
-            }
-            self.mins.push_back((pos, x.produced));
-        }
+        let m = self.out_of_order.get_or_insert_with(Box::default);
+        m.head_pos = 0;
+        m.build(&self.items);
     }
 
     /// The head, without removing it.
@@ -456,29 +478,26 @@ impl Fifo {
     fn pop(&mut self) -> Option<Entry> {
         let e = self.items.pop_front()?;
         if !self.sorted {
-            if self
-                .mins
-                .front()
-                .is_some_and(|&(pos, _)| pos == self.head_pos)
-            {
-                self.mins.pop_front();
-            }
-            if self.items.is_empty() {
-                self.sorted = true;
-                self.mins.clear();
+            if let Some(m) = &mut self.out_of_order {
+                if m.mins.front().is_some_and(|&(pos, _)| pos == m.head_pos) {
+                    m.mins.pop_front();
+                }
+                m.head_pos = m.head_pos.wrapping_add(1);
+                if self.items.is_empty() {
+                    self.sorted = true;
+                    m.mins.clear();
+                }
             }
         }
-        self.head_pos = self.head_pos.wrapping_add(1);
         Some(e)
     }
 
     /// Production time of the oldest waiting message.
     #[inline]
     fn oldest(&self) -> Option<Nanos> {
-        if self.sorted {
-            self.items.front().map(|e| e.produced)
-        } else {
-            self.mins.front().map(|&(_, p)| p)
+        match &self.out_of_order {
+            Some(m) if !self.sorted => m.mins.front().map(|&(_, p)| p),
+            _ => self.items.front().map(|e| e.produced),
         }
     }
 }
