@@ -183,6 +183,7 @@ impl<E: Copy> EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{RngExt, SeedableRng};
 
     #[test]
     fn earliest_first_and_ties_in_schedule_order() {
@@ -200,13 +201,8 @@ mod tests {
         // Up to thousands pending (the heap), down to a few (the vector), and back:
         // always the earliest (time, seq) first, ties in schedule order.
         let mut q = EventQueue::default();
-        let mut state = 3u64;
-        let mut next = |m: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % m
-        };
+        let mut rng = crate::rng::Rng::seed_from_u64(3);
+        let mut next = |m: u64| rng.random_range(0..m);
         let mut now = 0;
         let mut pushed = 0u64;
         let mut last = (0u64, 0u64);
@@ -236,13 +232,8 @@ mod tests {
     fn the_slot_keeps_the_order_of_one_queue() {
         // Every third event goes to the slot (a displaced one moves into the queue): the
         // order popped is (time, order scheduled), as with plain pushes, in both layouts.
-        let mut state = 11u64;
-        let mut next = |m: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % m
-        };
+        let mut rng = crate::rng::Rng::seed_from_u64(11);
+        let mut next = |m: u64| rng.random_range(0..m);
         for pending in [3, 200] {
             let (mut q, mut plain) = (EventQueue::default(), EventQueue::default());
             let (mut now, mut id) = (0u64, 0u64);

@@ -113,6 +113,7 @@ impl TimeWeighted {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng as _, SeedableRng};
 
     #[test]
     fn integrates_after_warmup_only() {
@@ -138,10 +139,11 @@ mod tests {
         // changes, on one, and at 0; intervals taken now and then.
         for from in [0u64, 1_000, 1_234, 50_000] {
             let mut g = TimeWeighted::new(from);
-            let (mut t, mut v, mut state) = (0u64, 0u64, 7u64);
+            let (mut t, mut v) = (0u64, 0u64);
+            let mut rng = crate::rng::Rng::seed_from_u64(7);
             let (mut area, mut life, mut iv) = (0u128, 0u128, 0u128);
             for i in 0..5_000 {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let state = rng.next_u64();
                 let next = t + (state >> 60);
                 let d = u128::from(next - t);
                 life += u128::from(v) * d;

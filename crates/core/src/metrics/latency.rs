@@ -117,9 +117,14 @@ impl LatencyRecorder {
             return None;
         }
         let hist = self.flushed();
-        let v = hist.value_at_quantile(q);
+        Some(self.seconds(&hist, hist.value_at_quantile(q)))
+    }
+
+    /// A histogram value in seconds: the middle of its bucket (0 stays 0), at most the
+    /// exact maximum.
+    fn seconds(&self, hist: &Histogram<u64>, v: u64) -> f64 {
         let v = if v == 0 { 0 } else { hist.median_equivalent(v) };
-        Some((v.min(self.max)) as f64 / 1e9)
+        v.min(self.max) as f64 / 1e9
     }
 
     /// The quantiles `qs` (ascending) in seconds, each what [`LatencyRecorder::quantile`]
@@ -131,10 +136,7 @@ impl LatencyRecorder {
         }
         let hist = self.flushed();
         hist.value_at_quantiles(qs.iter().copied())
-            .map(|v| {
-                let v = if v == 0 { 0 } else { hist.median_equivalent(v) };
-                Some((v.min(self.max)) as f64 / 1e9)
-            })
+            .map(|v| Some(self.seconds(&hist, v)))
             .collect()
     }
 
@@ -231,6 +233,7 @@ pub struct LatencyStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng as _, SeedableRng};
 
     #[test]
     fn quantiles_within_a_tenth_of_a_percent() {
@@ -292,11 +295,9 @@ mod tests {
             let p = 1u64 << k;
             values.extend([p - 1, p, p + 1, p + p / 3]);
         }
-        let mut state = 5u64;
+        let mut rng = crate::rng::Rng::seed_from_u64(5);
         for _ in 0..20_000 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let state = rng.next_u64();
             let bits = (state >> 58) as u32; // a magnitude, 0..63
             values.push((state >> 2) >> (62 - bits.min(62)));
         }
@@ -323,11 +324,9 @@ mod tests {
     fn quantiles_in_one_pass_are_the_single_ones() {
         let mut r = LatencyRecorder::new(3);
         assert_eq!(r.quantiles(&[0.5, 0.9]), vec![None, None]);
-        let mut state = 9u64;
+        let mut rng = crate::rng::Rng::seed_from_u64(9);
         for i in 0..50_000u64 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let state = rng.next_u64();
             // Zeros, small values and a long tail.
             r.record(if i % 7 == 0 {
                 0
@@ -496,19 +495,13 @@ impl IntervalLatency {
 #[cfg(test)]
 mod interval_tests {
     use super::*;
+    use rand::{RngExt, SeedableRng};
 
     #[test]
     fn a_pair_of_quantiles_is_two_single_ones() {
-        let mut state = 12345u64;
+        let mut rng = crate::rng::Rng::seed_from_u64(12345);
         for n in [1usize, 2, 3, 7, 100, 101, 1000, 4097] {
-            let values: Vec<u64> = (0..n)
-                .map(|_| {
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    (state >> 40) % 1000
-                })
-                .collect();
+            let values: Vec<u64> = (0..n).map(|_| rng.random_range(0..1000)).collect();
             for (lo, hi) in [(0.5, 0.99), (0.5, 0.5), (0.0, 1.0), (0.9, 0.999)] {
                 let mut a = IntervalLatency::default();
                 let mut b = IntervalLatency::default();

@@ -425,9 +425,8 @@ impl Fifo {
             }
             self.unsort();
         }
-        let len = self.items.len() as u64;
-        let m = self.mins_mut();
-        m.push_back(m.head_pos.wrapping_add(len), e.produced);
+        let m = self.out_of_order.get_or_insert_with(Box::default);
+        m.push_back(m.head_pos.wrapping_add(self.items.len() as u64), e.produced);
         self.items.push_back(e);
     }
 
@@ -451,11 +450,6 @@ impl Fifo {
         } else {
             m.build(&self.items);
         }
-    }
-
-    /// The minimum deque (made on first use).
-    fn mins_mut(&mut self) -> &mut Mins {
-        self.out_of_order.get_or_insert_with(Box::default)
     }
 
     /// Leaves production order: builds the minimum deque of what is waiting.
@@ -505,6 +499,7 @@ impl Fifo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{RngExt, SeedableRng};
 
     fn e(produced: Nanos, id: u32) -> Entry {
         Entry {
@@ -639,13 +634,8 @@ mod tests {
     fn oldest_matches_a_scan_whatever_the_order() {
         // Random pushes at the tail and the head (in and out of production order) and
         // pops: the oldest is always the minimum of what waits, and the order is FIFO.
-        let mut state = 99u64;
-        let mut next = |m: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % m
-        };
+        let mut rng = crate::rng::Rng::seed_from_u64(99);
+        let mut next = |m: u64| rng.random_range(0..m);
         let mut q = WaitQueue::new(None);
         let mut model: VecDeque<(Nanos, u32)> = VecDeque::new();
         let mut clock = 0;
