@@ -37,7 +37,7 @@
 /// `queuelab fit`'s fitting (the core's).
 pub use queuelab_core::fit;
 pub use queuelab_core::{
-    engine, error, findings, guard, input, metrics, model, output, quiz, rng, stats, theory, time,
+    error, findings, guard, input, metrics, model, output, quiz, rng, stats, theory, time,
 };
 pub use queuelab_core::{Error, InputError};
 

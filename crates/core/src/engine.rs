@@ -55,7 +55,7 @@ const TO_HEAP: usize = 48;
 const TO_SORTED: usize = 12;
 
 /// Pending events of type `E`.
-pub struct EventQueue<E> {
+pub(crate) struct EventQueue<E> {
     /// The slot's event, see [`EventQueue::push_slot`].
     slot: Option<Entry<E>>,
     /// Sorted by key, latest first (the next event is the last), while `heap` is unused.
@@ -80,7 +80,7 @@ impl<E> Default for EventQueue<E> {
 impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `time`.
     #[inline]
-    pub fn push(&mut self, time: Nanos, event: E) {
+    pub(crate) fn push(&mut self, time: Nanos, event: E) {
         let e = self.entry(time, event);
         self.insert(e);
     }
@@ -89,7 +89,7 @@ impl<E: Copy> EventQueue<E> {
     /// recurs at almost every step. Popped in the same order as [`EventQueue::push`]
     /// would give; an event already in the slot moves into the queue.
     #[inline]
-    pub fn push_slot(&mut self, time: Nanos, event: E) {
+    pub(crate) fn push_slot(&mut self, time: Nanos, event: E) {
         let e = self.entry(time, event);
         if let Some(old) = self.slot.replace(e) {
             self.insert(old);
@@ -130,7 +130,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// The earliest event, if any.
     #[inline]
-    pub fn pop(&mut self) -> Option<(Nanos, E)> {
+    pub(crate) fn pop(&mut self) -> Option<(Nanos, E)> {
         let queued = if self.in_heap {
             self.heap.peek()
         } else {
@@ -170,12 +170,14 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Number of pending events.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         usize::from(self.slot.is_some()) + self.sorted.len() + self.heap.len()
     }
 
     /// True when nothing is pending.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.len() == 0
     }
 }

@@ -100,7 +100,7 @@
 //! ## Modules
 //!
 //! Modules, in the order a run uses them: [`scenario`] (parse and check a file),
-//! [`sim`] (the event loop over [`engine`] and [`model`], drawing from [`rng`]),
+//! [`sim`] (the event loop over `engine` and [`model`], drawing from [`rng`]),
 //! [`metrics`] (what is recorded), [`output`] (the bytes of summary.json and
 //! timeseries.csv), [`findings`] (sentences written from the numbers). Around them:
 //! [`theory`] (closed forms), [`quiz`] (predict first), [`stats`] (confidence
@@ -112,7 +112,7 @@
 #![allow(clippy::result_large_err)]
 
 mod convert;
-pub mod engine;
+pub(crate) mod engine;
 pub mod error;
 pub mod findings;
 pub mod fit;
