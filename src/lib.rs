@@ -51,8 +51,8 @@ pub mod watch;
 
 /// Scenario files: the core's [`queuelab_core::scenario`], plus reading one from disk.
 ///
-/// [`parse`] here is the core's with data files (`trace`, `rates`, `samples`, `buckets`)
-/// read from disk relative to the scenario file ([`FileInputs`]).
+/// [`parse`](scenario::parse) here is the core's with data files (`trace`, `rates`, `samples`, `buckets`)
+/// read from disk relative to the scenario file ([`FileInputs`](scenario::FileInputs)).
 pub mod scenario {
     pub use queuelab_core::scenario::*;
 

@@ -8,7 +8,7 @@
 //! For arrivals or service that are not Poisson / exponential, the approximations
 //! practitioners quote, fed by a run's measured squared coefficients of variation
 //! (Ca² of the gaps between arrivals, Cs² of the service times): Kingman's for G/G/1,
-//! Wq = rho / (1 - rho) x (Ca² + Cs²) / 2 x E[S] (J. F. C. Kingman, *The single server
+//! Wq = rho / (1 - rho) x (Ca² + Cs²) / 2 x E\[S\] (J. F. C. Kingman, *The single server
 //! queue in heavy traffic*, 1961), and Allen-Cunneen's for G/G/c, the M/M/c wait scaled
 //! the same way, Wq = C(c, a) / (c mu - lambda) x (Ca² + Cs²) / 2 (A. O. Allen,
 //! *Probability, Statistics and Queueing Theory*, 2nd ed., 1990, sec. 6.2), where C is
@@ -437,7 +437,7 @@ pub fn allen_cunneen(lam: f64, es: f64, ca2: f64, cs2: f64, c: u32) -> Option<f6
     Some(erlang_c(c, a) / (cf / es - lam) * (ca2 + cs2) / 2.0)
 }
 
-/// Kingman's G/G/1 mean queue wait: rho / (1 - rho) x (Ca² + Cs²) / 2 x E[S].
+/// Kingman's G/G/1 mean queue wait: rho / (1 - rho) x (Ca² + Cs²) / 2 x E\[S\].
 pub fn kingman(lam: f64, es: f64, ca2: f64, cs2: f64) -> Option<f64> {
     allen_cunneen(lam, es, ca2, cs2, 1)
 }

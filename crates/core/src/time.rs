@@ -1,7 +1,7 @@
 //! Simulated time: integer nanoseconds, and the duration syntax of scenario files.
 //!
 //! The engine keeps time as `u64` nanoseconds so that event times never drift and ties are
-//! exact (they are then broken by a sequence number, see [`crate::engine`]).
+//! exact (they are then broken by a sequence number, see the `engine` module).
 
 /// Simulated time or a span of it, in nanoseconds.
 pub type Nanos = u64;

@@ -3,7 +3,7 @@
 //! A subscriber is a name, an optional `producers` filter (the messages it receives; all
 //! by default) and any of the consumer-side tables (`queue`, `consumers`, `downstream`,
 //! `retry`, `dlq`, `delivery`, `breaker`, `autoscale`, `cost`) merged over the file's own.
-//! [`expand`] turns each into a complete, checked [`Scenario`] (`Subscriber::run`) with
+//! `expand` turns each into a complete, checked [`Scenario`] (`Subscriber::run`) with
 //! only its producers and its own random streams (`stream_salt`, from its name, so that
 //! adding or removing another subscriber does not change its draws).
 
