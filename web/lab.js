@@ -17,8 +17,8 @@
   // Okabe-Ito: distinguishable with the common colour-vision deficiencies; dashes as well.
   const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"];
   const DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [1, 2], [12, 6], [6, 2]];
-  const KIND_FILL = { spike: "rgba(230,159,0,0.16)", outage: "rgba(213,94,0,0.16)", down: "rgba(204,121,167,0.18)", restart: "rgba(86,180,233,0.16)" };
-  const KIND_LABEL = { spike: "spike", outage: "outage", down: "consumers down", restart: "restart backlog" };
+  // Disturbance windows by their `kind` (the core's recovery kinds); each carries its label.
+  const KIND_FILL = { spike: "rgba(230,159,0,0.16)", outage: "rgba(213,94,0,0.16)", slowdown: "rgba(240,228,66,0.22)", deploy: "rgba(204,121,167,0.18)", restart: "rgba(86,180,233,0.16)" };
 
   const LESSONS = JSON.parse($("ql-lessons").textContent);
   // The lessons' data files (name as the scenarios write it -> text), given to every engine
@@ -606,7 +606,7 @@
             ctx.fillRect(x0, top, x1 - x0, height);
             ctx.fillStyle = "#444";
             ctx.font = `${Math.round(11 * devicePixelRatio)}px sans-serif`;
-            ctx.fillText(KIND_LABEL[w.kind] || w.kind, x0 + 3 * devicePixelRatio, top + 12 * devicePixelRatio);
+            ctx.fillText(w.label || w.kind, x0 + 3 * devicePixelRatio, top + 12 * devicePixelRatio);
           }
           ctx.restore();
         }],
@@ -811,7 +811,7 @@
       cons += `<rect x="${cx}" y="${cy}" width="${cell}" height="${cell}" rx="3" fill="${k < busy ? "#0072B2" : "#fff"}" stroke="#0072B2" stroke-width="1.5"/>`;
     }
     const more = nCons > 64 ? `<text x="600" y="${60 + rows * (cell + 3) + 14}" font-size="13">+${nCons - 64} more</text>` : "";
-    const banner = inWin.length ? `<rect x="0" y="0" width="${W}" height="26" fill="${KIND_FILL[inWin[0].kind]}"/><text x="10" y="18" font-size="14" font-weight="bold">${esc(inWin.map((w) => KIND_LABEL[w.kind] || w.kind).join(", "))} (${human(inWin[0].start)}–${human(inWin[0].end)})</text>` : "";
+    const banner = inWin.length ? `<rect x="0" y="0" width="${W}" height="26" fill="${KIND_FILL[inWin[0].kind] || "#eee"}"/><text x="10" y="18" font-size="14" font-weight="bold">${esc(inWin.map((w) => w.label || w.kind).join(", "))} (${human(inWin[0].start)}–${human(inWin[0].end)})</text>` : "";
     const boundLabel = scale === cap ? `bound ${cap.toLocaleString("en")}` : (cap == null ? "unbounded (scaled to this run's peak)" : `bound ${cap.toLocaleString("en")} (scaled to the peak)`);
     $("pb-stage").innerHTML = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="The system at ${esc(human(t))}">
       ${banner}
@@ -953,7 +953,7 @@
     let body = "";
     for (const w of state.windows || []) {
       const a = Math.max(L, px(w.start)), b = Math.min(W - R, px(Math.max(w.end, w.start)) + (w.end === w.start ? 3 : 0));
-      if (b > a) body += `<rect x="${a.toFixed(1)}" y="${T}" width="${(b - a).toFixed(1)}" height="${H - T - B}" fill="${KIND_FILL[w.kind] || "#eee"}"/><text x="${(a + 3).toFixed(1)}" y="${T + 12}" font-size="11">${esc(KIND_LABEL[w.kind] || w.kind)}</text>`;
+      if (b > a) body += `<rect x="${a.toFixed(1)}" y="${T}" width="${(b - a).toFixed(1)}" height="${H - T - B}" fill="${KIND_FILL[w.kind] || "#eee"}"/><text x="${(a + 3).toFixed(1)}" y="${T + 12}" font-size="11">${esc(w.label || w.kind)}</text>`;
     }
     const legend = [];
     for (let k = 1; k < u.series.length; k++) {

@@ -841,13 +841,7 @@ async fn run_on(
     let (tally, rows) = rec.close(end);
     let cost = s.cost.map(|p| {
         let consumer_hours = f64::from(s.consumers.count) * end as f64 / 1e9 / 3600.0;
-        let requests = tally.counts.attempts;
-        CostStats {
-            consumer_hours,
-            requests,
-            total: consumer_hours * p.per_consumer_hour
-                + requests as f64 / 1e6 * p.per_million_requests,
-        }
+        CostStats::new(consumer_hours, tally.counts.attempts, &p)
     });
     let summary = tally.summary(
         &rows,
@@ -857,16 +851,7 @@ async fn run_on(
             sync: false,
             events: 0,
             stopped: None,
-            broker: BrokerStats {
-                kind: s.broker.name().to_string(),
-                lanes: None,
-                max_partition_lag: None,
-                partition_lag_at_end: None,
-                total_lag_at_end: None,
-                receives: None,
-                empty_receives: None,
-                api_requests: None,
-            },
+            broker: BrokerStats::of_kind(s.broker.name(), None),
             cost,
         },
     );

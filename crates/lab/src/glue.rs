@@ -260,7 +260,7 @@ fn one_run(s: &Scenario, r: &RunResult) -> Result<Value, queuelab_core::Error> {
     let windows: Vec<Value> = recovery::windows(s)
         .into_iter()
         .map(|(k, a, b)| {
-            json!({ "kind": k, "start": queuelab_core::time::ns_to_secs(a), "end": queuelab_core::time::ns_to_secs(b) })
+            json!({ "kind": k, "label": k.label(), "start": queuelab_core::time::ns_to_secs(a), "end": queuelab_core::time::ns_to_secs(b) })
         })
         .collect();
     let questions: Vec<Value> = quiz::questions(s)

@@ -120,6 +120,52 @@ pub struct BrokerStats {
     pub api_requests: Option<u64>,
 }
 
+impl BrokerStats {
+    /// A kind's figures before it adds its own: all `null` but the kind.
+    pub fn of_kind(kind: &str, lanes: Option<u32>) -> BrokerStats {
+        BrokerStats {
+            kind: kind.to_string(),
+            lanes,
+            max_partition_lag: None,
+            partition_lag_at_end: None,
+            total_lag_at_end: None,
+            receives: None,
+            empty_receives: None,
+            api_requests: None,
+        }
+    }
+
+    /// Fan-out totals: adds subscriber `other`'s figures (the largest for maxima, the sum
+    /// for counts, over the subscribers that have each; kind and lanes are the topic's).
+    pub fn merge(&mut self, other: &BrokerStats) {
+        fn max(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+            a.max(b)
+        }
+        fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+            match (a, b) {
+                (Some(x), Some(y)) => Some(x + y),
+                (x, None) | (None, x) => x,
+            }
+        }
+        let BrokerStats {
+            kind: _,
+            lanes: _,
+            max_partition_lag,
+            partition_lag_at_end,
+            total_lag_at_end,
+            receives,
+            empty_receives,
+            api_requests,
+        } = *other;
+        self.max_partition_lag = max(self.max_partition_lag, max_partition_lag);
+        self.partition_lag_at_end = max(self.partition_lag_at_end, partition_lag_at_end);
+        self.total_lag_at_end = sum(self.total_lag_at_end, total_lag_at_end);
+        self.receives = sum(self.receives, receives);
+        self.empty_receives = sum(self.empty_receives, empty_receives);
+        self.api_requests = sum(self.api_requests, api_requests);
+    }
+}
+
 /// `fanout.*`.
 #[derive(Debug, Clone, Serialize)]
 pub struct FanoutStats {
@@ -168,6 +214,30 @@ pub struct CostStats {
     pub requests: u64,
     /// consumer_hours x per_consumer_hour + requests / 1e6 x per_million_requests.
     pub total: f64,
+}
+
+impl CostStats {
+    /// The bill for `consumer_hours` and `requests` at `price`.
+    pub fn new(consumer_hours: f64, requests: u64, price: &crate::scenario::Cost) -> CostStats {
+        CostStats {
+            consumer_hours,
+            requests,
+            total: consumer_hours * price.per_consumer_hour
+                + requests as f64 / 1e6 * price.per_million_requests,
+        }
+    }
+
+    /// Fan-out totals: adds subscriber `other`'s bill.
+    pub fn merge(&mut self, other: &CostStats) {
+        let CostStats {
+            consumer_hours,
+            requests,
+            total,
+        } = *other;
+        self.consumer_hours += consumer_hours;
+        self.requests += requests;
+        self.total += total;
+    }
 }
 
 /// `latency.*`.

@@ -95,25 +95,17 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
         .flat_map(|(_, r)| r.produced_by.iter().map(|(_, n)| n))
         .sum();
 
-    // Optional broker figures: the largest, or the sum, over the subscribers that have one.
-    let each = |f: fn(&BrokerStats) -> Option<u64>| sums.iter().filter_map(move |x| f(&x.broker));
-    let broker = BrokerStats {
-        max_partition_lag: each(|b| b.max_partition_lag).max(),
-        partition_lag_at_end: each(|b| b.partition_lag_at_end).max(),
-        total_lag_at_end: each(|b| b.total_lag_at_end).reduce(|a, b| a + b),
-        receives: each(|b| b.receives).reduce(|a, b| a + b),
-        empty_receives: each(|b| b.empty_receives).reduce(|a, b| a + b),
-        api_requests: each(|b| b.api_requests).reduce(|a, b| a + b),
-        ..sums[0].broker.clone()
-    };
-    let cost = sums
-        .iter()
-        .filter_map(|x| x.cost.clone())
-        .reduce(|a, b| CostStats {
-            consumer_hours: a.consumer_hours + b.consumer_hours,
-            requests: a.requests + b.requests,
-            total: a.total + b.total,
-        });
+    let mut broker = sums[0].broker.clone();
+    for x in &sums[1..] {
+        broker.merge(&x.broker);
+    }
+    let mut cost: Option<CostStats> = None;
+    for c in sums.iter().filter_map(|x| x.cost.as_ref()) {
+        match &mut cost {
+            Some(total) => total.merge(c),
+            None => cost = Some(c.clone()),
+        }
+    }
     let ts = totals_scenario(s);
     let mut summary = tally.summary(
         &rows,

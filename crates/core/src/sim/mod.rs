@@ -1061,26 +1061,14 @@ impl<'a, K: Semantics> Sim<'a, K> {
         };
         let api_requests =
             empty_receives.map(|empty| self.rec.c.accepted + 2 * self.rec.receives + empty);
-        let mut broker = BrokerStats {
-            kind: s.broker.name().to_string(),
-            lanes: s.broker.ordered_lanes(s.keys),
-            max_partition_lag: None,
-            partition_lag_at_end: None,
-            total_lag_at_end: None,
-            receives: poll.map(|_| self.rec.receives),
-            empty_receives,
-            api_requests,
-        };
+        let mut broker = BrokerStats::of_kind(s.broker.name(), s.broker.ordered_lanes(s.keys));
+        broker.receives = poll.map(|_| self.rec.receives);
+        broker.empty_receives = empty_receives;
+        broker.api_requests = api_requests;
         self.kind.stats(&self.queue, &mut broker);
         let cost = s.cost.map(|p| {
-            let consumer_hours = self.rec.consumer_hours(now);
             let requests = api_requests.unwrap_or(self.rec.c.attempts);
-            CostStats {
-                consumer_hours,
-                requests,
-                total: consumer_hours * p.per_consumer_hour
-                    + requests as f64 / 1e6 * p.per_million_requests,
-            }
+            CostStats::new(self.rec.consumer_hours(now), requests, &p)
         });
         let (tally, rows) = self.rec.close(now);
         let summary = tally.summary(
