@@ -75,20 +75,55 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// The terms on the right of the conservation identity, by name.
+    /// The terms on the right of the conservation identity, by name. Every field is named
+    /// here, so a new count must be declared a fate or not.
     pub fn fates(&self) -> [(&'static str, u64); 11] {
+        let Counts {
+            produced: _,
+            accepted: _,
+            rejected,
+            dropped,
+            completed,
+            dead_lettered,
+            failed,
+            in_queue_at_end,
+            in_flight_at_end,
+            retry_waiting_at_end,
+            blocked_at_end,
+            expired,
+            deduplicated,
+            // Not fates: a message's attributes or events on its way (the poison ones, the
+            // retries and attempts, the copies) while it has exactly one of the fates above.
+            poison: _,
+            retries_denied: _,
+            breaker_opens: _,
+            breaker_rejections: _,
+            scale_outs: _,
+            scale_ins: _,
+            attempts: _,
+            failed_attempts: _,
+            attempt_timeouts: _,
+            retries: _,
+            retry_refused: _,
+            redeliveries: _,
+            crashes: _,
+            duplicates: _,
+            duplicate_copies: _,
+            out_of_order: _,
+            abandoned_work: _,
+        } = *self;
         [
-            ("rejected", self.rejected),
-            ("dropped", self.dropped),
-            ("completed", self.completed),
-            ("dead_lettered", self.dead_lettered),
-            ("failed", self.failed),
-            ("in_queue_at_end", self.in_queue_at_end),
-            ("in_flight_at_end", self.in_flight_at_end),
-            ("retry_waiting_at_end", self.retry_waiting_at_end),
-            ("blocked_at_end", self.blocked_at_end),
-            ("expired", self.expired),
-            ("deduplicated", self.deduplicated),
+            ("rejected", rejected),
+            ("dropped", dropped),
+            ("completed", completed),
+            ("dead_lettered", dead_lettered),
+            ("failed", failed),
+            ("in_queue_at_end", in_queue_at_end),
+            ("in_flight_at_end", in_flight_at_end),
+            ("retry_waiting_at_end", retry_waiting_at_end),
+            ("blocked_at_end", blocked_at_end),
+            ("expired", expired),
+            ("deduplicated", deduplicated),
         ]
     }
 

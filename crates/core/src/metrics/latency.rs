@@ -142,12 +142,24 @@ impl LatencyRecorder {
 
     /// Adds every latency of `other` (same precision) to this one.
     pub fn merge(&mut self, other: &LatencyRecorder) {
+        // Every field named, so a new one must be merged or said not to need it.
+        let LatencyRecorder {
+            // The counts not yet in the histogram: `flushed` moves them in.
+            hist: _,
+            counts: _,
+            pending: _,
+            // The precision: the same for both.
+            half: _,
+            sum,
+            max,
+            zeros,
+        } = other;
         self.flush();
         // Both auto-resize, so adding cannot fail for lack of range.
         let _ = self.hist.add(&*other.flushed());
-        self.sum += other.sum;
-        self.max = self.max.max(other.max);
-        self.zeros += other.zeros;
+        self.sum += sum;
+        self.max = self.max.max(*max);
+        self.zeros += zeros;
     }
 
     /// Clears everything (used per time-series interval).

@@ -31,13 +31,19 @@ impl Moments {
 
     /// Adds another set's values.
     pub fn merge(&mut self, o: &Moments) {
-        self.n += o.n;
-        self.sum += o.sum;
-        match self.sum_sq.checked_add(o.sum_sq) {
+        let Moments {
+            n,
+            sum,
+            sum_sq,
+            overflow,
+        } = *o;
+        self.n += n;
+        self.sum += sum;
+        match self.sum_sq.checked_add(sum_sq) {
             Some(v) => self.sum_sq = v,
             None => self.overflow = true,
         }
-        self.overflow |= o.overflow;
+        self.overflow |= overflow;
     }
 
     /// Values seen.

@@ -42,19 +42,23 @@ impl Breaker {
         }
     }
 
-    /// The current state (moving from open to half-open when its time has come).
-    pub fn state(&mut self, now: Nanos) -> State {
-        if let State::Open(until) = self.state {
-            if now >= until {
-                self.state = State::HalfOpen(0, 0);
-            }
+    /// The state at `now`: open turns half-open when its time has come.
+    pub fn state_at(&self, now: Nanos) -> State {
+        match self.state {
+            State::Open(until) if now >= until => State::HalfOpen(0, 0),
+            s => s,
         }
+    }
+
+    /// The state at `now`, kept (open moves to half-open when its time has come).
+    fn state(&mut self, now: Nanos) -> State {
+        self.state = self.state_at(now);
         self.state
     }
 
     /// Whether [`allow`](Self::allow) would say yes now, without counting a probe.
-    pub fn would_allow(&mut self, now: Nanos) -> bool {
-        match self.state(now) {
+    pub fn would_allow(&self, now: Nanos) -> bool {
+        match self.state_at(now) {
             State::Closed => true,
             State::Open(_) => false,
             State::HalfOpen(started, _) => started < self.cfg.half_open_probes,

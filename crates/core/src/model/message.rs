@@ -98,7 +98,7 @@ impl Msg {
 /// Ids are `u32`; the slab grows only when no freed slot is left, so its length is the
 /// most messages alive at once. A run keeps that below `u32::MAX`: validation caps the warm
 /// backlog at [`Slab::MAX_LIVE`] (scenario/validate.rs), and the event loop stops a run
-/// with more than [`Slab::MAX_LIVE`] alive (`Sim::over_limits`, every 4096 events, each of
+/// with more than [`Slab::MAX_LIVE`] alive (`Sim::check_limits`, every 4096 events, each of
 /// which allocates at most two: an arrival and its duplicate).
 #[derive(Default)]
 pub struct Slab {
@@ -122,7 +122,7 @@ impl Slab {
         } else {
             self.items.push(m);
             MessageId(u32::try_from(self.items.len() - 1).expect(
-                "runs stop past Slab::MAX_LIVE live messages (Sim::over_limits), below u32::MAX",
+                "runs stop past Slab::MAX_LIVE live messages (Sim::check_limits), below u32::MAX",
             ))
         }
     }

@@ -207,7 +207,7 @@ impl<K: Semantics> Sim<'_, K> {
         if matches!(
             next,
             AfterFailure::Backoff | AfterFailure::VisibleAgain { .. }
-        ) && !self.retry_allowed()
+        ) && !self.spend_retry()
         {
             next = AfterFailure::GiveUp;
         }

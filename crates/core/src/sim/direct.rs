@@ -134,7 +134,7 @@ impl<K: Semantics> Sim<'_, K> {
         m.in_service = false;
         m.failures += 1;
         let calls_left = m.calls < self.policy.max_attempts();
-        if calls_left && self.retry_allowed() {
+        if calls_left && self.spend_retry() {
             self.rec.c.retries += 1;
             let m = self.msgs.get_mut(id);
             m.phase = Phase::Backoff;

@@ -333,7 +333,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             }
             self.now = t;
             self.events_done += 1;
-            if self.events_done % CHECK_EVERY == 0 && self.over_limits() {
+            if self.events_done % CHECK_EVERY == 0 && self.check_limits() {
                 return self.finish();
             }
             match ev {
@@ -366,7 +366,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 }
                 Ev::Sample => {
                     self.on_sample();
-                    if self.over_limits() {
+                    if self.check_limits() {
                         return self.finish();
                     }
                 }
@@ -445,8 +445,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
         }
     }
 
-    /// Checks the memory budget and the interrupt flag; records why the run stops.
-    fn over_limits(&mut self) -> bool {
+    /// Checks the memory budget and the interrupt flag: true when the run must stop,
+    /// recording why (an action, not a predicate: it sets `stopped`).
+    fn check_limits(&mut self) -> bool {
         if self.stopped.is_some() {
             return true;
         }
@@ -516,8 +517,9 @@ impl<'a, K: Semantics> Sim<'a, K> {
         }
     }
 
-    /// Whether the retry budget (if any) allows one more retry; counts refusals.
-    fn retry_allowed(&mut self) -> bool {
+    /// Spends one token of the retry budget (if any) for a retry: true when granted;
+    /// counts refusals.
+    fn spend_retry(&mut self) -> bool {
         let allowed = self.budget.as_mut().is_none_or(|b| b.spend());
         if !allowed {
             self.rec.c.retries_denied += 1;
@@ -721,7 +723,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 self.expire(e.id);
             }
         }
-        if self.queue.has_ready_for(c) && self.consumer_may_take() {
+        if self.queue.has_ready_for(c) && self.admit_consumer() {
             if let Some(e) = self.pop_queue_for(c) {
                 if self.sync {
                     self.serve_call(e);
@@ -762,18 +764,19 @@ impl<'a, K: Semantics> Sim<'a, K> {
         self.free_consumer(c);
     }
 
-    /// Async with a breaker: whether a consumer may take a message now (an open breaker
-    /// pauses consumption; the messages wait in the queue). Counts a half-open probe.
+    /// Admits a consumer to take a message now, or not: true when it may (an open breaker
+    /// pauses consumption, the messages wait in the queue). An action: it counts a
+    /// half-open probe and tells the broker kind a start is coming.
     #[inline(always)]
-    fn consumer_may_take(&mut self) -> bool {
+    fn admit_consumer(&mut self) -> bool {
         if !self.gated {
             return true;
         }
-        self.consumer_may_take_gated()
+        self.admit_consumer_gated()
     }
 
-    fn consumer_may_take_gated(&mut self) -> bool {
-        if self.consumers_down() || self.gate_closed() {
+    fn admit_consumer_gated(&mut self) -> bool {
+        if self.consumers_down() || self.check_gate_closed() {
             return false;
         }
         if self.sync {
@@ -820,7 +823,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
     /// Whether the broker kind stops consumers from starting now (SQS FIFO's throughput
     /// limit, Kafka's rebalance pause); schedules the look-again the kind asks for.
     #[inline]
-    fn gate_closed(&mut self) -> bool {
+    fn check_gate_closed(&mut self) -> bool {
         match self.kind.gate(self.now) {
             Gate::Open => false,
             Gate::Closed => true,
@@ -844,8 +847,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let now = self.now;
         while self.queue.has_ready()
             && !self.consumers_down()
-            && !self.gate_closed()
-            && (self.sync || self.breaker.as_mut().is_none_or(|b| b.would_allow(now)))
+            && !self.check_gate_closed()
+            && (self.sync || self.breaker.as_ref().is_none_or(|b| b.would_allow(now)))
         {
             let taken = if K::ASSIGNS_LANES {
                 // Kafka: only a consumer that owns a ready partition can take from it.
@@ -934,7 +937,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             && !self.queue.is_ordered()
             && self.queue.is_empty()
             && self.pool.has_idle()
-            && self.consumer_may_take()
+            && self.admit_consumer()
         {
             self.rec.receives += 1;
             self.pool.take_idle()

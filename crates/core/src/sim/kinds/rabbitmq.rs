@@ -233,7 +233,7 @@ impl<K: Semantics> Sim<'_, K> {
         if !self.queue.is_empty() || push!(self, false).front().is_none() {
             return false;
         }
-        if self.gated && !self.consumer_may_take() {
+        if self.gated && !self.admit_consumer() {
             return false;
         }
         let Some(c) = push!(self, false).front() else {
@@ -258,7 +258,7 @@ impl<K: Semantics> Sim<'_, K> {
             let Some(c) = push!(self).front() else {
                 return;
             };
-            if self.gated && !self.consumer_may_take() {
+            if self.gated && !self.admit_consumer() {
                 return;
             }
             let Some(e) = self.pop_queue() else { return };
