@@ -875,6 +875,15 @@ impl<'a, K: Semantics> Sim<'a, K> {
             .is_some_and(|ttl| self.now - produced > ttl)
     }
 
+    /// The first instant at which [`expired`](Self::expired) holds for a message produced
+    /// at `produced` (`None` without a TTL): the same rule, for a timer.
+    fn expires_at(&self, produced: Nanos) -> Option<Nanos> {
+        self.s
+            .queue
+            .ttl
+            .map(|ttl| produced.saturating_add(ttl).saturating_add(1))
+    }
+
     /// Message `id` waited past its TTL: dropped (counted) or dead-lettered.
     fn expire(&mut self, id: MessageId) {
         self.release_lane(id);

@@ -416,11 +416,10 @@ impl<K: Semantics> Sim<'_, K> {
 
     /// Message TTL on a timer: arms it for the head's expiry if nothing earlier is due.
     pub(in crate::sim) fn arm_ttl(&mut self) {
-        let (Some(ttl), Some(head)) = (self.s.queue.ttl, self.queue.front().map(|e| e.produced))
-        else {
+        let Some(at) = self.queue.front().and_then(|e| self.expires_at(e.produced)) else {
             return;
         };
-        let at = head.saturating_add(ttl).saturating_add(1).max(self.now);
+        let at = at.max(self.now);
         let now = self.now;
         let p = push!(self);
         if p.ttl_at.is_none_or(|t| at < t || t < now) {
