@@ -75,7 +75,7 @@ pub fn parse_target(s: &str) -> Result<Target, InputError> {
             if let Some(p) = value_text.strip_suffix('%') {
                 p.trim().parse::<f64>().map_err(|_| bad("not a number"))? / 100.0
             } else {
-                crate::time::parse_duration(value_text).map_err(|m| bad(&m))?
+                crate::time::parse_duration(value_text).map_err(|m| bad(&m.to_string()))?
             }
         }
     })?;

@@ -1,7 +1,7 @@
 //! The commands behind the binary. They return the text to print; the binary prints it
 //! and turns errors into exit statuses ([`crate::error`]).
 
-use crate::error::{Error, InputError};
+use crate::error::{Error, ErrorKind, InputError};
 use crate::guard::{self, Limits};
 use crate::report::{self, files, html, plot, text, Bundle};
 use crate::scenario::{self, overlay, Overrides, Scenario, ScenarioFile};
@@ -103,7 +103,7 @@ pub fn overrides(
     o.seed = seed;
     if let Some(d) = duration {
         crate::time::parse_duration(d).map_err(|m| {
-            InputError::new(m)
+            InputError::of(ErrorKind::BadDuration, m.to_string())
                 .in_file("--duration")
                 .allowed("a duration such as 90s, 15m, 2h")
         })?;
@@ -628,7 +628,7 @@ pub fn theory(a: &TheoryArgs) -> Result<String, Error> {
             InputError::new("give --service-mean (e.g. 40ms)").in_file("--service-mean")
         })?;
         let mean = crate::time::parse_duration(mean).map_err(|m| {
-            InputError::new(m)
+            InputError::of(ErrorKind::BadDuration, m.to_string())
                 .in_file("--service-mean")
                 .allowed("a duration such as 40ms")
         })?;
@@ -969,7 +969,7 @@ pub fn watch(a: &WatchArgs) -> Result<String, Error> {
     let at = match a.at.as_deref() {
         None => None,
         Some(t) => Some(crate::time::parse_duration(t).map_err(|m| {
-            InputError::new(m)
+            InputError::of(ErrorKind::BadDuration, m.to_string())
                 .in_file("--at")
                 .allowed("a simulated time such as 90s, 2m30s")
         })?),

@@ -234,6 +234,12 @@ pub fn human_bytes(b: f64) -> String {
 }
 
 /// Parses `4GiB`, `512MiB`, `100MB`, `1e9` (bytes).
+///
+/// # Errors
+///
+/// A sentence for the person who typed it (the CLI puts it under `--max-memory`) when the
+/// number does not parse, the unit is not one of B, k/kB, KiB, M/MB, MiB, G/GB, GiB, T/TB or
+/// TiB (any case), or the size is below one byte or not finite.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
     // The number ends where the unit starts (an `e` followed by a digit is an exponent).

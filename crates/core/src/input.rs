@@ -764,17 +764,20 @@ impl<R: BufRead> Durations<R> {
             match parse_duration(text) {
                 Ok(v) => v,
                 // `-3ms`: refused below, as a negative duration.
-                Err(m) if m.contains("negative") => -1.0,
+                Err(crate::time::DurationError::Negative(_)) => -1.0,
                 Err(m) => {
-                    return Err(self.col.error(ErrorKind::BadDuration, m).allowed(format!(
-                        "a number with a unit ({}), e.g. 12ms or 0.4s{}",
-                        unit_names(),
-                        if unit.is_some() {
-                            ", or a bare number in the given unit"
-                        } else {
-                            ""
-                        }
-                    )))
+                    return Err(self
+                        .col
+                        .error(ErrorKind::BadDuration, m.to_string())
+                        .allowed(format!(
+                            "a number with a unit ({}), e.g. 12ms or 0.4s{}",
+                            unit_names(),
+                            if unit.is_some() {
+                                ", or a bare number in the given unit"
+                            } else {
+                                ""
+                            }
+                        )))
                 }
             }
         };

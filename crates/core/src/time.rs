@@ -61,14 +61,49 @@ pub const UNITS: &[(&str, f64)] = &[
     ("d", 86400.0),
 ];
 
+/// Why a text is not a duration; its `Display` says so in words meant for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DurationError {
+    /// Nothing but spaces.
+    Empty,
+    /// A part that does not start with a number (the whole text).
+    NotANumber(String),
+    /// A number with no unit after it, in a compound (the whole text, the number).
+    MissingUnit(String, String),
+    /// A unit not in the table (the unit, the whole text).
+    UnknownUnit(String, String),
+    /// Infinite or NaN (the whole text).
+    NotFinite(String),
+    /// Below zero (the whole text).
+    Negative(String),
+}
+
+impl std::fmt::Display for DurationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DurationError::Empty => write!(f, "empty duration"),
+            DurationError::NotANumber(t) => write!(f, "`{t}` is not a number followed by a unit"),
+            DurationError::MissingUnit(t, value) => write!(f, "`{t}` needs a unit after {value}"),
+            DurationError::UnknownUnit(unit, t) => write!(f, "unknown unit `{unit}` in `{t}`"),
+            DurationError::NotFinite(t) => write!(f, "`{t}` is not a finite duration"),
+            DurationError::Negative(t) => write!(f, "`{t}` is negative"),
+        }
+    }
+}
+
+impl std::error::Error for DurationError {}
+
 /// Parses `"250ms"`, `"1.5s"`, `"2m"`, `"1h"`, `"2us"`, compounds such as `"1h30m"` or
-/// `"3m 30s"`, or a bare number of seconds (`"30"`).
+/// `"3m 30s"`, or a bare number of seconds (`"30"`). Returns seconds.
 ///
-/// Returns seconds. The error says what was wrong in words meant for a person.
-pub fn parse_duration(text: &str) -> Result<f64, String> {
+/// # Errors
+///
+/// A [`DurationError`] when the text is empty, a part is not a number followed by a known
+/// unit, or the total is infinite or negative.
+pub fn parse_duration(text: &str) -> Result<f64, DurationError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err("empty duration".into());
+        return Err(DurationError::Empty);
     }
     if let Ok(v) = t.parse::<f64>() {
         return check(v, t);
@@ -89,7 +124,7 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
             .unwrap_or(rest.len());
         let value: f64 = rest[..num_end]
             .parse()
-            .map_err(|_| format!("`{t}` is not a number followed by a unit"))?;
+            .map_err(|_| DurationError::NotANumber(t.to_string()))?;
         rest = rest[num_end..].trim_start();
         let unit_end = rest
             .char_indices()
@@ -98,25 +133,25 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
             .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         if unit.is_empty() {
-            return Err(format!("`{t}` needs a unit after {value}"));
+            return Err(DurationError::MissingUnit(t.to_string(), value.to_string()));
         }
         let scale = UNITS
             .iter()
             .find(|(u, _)| *u == unit)
             .map(|(_, s)| *s)
-            .ok_or_else(|| format!("unknown unit `{unit}` in `{t}`"))?;
+            .ok_or_else(|| DurationError::UnknownUnit(unit.to_string(), t.to_string()))?;
         total += value * scale;
         rest = rest[unit_end..].trim_start();
     }
     check(total, t)
 }
 
-fn check(secs: f64, t: &str) -> Result<f64, String> {
+fn check(secs: f64, t: &str) -> Result<f64, DurationError> {
     if !secs.is_finite() {
-        return Err(format!("`{t}` is not a finite duration"));
+        return Err(DurationError::NotFinite(t.to_string()));
     }
     if secs < 0.0 {
-        return Err(format!("`{t}` is negative"));
+        return Err(DurationError::Negative(t.to_string()));
     }
     Ok(secs)
 }
@@ -204,11 +239,16 @@ mod tests {
     #[test]
     fn rejects_nonsense() {
         assert!(parse_duration("fast").is_err());
-        assert!(parse_duration("5 parsecs")
-            .unwrap_err()
-            .contains("unknown unit"));
-        assert!(parse_duration("-1s").unwrap_err().contains("negative"));
-        assert!(parse_duration("").is_err());
+        let unknown = parse_duration("5 parsecs").unwrap_err();
+        assert_eq!(
+            unknown,
+            DurationError::UnknownUnit("parsecs".into(), "5 parsecs".into())
+        );
+        assert_eq!(unknown.to_string(), "unknown unit `parsecs` in `5 parsecs`");
+        let negative = parse_duration("-1s").unwrap_err();
+        assert_eq!(negative, DurationError::Negative("-1s".into()));
+        assert_eq!(negative.to_string(), "`-1s` is negative");
+        assert_eq!(parse_duration(""), Err(DurationError::Empty));
     }
 
     #[test]

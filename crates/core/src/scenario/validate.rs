@@ -184,9 +184,12 @@ pub const OUTPUT_NAMES: &[&str] = &[
 
 pub(super) fn folder_name(name: &str) -> Result<(), InputError> {
     if let Some(taken) = OUTPUT_NAMES.iter().find(|n| n.eq_ignore_ascii_case(name)) {
-        return Err(InputError::new(format!(
-            "`{name}` cannot name a variant: a run writes `{taken}` beside the variants' folders"
-        ))
+        return Err(InputError::of(
+            ErrorKind::BadName,
+            format!(
+                "`{name}` cannot name a variant: a run writes `{taken}` beside the variants' folders"
+            ),
+        )
         .allowed("any other name of 1 to 100 letters, digits, `-`, `_` or `.`"));
     }
     let ok = !name.is_empty()
