@@ -5,7 +5,7 @@
 //! cargo run --release --example throughput -- 50000000
 //! ```
 //!
-//! Cases: a plain M/M/4 at rho = 0.9 (the issue's reference), and the same load with every
+//! Cases: a plain M/M/4 at rho = 0.9 (the README's benchmark), and the same load with every
 //! failure feature on (a 3-minute outage every hour, 5% failures, attempt timeouts, 4
 //! attempts with exponential backoff and full jitter, a bounded queue, DLQ, 0.1% consumer
 //! crashes with redelivery). Peak memory is the process's high-water mark (VmHWM), which

@@ -1,4 +1,4 @@
-//! Model breadth (part of issue 7): poison messages, message TTL, warm starts, retry
+//! Model breadth: poison messages, message TTL, warm starts, retry
 //! budgets and cost. Each is checked against what can be worked out by hand.
 
 use crate::common::{assert_invariants, run_text};

@@ -1,4 +1,4 @@
-//! Broker kinds (issue 9): each lesson in numbers, per-key ordering, the FIFO throughput
+//! Broker kinds (`broker.kind`): each lesson in numbers, per-key ordering, the FIFO throughput
 //! limit, and common random numbers across kinds.
 
 use crate::common::{assert_invariants, load, root};
@@ -504,7 +504,7 @@ fn one_fifo_message_group_goes_no_faster_than_one_consumer() {
     assert!((spread.rates.throughput / spread.rates.offered - 1.0).abs() < 0.01);
 }
 
-/// #15 item 25: with short polling a message that finds every consumer idle waits for the
+/// SQS polling: with short polling a message that finds every consumer idle waits for the
 /// next receive; with long polling the receive returns as soon as it arrives. Before the
 /// fix both gave the generic queue's latencies for the same seed (only `empty_receives`
 /// changed). One consumer polling every second at 0.1 msg/s: the wait is uniform over the
@@ -557,7 +557,8 @@ wait_time = WAIT
     assert!((empty / 36_000.0 - 1.0).abs() < 0.02, "{empty}");
 }
 
-/// A RabbitMQ scenario for the model tests against RabbitMQ 3.10.8 (issue 17): `extra` is
+/// A RabbitMQ scenario for the tests that pin the model to what a real RabbitMQ 3.10.8
+/// did (the README's "`rabbitmq` checked against RabbitMQ 3.10.8"): `extra` is
 /// appended (more `[broker]` keys, or other tables).
 fn rabbit(base: &str, extra: &str) -> Summary {
     let s = sim::run(&load(&format!("{base}{extra}")).base).summary;

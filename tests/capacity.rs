@@ -309,7 +309,7 @@ fn quick(dir: &std::path::Path) -> String {
 
 #[test]
 fn one_replication_has_no_interval_and_plan_needs_two() {
-    // Item 5: one run per point gives a mean and no "95% interval" of zero width.
+    // One run per point gives a mean and no "95% interval" of zero width.
     let tmp = tempfile::tempdir().unwrap();
     let scen = quick(tmp.path());
     let out = tmp.path().join("one");
@@ -364,7 +364,7 @@ fn one_replication_has_no_interval_and_plan_needs_two() {
 
 #[test]
 fn plan_sorts_descending_candidates() {
-    // Item 10: a list in descending order gives the same answer as in ascending order.
+    // A list in descending order gives the same answer as in ascending order.
     let tmp = tempfile::tempdir().unwrap();
     let scen = quick(tmp.path());
     let answer = |values: &str| -> serde_json::Value {
@@ -390,9 +390,10 @@ fn plan_sorts_descending_candidates() {
 
 #[test]
 fn plan_detects_a_metric_that_gets_worse_with_more_and_searches_every_value() {
-    // Item 10: utilization falls as consumers are added, so "utilization > 50%" gets
-    // worse with more; with "p99 < 2s" the values that meet both lie in the middle
-    // (3.2 Erlangs: 4 to 6 consumers). Judging only the largest value says "none meets".
+    // A target that gets worse with more: utilization falls as consumers are added, so
+    // "utilization > 50%" gets worse with more; with "p99 < 2s" the values that meet both
+    // lie in the middle (3.2 Erlangs: 4 to 6 consumers). Judging only the largest value
+    // says "none meets".
     let tmp = tempfile::tempdir().unwrap();
     let scen = quick(tmp.path());
     let out = queuelab()
@@ -533,7 +534,9 @@ fn merge_fails(shards: &[std::path::PathBuf], out: &std::path::Path, fragments: 
 
 #[test]
 fn merge_refuses_shards_that_do_not_belong_together() {
-    // Item 22.
+    // Shards that do not belong together are refused, each with an error naming the
+    // file: an edited run index, point or column, a scenario edited between shards, an
+    // unusable manifest, the same shard twice, and --out naming one of the shards.
     let tmp = tempfile::tempdir().unwrap();
     let scen = quick(tmp.path());
     let s = shards(tmp.path(), &scen);
@@ -642,7 +645,7 @@ fn merge_refuses_shards_that_do_not_belong_together() {
 
 #[test]
 fn sigterm_mid_sweep_keeps_the_finished_runs_and_merge_uses_them() {
-    // Item 23: SIGTERM (what `timeout`, Slurm and Kubernetes send) is handled like Ctrl-C.
+    // SIGTERM (what `timeout`, Slurm and Kubernetes send) is handled like Ctrl-C.
     let tmp = tempfile::tempdir().unwrap();
     let scen = crate::common::write(tmp.path(), "slow.toml", &QUICK.replace("\"4m\"", "\"10h\""));
     let out = tmp.path().join("shard1");

@@ -383,7 +383,8 @@ fn theory_answers_from_flags_and_from_a_scenario() {
                 .and(contains("0.9000"))
                 .and(contains("mean time in system    ")),
         );
-    // Item 12: times print as durations here too, with the exact seconds.
+    // Times print as durations here too (as in every command's text), with the exact
+    // seconds.
     queuelab()
         .args(["theory", "--arrival-rate", "5", "--service-mean", "100ms"])
         .assert()
@@ -638,8 +639,9 @@ fn list_shows_each_scenario_and_its_question() {
 
 #[test]
 fn one_vocabulary_across_commands() {
-    // Item 12: --format text|json wherever there is output, --variant and --set wherever a
-    // scenario is read, --seed where runs are made; the old --json still works.
+    // One vocabulary of flags: --format text|json wherever there is output, --variant and
+    // --set wherever a scenario is read, --seed where runs are made; the old --json still
+    // works.
     let tmp = tempfile::tempdir().unwrap();
     let scen = write(tmp.path(), "small.toml", SMALL);
     let json = |args: &[&str]| -> serde_json::Value {
@@ -742,7 +744,7 @@ fn one_vocabulary_across_commands() {
 
 #[test]
 fn sweep_prints_durations_as_durations() {
-    // Item 12: the sweep table printed raw seconds ("0.3042") where every other command
+    // The sweep table once printed raw seconds ("0.3042") where every other command
     // prints durations ("304ms").
     let tmp = tempfile::tempdir().unwrap();
     let scen = write(tmp.path(), "small.toml", SMALL);

@@ -1,4 +1,4 @@
-//! Issue 16 items 1 and 2: arrivals from a trace or a rate series, service times from
+//! Data files: arrivals from a trace or a rate series, service times from
 //! measurements or a histogram. Hand calculations (Lindley, M/M/c, sampling error), the
 //! replay knobs, and the errors a person gets for bad data files.
 

@@ -1,4 +1,4 @@
-//! Fan-out (issue 7): a topic copying each message to several subscribers, each with its
+//! Fan-out (`[[subscribers]]`): a topic copying each message to several subscribers, each with its
 //! own queue and consumer group.
 
 use crate::common::{assert_invariants, comparable, load, queuelab};

@@ -1,10 +1,11 @@
-//! Figures that count from the right instant (issue #15, items 1, 6 and 7): each test
-//! failed before its fix.
+//! Figures that count from the right instant (the queue wait from arrival at the broker,
+//! the offered rate with messages still in transit, retry amplification over the
+//! messages attempted): each test failed before its fix.
 
 use crate::common::run_text;
 use queuelab::theory::erlang_c;
 
-/// #15 item 1: with an enqueue latency, the queue wait counts from arrival at the broker,
+/// With an enqueue latency, the queue wait counts from arrival at the broker,
 /// so P(wait) matches Erlang C and Little's law holds on the queue (Lq = lambda x Wq).
 /// Before: p_wait was 1.0 (every message "waited" its transit) and Wq included 50 ms.
 #[test]
@@ -49,7 +50,7 @@ enqueue_latency = "50ms"
     );
 }
 
-/// #15 item 6: a message produced before the end but still in transit to the broker is
+/// A message produced before the end but still in transit to the broker is
 /// produced, and counts in `rates.offered`. Before: offered left out the last second's
 /// ten messages (9.0/s against 100 produced in 10 s).
 #[test]
@@ -78,7 +79,7 @@ enqueue_latency = "1s"
     );
 }
 
-/// #15 item 7: `rates.retry_amplification` is attempts per message that was attempted,
+/// `rates.retry_amplification` is attempts per message that was attempted,
 /// so refused messages do not make it read below 1. Before: 0.77-like values with zero
 /// retries (attempts / produced).
 #[test]

@@ -1,5 +1,5 @@
-//! `queuelab fit` (#16 item 3) through the binary, and the G/G approximations fed by a
-//! run's measured variability (#16 item 5).
+//! `queuelab fit` through the binary, and the G/G approximations (`gg_approximation`)
+//! fed by a run's measured variability.
 
 use crate::common::{queuelab, run_text, write};
 use predicates::prelude::*;

@@ -1,4 +1,4 @@
-//! Issue #15, items 11, 14, 18 and 19: what a run's folder holds (that run alone,
+//! What a run's folder holds (that run alone,
 //! all or nothing, with a manifest), the effective scenario and command in summary.json
 //! and report.html, and the bundled lessons.
 
@@ -72,7 +72,7 @@ fn manifest_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn a_runs_folder_holds_that_run_alone_with_a_manifest() {
-    // Item 14: a run of the whole file (variant folders, comparison files), then a run of
+    // A run of the whole file (variant folders, comparison files), then a run of
     // one variant into the same folder: nothing of the first may remain.
     let tmp = tempfile::tempdir().unwrap();
     let scen = write(tmp.path(), "pair.toml", TWO_VARIANTS);
@@ -156,7 +156,7 @@ fn a_folder_with_files_queuelab_did_not_write_is_refused() {
 
 #[test]
 fn two_writers_never_mix_their_files() {
-    // Item 19: two runs with different seeds into one folder at the same time. Whichever
+    // Two runs with different seeds into one folder at the same time. Whichever
     // lands last, the folder is one run's files, every one from the same seed.
     let tmp = tempfile::tempdir().unwrap();
     let scen = write(tmp.path(), "small.toml", &SMALL.replace("2m", "20m"));
@@ -320,7 +320,7 @@ fn a_full_disk_leaves_the_earlier_run_intact_and_no_temporary() {
 
 #[test]
 fn summary_and_report_record_the_scenario_as_run_and_the_command() {
-    // Item 11: --set, --variant and --duration change the numbers; summary.json and
+    // --set, --variant and --duration change the numbers; summary.json and
     // report.html say so, and the effective scenario run alone gives the same numbers.
     let tmp = tempfile::tempdir().unwrap();
     let scen = write(tmp.path(), "pair.toml", TWO_VARIANTS);
@@ -431,7 +431,7 @@ fn quiet_still_prints_the_json_it_was_asked_for() {
 
 #[test]
 fn the_bundled_lessons_work_from_any_folder() {
-    // Item 18: from a folder without scenarios/, `list` shows the lessons and `run NAME`
+    // From a folder without scenarios/, `list` shows the lessons and `run NAME`
     // runs one; a file of that name in the folder wins.
     let tmp = tempfile::tempdir().unwrap();
     queuelab()

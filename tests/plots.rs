@@ -1,4 +1,4 @@
-//! Pictures (issue 15, item 16): what the PNGs show, checked on their pixels, and the
+//! Pictures: what the PNGs show, checked on their pixels, and the
 //! drawing decisions behind them (clipping, gaps, units, legend labels, shading).
 
 use crate::common::root;

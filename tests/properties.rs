@@ -39,7 +39,8 @@ struct Gen {
     breadth: Breadth,
 }
 
-/// Issue-7 features, exercised in an async variant of their own.
+/// The breadth features (poison messages, TTL, a warm backlog, a retry budget, the
+/// breaker, autoscaling, broker kinds and keys), exercised in an async variant of their own.
 #[derive(Debug, Clone)]
 struct Breadth {
     poison: f64,
@@ -521,7 +522,7 @@ pub(crate) fn assert_findings_agree(s: &queuelab::metrics::Summary, label: &str)
 }
 
 // Every bundled scenario, every variant: no NaN or infinite figure, findings that agree
-// with the run (issue 15, "what it must show"; the quiz half is in tests/teaching.rs).
+// with the run (what the report must show; the quiz half is in tests/teaching.rs).
 #[test]
 fn every_bundled_run_has_finite_figures_and_findings_that_agree() {
     let dir = crate::common::root().join("scenarios");
@@ -644,7 +645,7 @@ fn data_gen() -> impl Strategy<Value = DataGen> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
-    // Issue 16: traces, rate series, empirical and histogram service keep the identity,
+    // Data files: traces, rate series, empirical and histogram service keep the identity,
     // run the same twice, and every variant sees the same arrivals (common random numbers).
     #[test]
     fn traces_and_measured_service_keep_the_invariants(g in data_gen()) {

@@ -1,4 +1,4 @@
-//! Inputs as ranges (#16 item 4): `--uncertain` in sweep and plan, `--futures` in plan.
+//! Inputs as ranges: `--uncertain` in sweep and plan, `--futures` in plan.
 
 use crate::capacity::files;
 use crate::common::queuelab;
@@ -346,7 +346,7 @@ fn uncertain_and_futures_misuse_is_refused() {
         .stderr(predicate::str::contains("--target"));
 }
 
-/// The real-data lesson (#16 item 6), scenarios/real_traffic.toml: a real day of
+/// The real-data lesson, scenarios/real_traffic.toml: a real day of
 /// departures needs far more consumers than Poisson traffic at the same mean rate.
 mod real_traffic {
     use super::*;

@@ -1,9 +1,10 @@
 //! docs/reference.md is kept true: every scenario key it lists is one the parser accepts
 //! and every key the parser accepts is listed (the accepted keys are read from the serde
 //! structs themselves, so a new field breaks this test until it is documented); every
-//! allowed word of a closed list is listed; every summary.json field it lists is in the
-//! summaries of real runs, and every field those runs write is listed; every flag it
-//! lists is one the command has.
+//! allowed word of a closed list is listed, and every word listed is one the parser
+//! accepts; every summary.json field it lists is in the summaries of real runs, and every
+//! field those runs write is listed; every flag it lists is one the command has, and
+//! every flag a command's `--help` shows is listed.
 
 use crate::common::{queuelab, root};
 use queuelab::scenario::raw::RawScenario;
@@ -236,6 +237,59 @@ fn the_reference_lists_every_scenario_key_and_only_those() {
     }
 }
 
+/// The words a closed-list row of the scenario keys lists: the backticked words of its
+/// "allowed" cell up to the first `;` (after it come the conditions, such as the broker
+/// kinds the key belongs to: `` `classic`, `quorum`; `rabbitmq` ``), and its default
+/// when that is one backticked word.
+fn listed_words(row: &str) -> Vec<String> {
+    // | key | type | default | allowed, units | meaning |
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert!(cells.len() >= 7, "not a row of five cells: {row}");
+    let (default, allowed) = (cells[3], cells[4]);
+    let allowed = allowed.split(';').next().unwrap_or_default();
+    let mut words: Vec<String> = allowed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    if let Some(w) = default
+        .strip_prefix('`')
+        .and_then(|d| d.strip_suffix('`'))
+        .filter(|w| !w.contains('`'))
+    {
+        words.push(w.to_string());
+    }
+    words
+}
+
+#[test]
+fn every_word_the_reference_lists_is_one_the_parser_accepts() {
+    let f = accepted();
+    assert!(
+        f.words.len() >= 10,
+        "the walk found only {} closed lists",
+        f.words.len()
+    );
+    let listed: BTreeMap<String, String> = rows("Scenario keys").into_iter().collect();
+    for (key, words) in &f.words {
+        let row = listed
+            .get(key)
+            .unwrap_or_else(|| panic!("`{key}` is not in docs/reference.md"));
+        let said = listed_words(row);
+        assert!(
+            said.len() >= 2,
+            "`{key}`: its row lists fewer than two words: {row}"
+        );
+        for w in &said {
+            assert!(
+                words.contains(&w.as_str()),
+                "`{key}`: docs/reference.md lists `{w}`, which the parser refuses (it accepts {words:?}): {row}"
+            );
+        }
+    }
+}
+
 /// Every field path of a JSON value (`latency.end_to_end.p99`, `recovery[].kind`).
 fn paths(v: &serde_json::Value, at: &str, out: &mut BTreeSet<String>) {
     match v {
@@ -348,14 +402,85 @@ fn the_reference_lists_only_flags_the_commands_have() {
             continue;
         };
         let cmd = cmd.split_whitespace().next().unwrap();
-        let help = queuelab().args([cmd, "--help"]).output().unwrap();
-        let help = String::from_utf8_lossy(&help.stdout).into_owned();
-        for flag in row.split('`').filter(|c| c.starts_with("--")) {
-            let flag = flag.split([' ', '=']).next().unwrap();
+        let help = help(&[cmd]);
+        for flag in row_flags(&row) {
             assert!(
                 help.contains(flag),
                 "`queuelab {cmd}` has no {flag}:\n{help}"
             );
+        }
+    }
+}
+
+/// What `queuelab ARGS --help` prints.
+fn help(args: &[&str]) -> String {
+    let out = queuelab().args(args).arg("--help").output().unwrap();
+    assert!(out.status.success(), "queuelab {args:?} --help failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The flags a row of "Commands and flags" names: every backticked `--flag` (with or
+/// without a value after it, `--broker amqp://...`, `--set KEY=VALUE`).
+fn row_flags(row: &str) -> Vec<&str> {
+    row.split('`')
+        .filter(|c| c.starts_with("--"))
+        .map(|c| c.split([' ', '=']).next().unwrap())
+        .collect()
+}
+
+/// The lines of a section of clap's help (`Commands:`, `Options:`), up to the blank line
+/// that ends it.
+fn help_section<'a>(help: &'a str, title: &str) -> Vec<&'a str> {
+    help.lines()
+        .skip_while(|l| *l != title)
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect()
+}
+
+#[test]
+fn the_reference_lists_every_flag_the_commands_have() {
+    let listed: BTreeMap<String, String> = rows("Commands and flags")
+        .into_iter()
+        .filter_map(|(name, row)| {
+            let cmd = name.strip_prefix("queuelab ")?.split_whitespace().next()?;
+            Some((cmd.to_string(), row))
+        })
+        .collect();
+    // Every subcommand `queuelab --help` names (but clap's own `help`) has its row.
+    let commands: Vec<String> = help_section(&help(&[]), "Commands:")
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect();
+    assert!(
+        commands.len() >= 9,
+        "{} commands: {commands:?}",
+        commands.len()
+    );
+    for cmd in &commands {
+        let row = listed
+            .get(cmd)
+            .unwrap_or_else(|| panic!("`queuelab {cmd}` has no row in docs/reference.md"));
+        let said = row_flags(row);
+        let help = help(&[cmd]);
+        // An option line starts with its flags (`-h, --help`, `--out <OUT>`), then two
+        // spaces or more, then its description.
+        for line in help_section(&help, "Options:") {
+            let spec = line.trim_start().split("  ").next().unwrap_or_default();
+            for flag in spec
+                .split([' ', ','])
+                .filter(|t| t.starts_with('-'))
+                // clap's own flags, the same on every command, are not repeated in the
+                // reference: -h/--help everywhere, -V/--version (top level only).
+                .filter(|t| !["-h", "--help", "-V", "--version"].contains(t))
+            {
+                assert!(
+                    said.contains(&flag),
+                    "`queuelab {cmd}` has {flag}, which its row of docs/reference.md does not list: {row}"
+                );
+            }
         }
     }
 }

@@ -328,7 +328,7 @@ fn caller_bad(rows: &[queuelab::metrics::Row], a: f64, b: f64) -> u64 {
         .sum()
 }
 
-// Issue 15 item 8: retry_storm answers "why jitter?" with variants that isolate the attempt
+// retry_storm answers "why jitter?" with variants that isolate the attempt
 // cap, backoff and jitter. Before, no variant had backoff without jitter, and nothing in
 // the numbers showed what jitter does.
 #[test]

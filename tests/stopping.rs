@@ -1,4 +1,4 @@
-//! Ctrl-C acts within a second even when each event is slow (issue #15, item 21): a
+//! Ctrl-C acts within a second even when each event is slow: a
 //! Kafka topic of 100,000 partitions sampled every millisecond scans every partition at
 //! each row. Before the fix the loop looked at the interrupt flag every 65,536 events and
 //! exited 44 s after SIGINT; it now looks every 4,096 events and at every row.

@@ -1,6 +1,5 @@
-//! What the report, the findings and the quiz say about a run (issue 15, items 2-4, 8, 9
-//! and 26): every verdict with its rule, every disturbance by its name, every sentence with
-//! its real cause.
+//! What the report, the findings and the quiz say about a run: every verdict with its rule,
+//! every disturbance by its name, every sentence with its real cause.
 
 use crate::common::{queuelab, root};
 use queuelab::findings;
@@ -24,7 +23,7 @@ fn run(name: &str, v: &str) -> Summary {
     sim::run(&variant(name, v)).summary
 }
 
-// Item 2: overlapping disturbances are measured together, against the level before the
+// Overlapping disturbances are measured together, against the level before the
 // first. Before: checkout_fanout's event variant reported the spike at 9m as "no backlog
 // built up" with 9,861 messages queued (its baseline was the outage's leftover backlog).
 #[test]
@@ -40,7 +39,7 @@ fn overlapping_disturbances_are_measured_from_the_level_before_the_first() {
     assert!(d.recovered);
 }
 
-// Item 2, for every bundled run: a verdict of "back to normal" is true of the time series
+// For every bundled run: a verdict of "back to normal" is true of the time series
 // at the moment it names, measured from a level no higher than the backlog at the start.
 #[test]
 fn every_back_to_normal_verdict_holds_in_the_time_series() {
@@ -84,7 +83,7 @@ fn every_back_to_normal_verdict_holds_in_the_time_series() {
     }
 }
 
-// Item 2: the rule is printed where the verdict appears (the run's text and the findings).
+// The recovery rule is printed where the verdict appears (the run's text and the findings).
 #[test]
 fn the_recovery_rule_is_printed_with_the_verdict() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,7 +112,7 @@ fn the_recovery_rule_is_printed_with_the_verdict() {
     assert!(f[0].contains("here at most 5,000"), "{f:?}");
 }
 
-// Item 3: a slowdown is a slowdown, a deploy a deploy, in recovery[] (and so in
+// A slowdown is a slowdown, a deploy a deploy, in recovery[] (and so in
 // summary.json), in the report and in watch.
 #[test]
 fn disturbances_are_named_by_what_they_are() {
@@ -142,7 +141,7 @@ fn disturbances_are_named_by_what_they_are() {
     assert_eq!(p.marks[0].label, "slowdown 2m 00s–2m 30s");
 }
 
-// Item 26: after a warm start, both "back to normal" (the 10% rule: 0.9 x backlog / spare
+// After a warm start, both "back to normal" (the 10% rule: 0.9 x backlog / spare
 // capacity) and "empty" (backlog / spare capacity) are reported.
 #[test]
 fn a_warm_start_reports_back_to_normal_and_empty() {
@@ -169,7 +168,7 @@ fn a_warm_start_reports_back_to_normal_and_empty() {
     }
 }
 
-// Item 4: findings name the real cause. Before: retry_storm said "0 consumer crashes caused
+// Findings name the real cause. Before: retry_storm said "0 consumer crashes caused
 // 0 redeliveries and 43,493 duplicate side effects".
 #[test]
 fn findings_name_the_real_cause_of_duplicates() {
@@ -198,7 +197,7 @@ fn findings_name_the_real_cause_of_duplicates() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Item 9: the quiz.
+// The quiz.
 
 /// Every (file, variant) the quiz takes: the base and each variant of every bundled file.
 fn quiz_runs() -> Vec<(String, Option<String>)> {
@@ -551,7 +550,7 @@ fn the_interactive_quiz_asks_again_on_an_unreadable_answer() {
     assert_eq!(queuelab::quiz::parse_answer("1,5"), None);
 }
 
-// Item 8: the other lessons' look_for and takeaways against their numbers. Before:
+// The other lessons' look_for and takeaways against their numbers. Before:
 // downstream_outage said jitter does not change how many messages are saved (8,616
 // dead-lettered with it, 8,246 without); flash_sale said the queue fills "within a
 // minute" (62 s); at_least_once said completed equals produced and redeliveries equal

@@ -1,4 +1,4 @@
-//! `queuelab watch` (issue 8): frames rendered headless with ratatui's TestBackend, the
+//! `queuelab watch`: frames rendered headless with ratatui's TestBackend, the
 //! playback controls, and the command's text mode.
 
 use crate::common::{queuelab, root};
