@@ -10,7 +10,7 @@
 
 use crate::convert::floor_u64;
 use crate::error::{ErrorKind, InputError};
-use crate::scenario::broker::Broker;
+use crate::scenario::broker::AttemptLimit;
 use crate::scenario::{ClientMode, ScaleMetric, Scenario};
 use crate::time::{ns_to_secs, Nanos};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -151,19 +151,10 @@ pub fn estimate(s: &Scenario) -> Estimate {
         .clamp(0.0, 1.0);
     // Attempts a message may take: the retry table's, or the broker's own redelivery
     // (unlimited when it has no limit).
-    let m = match s.broker {
-        Broker::RabbitMq {
-            requeue: true,
-            delivery_limit,
-            ..
-        } => delivery_limit.map_or(f64::INFINITY, |l| f64::from(l) + 1.0),
-        Broker::Sqs {
-            max_receive_count, ..
-        }
-        | Broker::SqsFifo {
-            max_receive_count, ..
-        } => max_receive_count.map_or(f64::INFINITY, f64::from),
-        _ => f64::from(s.retry.max_attempts),
+    let m = match s.broker.attempt_limit() {
+        // Below 2^33: exact as a float.
+        AttemptLimit::Broker(limit) => limit.map_or(f64::INFINITY, |l| l as f64),
+        AttemptLimit::RetryTable => f64::from(s.retry.max_attempts),
     };
     let mut attempts = if p >= 1.0 - 1e-12 {
         m
@@ -189,10 +180,7 @@ pub fn estimate(s: &Scenario) -> Estimate {
         None => s.consumers.count,
     };
     // RabbitMQ: each delivery after an ack takes the hand-off time too.
-    let hop = match s.broker {
-        Broker::RabbitMq { ack_to_deliver, .. } => ns_to_secs(ack_to_deliver),
-        _ => 0.0,
-    };
+    let hop = ns_to_secs(s.broker.ack_hand_off());
     let service = s.consumers.service.mean() + hop;
     let room = if service > 0.0 {
         f64::from(most) * run / service

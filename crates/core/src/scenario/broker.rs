@@ -205,6 +205,15 @@ pub enum Broker {
     },
 }
 
+/// Who bounds a message's processing attempts ([`Broker::attempt_limit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptLimit {
+    /// `retry.max_attempts`.
+    RetryTable,
+    /// The broker redelivers: at most this many deliveries (`None`: without limit).
+    Broker(Option<u64>),
+}
+
 impl Broker {
     /// `generic`, `sqs`, `sqs-fifo`, `rabbitmq` or `kafka`.
     pub fn name(&self) -> &'static str {
@@ -214,6 +223,34 @@ impl Broker {
             Broker::SqsFifo { .. } => "sqs-fifo",
             Broker::RabbitMq { .. } => "rabbitmq",
             Broker::Kafka { .. } => "kafka",
+        }
+    }
+
+    /// Who bounds a message's processing attempts: the retry table, or the broker's own
+    /// redelivery (RabbitMQ's requeue with its delivery limit, SQS's redrive policy).
+    pub fn attempt_limit(&self) -> AttemptLimit {
+        match *self {
+            Broker::RabbitMq {
+                requeue: true,
+                delivery_limit,
+                ..
+            } => AttemptLimit::Broker(delivery_limit.map(|l| u64::from(l) + 1)),
+            Broker::Sqs {
+                max_receive_count, ..
+            }
+            | Broker::SqsFifo {
+                max_receive_count, ..
+            } => AttemptLimit::Broker(max_receive_count.map(u64::from)),
+            _ => AttemptLimit::RetryTable,
+        }
+    }
+
+    /// The broker's hand-off after an ack, before the consumer's next delivery (RabbitMQ's
+    /// `ack_to_deliver`; 0 for the others).
+    pub fn ack_hand_off(&self) -> Nanos {
+        match *self {
+            Broker::RabbitMq { ack_to_deliver, .. } => ack_to_deliver,
+            _ => 0,
         }
     }
 
