@@ -36,7 +36,7 @@ use crate::model::{ConsumerId, MessageId};
 use crate::rng::{self, uniform, Rng, Sampler, Stream};
 use crate::scenario::{ClientMode, Producer, ScaleMetric, Scenario, TtlAction};
 use crate::time::{ns_to_secs, Nanos};
-use kinds::{Gate, Semantics};
+use kinds::{Gate, Receives, Semantics};
 use std::collections::VecDeque;
 
 /// What one run produced.
@@ -1063,23 +1063,17 @@ impl<'a, K: Semantics> Sim<'a, K> {
             self.rec.c.blocked_at_end = self.blocked.len() as u64;
         }
         let s = self.s;
-        let poll = self.kind.poll_every().map(|every| every.max(1));
-        let empty_receives = match self.short_poll {
-            Some(_) => Some(self.empty_polls),
-            // Saturates: an idle area past u64::MAX polls is not reachable in 146 years.
-            None => poll.map(|every| {
-                u64::try_from(self.rec.idle_area(now) / u128::from(every)).unwrap_or(u64::MAX)
-            }),
+        let receives = Receives {
+            accepted: self.rec.c.accepted,
+            receives: self.rec.receives,
+            empty_polls: self.empty_polls,
+            idle_area: self.rec.idle_area(now),
         };
-        let api_requests =
-            empty_receives.map(|empty| self.rec.c.accepted + 2 * self.rec.receives + empty);
         let mut broker = BrokerStats::of_kind(s.broker.name(), s.broker.ordered_lanes(s.keys));
-        broker.receives = poll.map(|_| self.rec.receives);
-        broker.empty_receives = empty_receives;
-        broker.api_requests = api_requests;
-        self.kind.stats(&self.queue, &mut broker);
+        self.kind.stats(&self.queue, &receives, &mut broker);
         let cost = s.cost.map(|p| {
-            let requests = api_requests.unwrap_or(self.rec.c.attempts);
+            // A kind that bills its API requests (SQS) is billed by them, else by attempts.
+            let requests = broker.api_requests.unwrap_or(self.rec.c.attempts);
             CostStats::new(self.rec.consumer_hours(now), requests, &p)
         });
         let (tally, rows) = self.rec.close(now);

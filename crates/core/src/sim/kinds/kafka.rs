@@ -10,7 +10,7 @@
 //! - An idempotent producer's second publish is dropped by the broker.
 //! - Partition lag: the longest partition backlog at any sample, and at the end.
 
-use super::{Gate, Semantics};
+use super::{Gate, Receives, Semantics};
 use crate::metrics::summary::BrokerStats;
 use crate::model::message::Msg;
 use crate::model::queue::WaitQueue;
@@ -95,7 +95,7 @@ impl Semantics for Kafka {
         self.max_lag = self.max_lag.max(lag(queue));
     }
 
-    fn stats(&self, queue: &WaitQueue, stats: &mut BrokerStats) {
+    fn stats(&self, queue: &WaitQueue, _: &Receives, stats: &mut BrokerStats) {
         stats.max_partition_lag = Some(self.max_lag.max(lag(queue)));
         stats.partition_lag_at_end = Some(lag(queue));
         stats.total_lag_at_end = Some(queue.len() as u64);

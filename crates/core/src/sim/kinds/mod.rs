@@ -241,11 +241,6 @@ pub(crate) trait Semantics {
         false
     }
 
-    /// An idle consumer's empty receives come one per this long (SQS polling).
-    fn poll_every(&self) -> Option<Nanos> {
-        None
-    }
-
     /// Short polling: consumers see messages only when they receive, each one this long
     /// after its last empty receive (a message that arrives meanwhile waits for it).
     fn short_poll(&self) -> Option<Nanos> {
@@ -257,8 +252,23 @@ pub(crate) trait Semantics {
         let _ = queue;
     }
 
-    /// The kind's figures in `broker.*` at the end of the run.
-    fn stats(&self, queue: &WaitQueue, stats: &mut BrokerStats) {
-        let _ = (queue, stats);
+    /// The kind's figures in `broker.*` at the end of the run, from its queue and what the
+    /// loop counted of the consumers' receives.
+    fn stats(&self, queue: &WaitQueue, receives: &Receives, stats: &mut BrokerStats) {
+        let _ = (queue, receives, stats);
     }
+}
+
+/// What the loop counted of messages and consumers' receives, for a kind that bills its
+/// requests (SQS).
+pub(crate) struct Receives {
+    /// Messages the broker accepted (sends).
+    pub(crate) accepted: u64,
+    /// Receives that returned messages.
+    pub(crate) receives: u64,
+    /// Short polling: receives that returned nothing.
+    pub(crate) empty_polls: u64,
+    /// Consumer-nanoseconds present but idle (long polling: empty receives are this over
+    /// the polling wait).
+    pub(crate) idle_area: u128,
 }

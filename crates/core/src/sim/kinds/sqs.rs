@@ -15,8 +15,10 @@
 //!   back empty while messages exist; here a receive always sees what is queued.
 //!   Figures: `broker.receives`, `empty_receives`, `api_requests`.
 
-use super::{AfterFailure, Semantics};
+use super::{AfterFailure, Receives, Semantics};
+use crate::metrics::summary::BrokerStats;
 use crate::model::message::Msg;
+use crate::model::queue::WaitQueue;
 use crate::model::retry::Policy;
 use crate::scenario::Scenario;
 use crate::time::Nanos;
@@ -81,11 +83,31 @@ impl Semantics for Sqs {
         visible_again(m, now, self.max_receive_count, self.visibility)
     }
 
-    fn poll_every(&self) -> Option<Nanos> {
-        Some(self.poll_every)
-    }
-
     fn short_poll(&self) -> Option<Nanos> {
         self.short_polling.then_some(self.poll_every)
     }
+
+    fn stats(&self, _: &WaitQueue, receives: &Receives, stats: &mut BrokerStats) {
+        bill_requests(self.poll_every, self.short_polling, receives, stats);
+    }
+}
+
+/// SQS's API requests, for both SQS kinds: a send per accepted message, a receive and a
+/// delete per message received, and the empty receives (short polling: counted; long
+/// polling: an idle consumer's receive returns empty once per `poll_every`).
+pub(super) fn bill_requests(
+    poll_every: Nanos,
+    short_polling: bool,
+    r: &Receives,
+    stats: &mut BrokerStats,
+) {
+    let empty = if short_polling {
+        r.empty_polls
+    } else {
+        // Saturates: an idle area past u64::MAX polls is not reachable in 146 years.
+        u64::try_from(r.idle_area / u128::from(poll_every.max(1))).unwrap_or(u64::MAX)
+    };
+    stats.receives = Some(r.receives);
+    stats.empty_receives = Some(empty);
+    stats.api_requests = Some(r.accepted + 2 * r.receives + empty);
 }

@@ -9,9 +9,10 @@
 //! - A copy a producer publishes again within `dedup_window` is dropped.
 //! - Idle consumers poll as in `sqs`.
 
-use super::sqs::visible_again;
-use super::{AfterFailure, Gate, Semantics};
+use super::sqs::{bill_requests, visible_again};
+use super::{AfterFailure, Gate, Receives, Semantics};
 use crate::convert::round_u64;
+use crate::metrics::summary::BrokerStats;
 use crate::model::message::Msg;
 use crate::model::queue::WaitQueue;
 use crate::model::retry::Policy;
@@ -102,11 +103,11 @@ impl Semantics for SqsFifo {
         delay <= self.dedup_window
     }
 
-    fn poll_every(&self) -> Option<Nanos> {
-        Some(self.poll_every)
-    }
-
     fn short_poll(&self) -> Option<Nanos> {
         self.short_polling.then_some(self.poll_every)
+    }
+
+    fn stats(&self, _: &WaitQueue, receives: &Receives, stats: &mut BrokerStats) {
+        bill_requests(self.poll_every, self.short_polling, receives, stats);
     }
 }
