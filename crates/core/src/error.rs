@@ -418,7 +418,7 @@ pub fn did_you_mean<'a>(
 }
 
 /// Levenshtein distance between two strings (by chars).
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];

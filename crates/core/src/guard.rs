@@ -210,7 +210,7 @@ pub fn estimate(s: &Scenario) -> Estimate {
 }
 
 /// Formats bytes for people: `512.0 MiB`.
-pub fn human_bytes(b: f64) -> String {
+pub(crate) fn human_bytes(b: f64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b;
     let mut i = 0;

@@ -91,14 +91,14 @@ pub fn salted(seed: u64, salt: u64, s: Stream) -> Rng {
 
 /// Draws message keys: uniform over `0..count`, or Zipf with exponent `skew` (key 0 the
 /// hottest).
-pub struct KeySampler {
+pub(crate) struct KeySampler {
     count: u32,
     zipf: Option<rand_distr::Zipf<f64>>,
 }
 
 impl KeySampler {
     /// A sampler for `count` keys with Zipf exponent `skew` (0 = uniform).
-    pub fn new(count: u32, skew: f64) -> KeySampler {
+    pub(crate) fn new(count: u32, skew: f64) -> KeySampler {
         KeySampler {
             count: count.max(1),
             zipf: (skew > 0.0)
@@ -109,7 +109,7 @@ impl KeySampler {
 
     /// The next key.
     #[inline]
-    pub fn sample(&self, rng: &mut Rng) -> u32 {
+    pub(crate) fn sample(&self, rng: &mut Rng) -> u32 {
         match &self.zipf {
             Some(z) => (floor_u32(z.sample(rng)).max(1) - 1).min(self.count - 1),
             None => floor_u32(uniform(rng) * f64::from(self.count)).min(self.count - 1),
@@ -194,7 +194,7 @@ impl Sampler {
 
 /// An exponential gap with `rate` per second, in nanoseconds (at least 1 ns).
 #[inline]
-pub fn exp_gap(rng: &mut Rng, rate: f64) -> Nanos {
+pub(crate) fn exp_gap(rng: &mut Rng, rate: f64) -> Nanos {
     let e: f64 = rng.sample(Exp1);
     secs_to_ns(e / rate).max(1)
 }

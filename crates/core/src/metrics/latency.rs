@@ -371,7 +371,7 @@ mod tests {
 /// memory stays bounded whatever the rate. The buffer grows to the largest interval seen
 /// (up to that bound) and is reused: no allocation per value once it has grown.
 #[derive(Clone)]
-pub struct IntervalLatency {
+pub(crate) struct IntervalLatency {
     exact: Vec<u64>,
     hist: LatencyRecorder,
     in_hist: bool,
@@ -394,11 +394,11 @@ impl Default for IntervalLatency {
 
 impl IntervalLatency {
     /// Values kept exactly per interval before the histogram takes over.
-    pub const EXACT: usize = 1 << 18;
+    pub(crate) const EXACT: usize = 1 << 18;
 
     /// Adds one latency, in nanoseconds.
     #[inline]
-    pub fn record(&mut self, ns: Nanos) {
+    pub(crate) fn record(&mut self, ns: Nanos) {
         // The two hot cases inline: a buffer already filling, a run of one value.
         let len = self.exact.len();
         if len != 0 && len < Self::EXACT {
@@ -454,7 +454,7 @@ impl IntervalLatency {
     }
 
     /// The `q` quantile (nearest rank) of this interval's latencies, in seconds.
-    pub fn quantile(&mut self, q: f64) -> Option<f64> {
+    pub(crate) fn quantile(&mut self, q: f64) -> Option<f64> {
         if self.in_hist {
             self.hist.flush();
             return self.hist.quantile(q);
@@ -474,7 +474,7 @@ impl IntervalLatency {
     /// The `lo` and `hi` quantiles (`lo <= hi`) at once, as [`quantile`](Self::quantile)
     /// gives them: the second selection runs only on the part above the first (the first
     /// one partitions the buffer), half the work of two calls for a median and a p99.
-    pub fn quantile_pair(&mut self, lo: f64, hi: f64) -> (Option<f64>, Option<f64>) {
+    pub(crate) fn quantile_pair(&mut self, lo: f64, hi: f64) -> (Option<f64>, Option<f64>) {
         debug_assert!(lo <= hi);
         if self.in_hist || self.exact.is_empty() {
             return (self.quantile(lo), self.quantile(hi));
@@ -494,7 +494,7 @@ impl IntervalLatency {
     }
 
     /// Starts the next interval.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.exact.clear();
         self.same = None;
         if self.in_hist {

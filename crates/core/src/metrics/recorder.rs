@@ -204,7 +204,7 @@ impl Recorder {
     /// The first attempt of a message produced at `produced` occupies its consumer for
     /// `took` (the service time the G/G formulas take).
     #[inline]
-    pub fn first_service(&mut self, produced: Nanos, took: Nanos) {
+    pub(crate) fn first_service(&mut self, produced: Nanos, took: Nanos) {
         if self.measured(produced) {
             self.service.push(took);
         }
@@ -257,7 +257,7 @@ impl Recorder {
 
     /// Sync: the server finished, successfully, work whose caller had already given up.
     #[inline]
-    pub fn abandoned_success(&mut self, now: Nanos) {
+    pub(crate) fn abandoned_success(&mut self, now: Nanos) {
         if now >= self.warmup {
             self.successes_measured += 1;
         }
@@ -318,7 +318,7 @@ impl Recorder {
     }
 
     /// Idle consumer time so far (present minus busy), ns.
-    pub fn idle_area(&mut self, now: Nanos) -> u128 {
+    pub(crate) fn idle_area(&mut self, now: Nanos) -> u128 {
         self.present
             .total_area(now)
             .saturating_sub(self.busy.total_area(now))

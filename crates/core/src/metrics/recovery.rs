@@ -185,7 +185,7 @@ pub fn windows(s: &Scenario) -> Vec<(Kind, Nanos, Nanos)> {
 
 /// Recovery figures for every disturbance of `s`, from its time series; overlapping ones
 /// share an entry.
-pub fn analyse(s: &Scenario, rows: &[Row]) -> Vec<Disturbance> {
+pub(crate) fn analyse(s: &Scenario, rows: &[Row]) -> Vec<Disturbance> {
     let parts: Vec<Part> = windows(s)
         .into_iter()
         .map(|(kind, a, b)| Part {

@@ -74,7 +74,7 @@ pub struct Variability {
 
 impl Summary {
     /// Fills in `gg_approximation` from the figures and the scenario they are of.
-    pub fn with_gg(mut self, s: &crate::scenario::Scenario) -> Summary {
+    pub(crate) fn with_gg(mut self, s: &crate::scenario::Scenario) -> Summary {
         self.gg_approximation = crate::theory::gg_approximation(s, &self);
         self
     }

@@ -170,7 +170,7 @@ impl Row {
 /// each subscriber's maximum (an upper bound: their peaks need not coincide); the
 /// percentile columns are the slowest subscriber's. Rows beyond the shortest run (one
 /// stopped early) are left out.
-pub fn merge_rows(groups: &[&[Row]]) -> Vec<Row> {
+pub(crate) fn merge_rows(groups: &[&[Row]]) -> Vec<Row> {
     let n = groups.iter().map(|g| g.len()).min().unwrap_or(0);
     (0..n)
         .map(|i| {

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 /// The breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     /// Calls go through.
     Closed,
     /// Calls are refused until the time given.
@@ -21,18 +21,18 @@ pub enum State {
 }
 
 /// A circuit breaker.
-pub struct Breaker {
+pub(crate) struct Breaker {
     cfg: Config,
     state: State,
     window: VecDeque<bool>,
     failures: usize,
     /// Times the breaker opened.
-    pub opened: u64,
+    pub(crate) opened: u64,
 }
 
 impl Breaker {
     /// A closed breaker.
-    pub fn new(cfg: Config) -> Self {
+    pub(crate) fn new(cfg: Config) -> Self {
         Breaker {
             cfg,
             state: State::Closed,
@@ -43,7 +43,7 @@ impl Breaker {
     }
 
     /// The state at `now`: open turns half-open when its time has come.
-    pub fn state_at(&self, now: Nanos) -> State {
+    pub(crate) fn state_at(&self, now: Nanos) -> State {
         match self.state {
             State::Open(until) if now >= until => State::HalfOpen(0, 0),
             s => s,
@@ -57,7 +57,7 @@ impl Breaker {
     }
 
     /// Whether [`allow`](Self::allow) would say yes now, without counting a probe.
-    pub fn would_allow(&self, now: Nanos) -> bool {
+    pub(crate) fn would_allow(&self, now: Nanos) -> bool {
         match self.state_at(now) {
             State::Closed => true,
             State::Open(_) => false,
@@ -66,7 +66,7 @@ impl Breaker {
     }
 
     /// Whether a call may start now (counts a half-open probe).
-    pub fn allow(&mut self, now: Nanos) -> bool {
+    pub(crate) fn allow(&mut self, now: Nanos) -> bool {
         match self.state(now) {
             State::Closed => true,
             State::Open(_) => false,
@@ -82,7 +82,7 @@ impl Breaker {
     }
 
     /// When an open breaker lets calls through again (None unless open).
-    pub fn reopens_at(&self) -> Option<Nanos> {
+    pub(crate) fn reopens_at(&self) -> Option<Nanos> {
         match self.state {
             State::Open(t) => Some(t),
             _ => None,
@@ -90,7 +90,7 @@ impl Breaker {
     }
 
     /// Records a call's outcome. Returns true when this closed the breaker.
-    pub fn record(&mut self, now: Nanos, ok: bool) -> bool {
+    pub(crate) fn record(&mut self, now: Nanos, ok: bool) -> bool {
         match self.state(now) {
             State::Closed => {
                 self.window.push_back(ok);

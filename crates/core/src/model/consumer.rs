@@ -4,20 +4,20 @@ use super::{ConsumerId, MessageId};
 
 /// What a busy consumer holds.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Slot {
+pub(crate) struct Slot {
     /// The message.
-    pub msg: MessageId,
+    pub(crate) msg: MessageId,
     /// Sync: the call being served.
-    pub call: u32,
+    pub(crate) call: u32,
     /// Whether the running attempt succeeds.
-    pub ok: bool,
+    pub(crate) ok: bool,
     /// Sleeping out an inline backoff (`retry.in = "consumer"`).
-    pub sleeping: bool,
+    pub(crate) sleeping: bool,
 }
 
 /// `count` identical consumers. Idle ones are taken last-freed first, which is
 /// deterministic and keeps no per-consumer statistics (they are identical).
-pub struct Pool {
+pub(crate) struct Pool {
     slots: Vec<Slot>,
     idle: Vec<ConsumerId>,
     /// Slots of consumers removed by scaling in, for reuse.
@@ -28,7 +28,7 @@ pub struct Pool {
 
 impl Pool {
     /// `count` idle consumers.
-    pub fn new(count: u32) -> Self {
+    pub(crate) fn new(count: u32) -> Self {
         Pool {
             slots: vec![Slot::default(); count as usize],
             idle: (0..count).rev().map(ConsumerId).collect(),
@@ -39,19 +39,19 @@ impl Pool {
 
     /// Takes an idle consumer, if there is one.
     #[inline]
-    pub fn take_idle(&mut self) -> Option<ConsumerId> {
+    pub(crate) fn take_idle(&mut self) -> Option<ConsumerId> {
         self.idle.pop()
     }
 
     /// Takes the most recently freed idle consumer for which `f` holds, if any.
-    pub fn take_idle_where(&mut self, f: impl Fn(ConsumerId) -> bool) -> Option<ConsumerId> {
+    pub(crate) fn take_idle_where(&mut self, f: impl Fn(ConsumerId) -> bool) -> Option<ConsumerId> {
         let i = self.idle.iter().rposition(|&c| f(c))?;
         Some(self.idle.remove(i))
     }
 
     /// The consumers that exist, by slot (busy or idle; a busy one due to retire included
     /// until it does).
-    pub fn members(&self) -> Vec<ConsumerId> {
+    pub(crate) fn members(&self) -> Vec<ConsumerId> {
         (0..self.slots.len())
             .map(ConsumerId::from_index)
             .filter(|c| !self.retired.contains(c))
@@ -60,19 +60,19 @@ impl Pool {
 
     /// True when some consumer is idle.
     #[inline]
-    pub fn has_idle(&self) -> bool {
+    pub(crate) fn has_idle(&self) -> bool {
         !self.idle.is_empty()
     }
 
     /// Marks consumer `c` idle.
     #[inline]
-    pub fn release(&mut self, c: ConsumerId) {
+    pub(crate) fn release(&mut self, c: ConsumerId) {
         self.idle.push(c);
     }
 
     /// Takes consumer `c` if it is idle (it polls for work itself); false if it is busy or
     /// gone.
-    pub fn take_if_idle(&mut self, c: ConsumerId) -> bool {
+    pub(crate) fn take_if_idle(&mut self, c: ConsumerId) -> bool {
         match self.idle.iter().rposition(|&x| x == c) {
             Some(i) => {
                 self.idle.remove(i);
@@ -83,28 +83,28 @@ impl Pool {
     }
 
     /// The idle consumers, most recently freed last.
-    pub fn idle(&self) -> &[ConsumerId] {
+    pub(crate) fn idle(&self) -> &[ConsumerId] {
         &self.idle
     }
 
     /// Busy consumers.
     #[inline]
-    pub fn busy(&self) -> usize {
+    pub(crate) fn busy(&self) -> usize {
         self.slots.len() - self.retired.len() - self.idle.len()
     }
 
     /// Consumers in service (busy or idle), not counting those due to retire.
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.slots.len() - self.retired.len() - self.retire_when_done as usize
     }
 
     /// Consumers that exist (busy or idle), including busy ones due to retire.
-    pub fn present(&self) -> usize {
+    pub(crate) fn present(&self) -> usize {
         self.slots.len() - self.retired.len()
     }
 
     /// Adds `n` idle consumers (scaling out); a pending retirement is cancelled first.
-    pub fn add(&mut self, n: u32) {
+    pub(crate) fn add(&mut self, n: u32) {
         let keep = n.min(self.retire_when_done);
         self.retire_when_done -= keep;
         for _ in keep..n {
@@ -118,7 +118,7 @@ impl Pool {
 
     /// Removes `n` consumers (at most all of them; scaling in): idle ones now, busy ones
     /// when they finish.
-    pub fn remove(&mut self, n: u32) {
+    pub(crate) fn remove(&mut self, n: u32) {
         for _ in 0..(n as usize).min(self.count()) {
             match self.idle.pop() {
                 Some(c) => self.retired.push(c),
@@ -129,7 +129,7 @@ impl Pool {
 
     /// Consumer `c` finished: true if it retires now instead of taking more work.
     #[inline]
-    pub fn retire_if_due(&mut self, c: ConsumerId) -> bool {
+    pub(crate) fn retire_if_due(&mut self, c: ConsumerId) -> bool {
         if self.retire_when_done > 0 {
             self.retire_when_done -= 1;
             self.retired.push(c);
@@ -141,7 +141,7 @@ impl Pool {
 
     /// What consumer `c` holds.
     #[inline]
-    pub fn slot(&mut self, c: ConsumerId) -> &mut Slot {
+    pub(crate) fn slot(&mut self, c: ConsumerId) -> &mut Slot {
         &mut self.slots[c.index()]
     }
 }

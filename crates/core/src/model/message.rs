@@ -9,7 +9,7 @@ use crate::time::Nanos;
 
 /// Where a sync request's current call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Async: somewhere in the broker. Sync: the caller waits for call `call`.
     Waiting,
     /// Sync: the caller waits out a backoff before calling again.
@@ -20,54 +20,54 @@ pub enum Phase {
 
 /// One message.
 #[derive(Debug, Clone, Copy)]
-pub struct Msg {
+pub(crate) struct Msg {
     /// When it was produced.
-    pub produced: Nanos,
+    pub(crate) produced: Nanos,
     /// First attempt's service time, drawn at production (common random numbers).
-    pub first_service: Nanos,
+    pub(crate) first_service: Nanos,
     /// First attempt's failure draw in [0, 1), drawn at production.
-    pub first_fail_u: f64,
+    pub(crate) first_fail_u: f64,
     /// Processing attempts started.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// Failed attempts (async) or failed calls (sync) so far.
-    pub failures: u32,
+    pub(crate) failures: u32,
     /// Previous backoff delay (for decorrelated jitter).
-    pub prev_delay: Nanos,
+    pub(crate) prev_delay: Nanos,
     /// Side effects performed (successful attempts).
-    pub side_effects: u32,
+    pub(crate) side_effects: u32,
     /// When its current delivery was received by a consumer.
-    pub received: Nanos,
+    pub(crate) received: Nanos,
     /// When it reached the broker (async: `enqueue_latency` after production, or when a
     /// second publish arrived; sync and the warm backlog: when produced). Queue waits count
     /// from here.
-    pub arrived: Nanos,
+    pub(crate) arrived: Nanos,
     /// Sync: the id of the caller's current call.
-    pub call: u32,
+    pub(crate) call: u32,
     /// Sync: calls made.
-    pub calls: u32,
+    pub(crate) calls: u32,
     /// Sync: server attempts queued or running for this request.
-    pub outstanding: u32,
+    pub(crate) outstanding: u32,
     /// Sync: where the caller is.
-    pub phase: Phase,
+    pub(crate) phase: Phase,
     /// Sync: whether the current call is being served (else it waits in the backlog).
-    pub in_service: bool,
+    pub(crate) in_service: bool,
     /// Admitted to the queue/backlog at least once.
-    pub accepted: bool,
+    pub(crate) accepted: bool,
     /// Fails on every attempt.
-    pub poison: bool,
+    pub(crate) poison: bool,
     /// Priority tier (its producer's).
-    pub priority: u8,
+    pub(crate) priority: u8,
     /// Its key (`[keys]`; 0 without keys).
-    pub key: u32,
+    pub(crate) key: u32,
     /// Its place in production order (0, 1, 2, ...).
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// A second copy of a message its producer published twice.
-    pub dup: bool,
+    pub(crate) dup: bool,
 }
 
 impl Msg {
     /// A new message produced at `produced`.
-    pub fn new(produced: Nanos, first_service: Nanos, first_fail_u: f64) -> Msg {
+    pub(crate) fn new(produced: Nanos, first_service: Nanos, first_fail_u: f64) -> Msg {
         Msg {
             produced,
             first_service,
@@ -101,7 +101,7 @@ impl Msg {
 /// with more than [`Slab::MAX_LIVE`] alive (`Sim::check_limits`, every 4096 events, each of
 /// which allocates at most two: an arrival and its duplicate).
 #[derive(Default)]
-pub struct Slab {
+pub(crate) struct Slab {
     items: Vec<Msg>,
     free: Vec<u32>,
     live: usize,
@@ -110,11 +110,11 @@ pub struct Slab {
 impl Slab {
     /// The most messages a run keeps alive at once (2^31): half of what a `u32` id numbers,
     /// so what is allocated between two checks always fits.
-    pub const MAX_LIVE: usize = 1 << 31;
+    pub(crate) const MAX_LIVE: usize = 1 << 31;
 
     /// Stores `m` and returns its id.
     #[inline]
-    pub fn alloc(&mut self, m: Msg) -> MessageId {
+    pub(crate) fn alloc(&mut self, m: Msg) -> MessageId {
         self.live += 1;
         if let Some(id) = self.free.pop() {
             self.items[id as usize] = m;
@@ -129,7 +129,7 @@ impl Slab {
 
     /// Releases `id` for reuse.
     #[inline]
-    pub fn free(&mut self, id: MessageId) {
+    pub(crate) fn free(&mut self, id: MessageId) {
         debug_assert!(!self.free.contains(&id.0), "message {id:?} freed twice");
         self.live -= 1;
         self.free.push(id.0);
@@ -137,23 +137,23 @@ impl Slab {
 
     /// The message `id`.
     #[inline]
-    pub fn get(&self, id: MessageId) -> &Msg {
+    pub(crate) fn get(&self, id: MessageId) -> &Msg {
         &self.items[id.0 as usize]
     }
 
     /// The message `id`, mutably.
     #[inline]
-    pub fn get_mut(&mut self, id: MessageId) -> &mut Msg {
+    pub(crate) fn get_mut(&mut self, id: MessageId) -> &mut Msg {
         &mut self.items[id.0 as usize]
     }
 
     /// Messages alive now.
-    pub fn live(&self) -> usize {
+    pub(crate) fn live(&self) -> usize {
         self.live
     }
 
     /// Every live message (O(capacity); used once at the end of a run).
-    pub fn iter_live(&self) -> impl Iterator<Item = &Msg> {
+    pub(crate) fn iter_live(&self) -> impl Iterator<Item = &Msg> {
         let mut is_free = vec![false; self.items.len()];
         for &f in &self.free {
             is_free[f as usize] = true;

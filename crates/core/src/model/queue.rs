@@ -12,19 +12,19 @@ use std::collections::{BinaryHeap, VecDeque};
 
 /// One waiting entry: a message (or, in sync mode, one call of a request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// When the message was produced.
-    pub produced: Nanos,
+    pub(crate) produced: Nanos,
     /// Its slab id.
-    pub id: MessageId,
+    pub(crate) id: MessageId,
     /// Sync: the call this entry belongs to.
-    pub call: u32,
+    pub(crate) call: u32,
 }
 
 /// The waiting line: FIFO tiers served highest first (one tier without priorities), with
 /// an optional capacity over all tiers. Within a tier order is FIFO; `oldest` is the
 /// oldest entry of any tier (O(tiers)).
-pub struct WaitQueue {
+pub(crate) struct WaitQueue {
     tiers: Vec<Fifo>,
     len: usize,
     capacity: Option<u64>,
@@ -110,12 +110,13 @@ impl Lanes {
 
 impl WaitQueue {
     /// An empty single-tier queue; `capacity` = `None` is unbounded.
-    pub fn new(capacity: Option<u64>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(capacity: Option<u64>) -> Self {
         Self::with_tiers(capacity, 1)
     }
 
     /// An empty queue with `tiers` priority levels (0 lowest).
-    pub fn with_tiers(capacity: Option<u64>, tiers: usize) -> Self {
+    pub(crate) fn with_tiers(capacity: Option<u64>, tiers: usize) -> Self {
         WaitQueue {
             tiers: (0..tiers.max(1)).map(|_| Fifo::new()).collect(),
             len: 0,
@@ -127,7 +128,7 @@ impl WaitQueue {
     /// An unbounded queue of `lanes` ordered lanes (SQS FIFO message groups, Kafka
     /// partitions): each lane is served in order and gives out one message at a time, until
     /// [`unlock`](Self::unlock); among the lanes that may, the oldest head goes first.
-    pub fn ordered(lanes: u32) -> Self {
+    pub(crate) fn ordered(lanes: u32) -> Self {
         let n = lanes.max(1) as usize;
         WaitQueue {
             tiers: (0..n).map(|_| Fifo::new()).collect(),
@@ -147,7 +148,7 @@ impl WaitQueue {
     /// Ordered: gives lane `i` to consumer `members[i mod members.len()]` (round-robin
     /// assignment, as a Kafka group does); from now on a consumer serves only its lanes.
     /// Called again when the members change (a rebalance).
-    pub fn assign(&mut self, members: &[ConsumerId]) {
+    pub(crate) fn assign(&mut self, members: &[ConsumerId]) {
         let Some(l) = &mut self.lanes else { return };
         if members.is_empty() {
             return;
@@ -171,7 +172,7 @@ impl WaitQueue {
     /// True when consumer `c` may be given a message now (ordered: one of its lanes is
     /// unlocked and non-empty).
     #[inline(always)]
-    pub fn has_ready_for(&self, c: ConsumerId) -> bool {
+    pub(crate) fn has_ready_for(&self, c: ConsumerId) -> bool {
         match &self.lanes {
             None => self.len > 0,
             Some(l) => l.set_for(c).is_some_and(|s| l.live[s] > 0),
@@ -180,7 +181,7 @@ impl WaitQueue {
 
     /// The next entry consumer `c` would serve, without removing it.
     #[inline(always)]
-    pub fn front_for(&mut self, c: ConsumerId) -> Option<&Entry> {
+    pub(crate) fn front_for(&mut self, c: ConsumerId) -> Option<&Entry> {
         if self.lanes.is_none() {
             return self.front();
         }
@@ -196,7 +197,7 @@ impl WaitQueue {
 
     /// Removes the next entry consumer `c` serves (ordered: locks its lane).
     #[inline(always)]
-    pub fn pop_for(&mut self, c: ConsumerId) -> Option<Entry> {
+    pub(crate) fn pop_for(&mut self, c: ConsumerId) -> Option<Entry> {
         if self.lanes.is_none() {
             return self.pop();
         }
@@ -215,13 +216,13 @@ impl WaitQueue {
 
     /// True for an ordered queue.
     #[inline]
-    pub fn is_ordered(&self) -> bool {
+    pub(crate) fn is_ordered(&self) -> bool {
         self.lanes.is_some()
     }
 
     /// True when a message can be given out now (ordered: a lane is unlocked and non-empty).
     #[inline]
-    pub fn has_ready(&self) -> bool {
+    pub(crate) fn has_ready(&self) -> bool {
         match &self.lanes {
             None => self.len > 0,
             Some(l) => l.ready_count > 0,
@@ -229,7 +230,7 @@ impl WaitQueue {
     }
 
     /// Ordered: lets `lane` give out its next message.
-    pub fn unlock(&mut self, lane: usize) {
+    pub(crate) fn unlock(&mut self, lane: usize) {
         if let Some(l) = &mut self.lanes {
             l.locked[lane] = false;
             if let Some(h) = self.tiers[lane].front() {
@@ -239,7 +240,7 @@ impl WaitQueue {
     }
 
     /// Puts `e` back at the head of `lane` (a requeue, or a message received again).
-    pub fn push_front(&mut self, e: Entry, lane: usize) {
+    pub(crate) fn push_front(&mut self, e: Entry, lane: usize) {
         let lane = lane.min(self.tiers.len() - 1);
         if let Some(l) = &mut self.lanes {
             if !l.locked[lane] {
@@ -254,25 +255,25 @@ impl WaitQueue {
     }
 
     /// Waiting messages of each lane (Kafka: partition lag, not counting the one in process).
-    pub fn lane_lengths(&self) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn lane_lengths(&self) -> impl Iterator<Item = usize> + '_ {
         self.tiers.iter().map(|t| t.items.len())
     }
 
     /// Messages waiting.
     #[inline]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// True when nothing waits.
     #[inline]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// True when one more message may wait.
     #[inline]
-    pub fn has_room(&self) -> bool {
+    pub(crate) fn has_room(&self) -> bool {
         self.capacity.is_none_or(|c| (self.len as u64) < c)
     }
 
@@ -280,7 +281,7 @@ impl WaitQueue {
     /// [`has_room`](Self::has_room)). Ordered: returns whether its lane became ready (it
     /// was empty and unlocked), the only way a push lets a consumer take something new.
     #[inline]
-    pub fn push(&mut self, e: Entry, tier: usize) -> bool {
+    pub(crate) fn push(&mut self, e: Entry, tier: usize) -> bool {
         let top = self.tiers.len() - 1;
         let lane = tier.min(top);
         let mut ready = false;
@@ -297,7 +298,7 @@ impl WaitQueue {
 
     /// The next entry to serve, without removing it.
     #[inline]
-    pub fn front(&self) -> Option<&Entry> {
+    pub(crate) fn front(&self) -> Option<&Entry> {
         if self.lanes.is_some() {
             return self.front_ordered();
         }
@@ -320,7 +321,7 @@ impl WaitQueue {
     /// Removes the next entry to serve: the head of the highest non-empty tier (ordered:
     /// the oldest head of an unlocked lane, which locks that lane).
     #[inline]
-    pub fn pop(&mut self) -> Option<Entry> {
+    pub(crate) fn pop(&mut self) -> Option<Entry> {
         if self.lanes.is_some() {
             return self.pop_ordered();
         }
@@ -346,7 +347,7 @@ impl WaitQueue {
 
     /// Removes the head of the lowest non-empty tier (what drop-oldest sheds; ordered
     /// queues are unbounded and never shed).
-    pub fn pop_lowest(&mut self) -> Option<Entry> {
+    pub(crate) fn pop_lowest(&mut self) -> Option<Entry> {
         if self.lanes.is_some() {
             return None;
         }
@@ -357,7 +358,7 @@ impl WaitQueue {
 
     /// Production time of the oldest waiting message, in any tier.
     #[inline]
-    pub fn oldest(&self) -> Option<Nanos> {
+    pub(crate) fn oldest(&self) -> Option<Nanos> {
         self.tiers.iter().filter_map(|t| t.oldest()).min()
     }
 }

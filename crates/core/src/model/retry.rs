@@ -12,23 +12,23 @@ use crate::time::Nanos;
 
 /// The retry policy of a run.
 #[derive(Debug, Clone, Copy)]
-pub struct Policy {
+pub(crate) struct Policy {
     cfg: Retry,
 }
 
 impl Policy {
     /// From the scenario's `[retry]`.
-    pub fn new(cfg: Retry) -> Self {
+    pub(crate) fn new(cfg: Retry) -> Self {
         Policy { cfg }
     }
 
     /// Total attempts allowed, including the first.
-    pub fn max_attempts(&self) -> u32 {
+    pub(crate) fn max_attempts(&self) -> u32 {
         self.cfg.max_attempts
     }
 
     /// The delay before backoff jitter for retry `n` (1-based).
-    pub fn base(&self, n: u32) -> Nanos {
+    pub(crate) fn base(&self, n: u32) -> Nanos {
         let c = &self.cfg;
         match c.backoff {
             Backoff::None => 0,
@@ -42,7 +42,7 @@ impl Policy {
 
     /// The delay before retry `n`; `prev` is the message's previous delay (0 before its
     /// first retry) and is updated.
-    pub fn delay(&self, n: u32, prev: &mut Nanos, rng: &mut Rng) -> Nanos {
+    pub(crate) fn delay(&self, n: u32, prev: &mut Nanos, rng: &mut Rng) -> Nanos {
         let c = &self.cfg;
         let d = self.base(n);
         let out = match c.jitter {
@@ -64,7 +64,7 @@ impl Policy {
 /// A retry budget: a token bucket that earns `ratio` tokens per produced message (up to
 /// `burst`) and spends one per retry, so retries stay below `ratio` of the traffic.
 #[derive(Debug, Clone, Copy)]
-pub struct Budget {
+pub(crate) struct Budget {
     tokens: f64,
     ratio: f64,
     burst: f64,
@@ -72,7 +72,7 @@ pub struct Budget {
 
 impl Budget {
     /// A full bucket.
-    pub fn new(ratio: f64, burst: f64) -> Self {
+    pub(crate) fn new(ratio: f64, burst: f64) -> Self {
         Budget {
             tokens: burst,
             ratio,
@@ -82,13 +82,13 @@ impl Budget {
 
     /// A message was produced.
     #[inline]
-    pub fn earn(&mut self) {
+    pub(crate) fn earn(&mut self) {
         self.tokens = (self.tokens + self.ratio).min(self.burst);
     }
 
     /// Spends a token for a retry; false when the budget is exhausted.
     #[inline]
-    pub fn spend(&mut self) -> bool {
+    pub(crate) fn spend(&mut self) -> bool {
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true

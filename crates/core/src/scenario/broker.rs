@@ -207,7 +207,7 @@ pub enum Broker {
 
 /// Who bounds a message's processing attempts ([`Broker::attempt_limit`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptLimit {
+pub(crate) enum AttemptLimit {
     /// `retry.max_attempts`.
     RetryTable,
     /// The broker redelivers: at most this many deliveries (`None`: without limit).
@@ -228,7 +228,7 @@ impl Broker {
 
     /// Who bounds a message's processing attempts: the retry table, or the broker's own
     /// redelivery (RabbitMQ's requeue with its delivery limit, SQS's redrive policy).
-    pub fn attempt_limit(&self) -> AttemptLimit {
+    pub(crate) fn attempt_limit(&self) -> AttemptLimit {
         match *self {
             Broker::RabbitMq {
                 requeue: true,
@@ -247,7 +247,7 @@ impl Broker {
 
     /// The broker's hand-off after an ack, before the consumer's next delivery (RabbitMQ's
     /// `ack_to_deliver`; 0 for the others).
-    pub fn ack_hand_off(&self) -> Nanos {
+    pub(crate) fn ack_hand_off(&self) -> Nanos {
         match *self {
             Broker::RabbitMq { ack_to_deliver, .. } => ack_to_deliver,
             _ => 0,
@@ -255,7 +255,7 @@ impl Broker {
     }
 
     /// Lanes of an ordered queue (message groups or partitions), if the kind has them.
-    pub fn ordered_lanes(&self, keys: Option<Keys>) -> Option<u32> {
+    pub(crate) fn ordered_lanes(&self, keys: Option<Keys>) -> Option<u32> {
         match *self {
             Broker::SqsFifo { .. } => keys.map(|k| k.count),
             Broker::Kafka { partitions, .. } => Some(partitions),

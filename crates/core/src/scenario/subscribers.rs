@@ -28,7 +28,7 @@ pub const KEYS: [&str; 11] = [
 ];
 
 /// The stream salt of a subscriber: FNV-1a of its name, never 0.
-pub fn salt(name: &str) -> u64 {
+pub(crate) fn salt(name: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= u64::from(b);
