@@ -5,7 +5,7 @@ use crate::error::{Error, ErrorKind, InputError};
 use crate::guard::{self, Limits};
 use crate::report::{self, files, html, plot, text, Bundle};
 use crate::scenario::{self, overlay, Overrides, Scenario, ScenarioFile};
-use crate::sim::{self, RunResult};
+use crate::sim::{self, RunResult, StopReason};
 use crate::theory;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -470,7 +470,10 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
             out_dir.display()
         );
         // A bad line met during the replay of a trace is bad input (exit 2), named as such.
-        let bad = results.iter().find_map(|r| r.bad_input.clone());
+        let bad = results.iter().find_map(|r| match &r.stop {
+            Some(StopReason::BadInput { error, .. }) => Some(error.clone()),
+            _ => None,
+        });
         Some(if let Some(mut e) = bad {
             e.message = format!(
                 "{} (the results so far are in {})",
@@ -478,7 +481,10 @@ pub fn run(args: &RunArgs) -> Result<RunReport, Error> {
                 out_dir.display()
             );
             Error::Input(Box::new(e))
-        } else if guard::interrupted() {
+        } else if results
+            .iter()
+            .any(|r| matches!(r.stop, Some(StopReason::Interrupted { .. })))
+        {
             Error::Interrupted(msg)
         } else {
             Error::Stopped(msg)

@@ -134,7 +134,8 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
             summary: r.summary.clone(),
         })
         .collect();
-    let bad_input = subs.iter().find_map(|(_, r)| r.bad_input.clone());
+    // The first subscriber that stopped early says why the totals did.
+    let stop = subs.iter().find_map(|(_, r)| r.stop.clone());
     RunResult {
         summary,
         rows,
@@ -143,6 +144,6 @@ fn totals(s: &Scenario, subs: Vec<(String, RunResult)>) -> RunResult {
         produced_by: published,
         tally,
         subscribers: subs,
-        bad_input,
+        stop,
     }
 }

@@ -56,9 +56,63 @@ pub struct RunResult {
     pub produced_by: Vec<(u32, u64)>,
     /// Fan-out: each subscriber's own result, in file order (empty otherwise).
     pub subscribers: Vec<(String, RunResult)>,
-    /// Set when the run stopped at a bad line of a data file met during the run (a trace
-    /// is read as it replays): bad input, which the command line reports as such.
-    pub bad_input: Option<InputError>,
+    /// Why the run stopped before its duration, if it did (`summary.stopped` says it in
+    /// words).
+    pub stop: Option<StopReason>,
+}
+
+/// Why a run stopped before its duration. Its `Display` is `summary.stopped`.
+#[derive(Debug, Clone)]
+pub enum StopReason {
+    /// A bad line of a data file met during the run (a trace is read as it replays): bad
+    /// input, which the command line reports as such.
+    BadInput {
+        /// When.
+        at: Nanos,
+        /// The line and what was wrong with it.
+        error: InputError,
+    },
+    /// More messages waited than the memory budget allows (`--max-memory`).
+    MemoryBudget {
+        /// When.
+        at: Nanos,
+        /// Messages waiting then.
+        waiting: u64,
+        /// The most the budget allows.
+        limit: u64,
+    },
+    /// More messages alive at once than the engine tracks ([`Slab::MAX_LIVE`]).
+    TooManyAlive {
+        /// When.
+        at: Nanos,
+    },
+    /// Interrupted ([`crate::guard::interrupt`], the command line's Ctrl-C).
+    Interrupted {
+        /// When.
+        at: Nanos,
+    },
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let when = |at: &Nanos| crate::time::human(ns_to_secs(*at));
+        match self {
+            StopReason::BadInput { at, error } => write!(f, "stopped at {}: {error}", when(at)),
+            StopReason::MemoryBudget { at, waiting, limit } => write!(
+                f,
+                "stopped at {}: {waiting} messages were waiting, more than the memory budget allows ({limit} messages, about {}); raise --max-memory or bound the queue",
+                when(at),
+                guard::human_bytes((limit * guard::BYTES_PER_WAITING) as f64)
+            ),
+            StopReason::TooManyAlive { at } => write!(
+                f,
+                "stopped at {}: more than {} messages were alive at once, the most the engine tracks; bound the queue",
+                when(at),
+                Slab::MAX_LIVE
+            ),
+            StopReason::Interrupted { at } => write!(f, "interrupted at {}", when(at)),
+        }
+    }
 }
 
 impl std::fmt::Debug for RunResult {
@@ -222,8 +276,7 @@ struct Sim<'a, K: Semantics> {
     events_done: u64,
     next_call: u32,
     limits: Limits,
-    stopped: Option<String>,
-    bad_input: Option<InputError>,
+    stopped: Option<StopReason>,
 }
 
 impl<'a, K: Semantics> Sim<'a, K> {
@@ -285,7 +338,6 @@ impl<'a, K: Semantics> Sim<'a, K> {
             next_call: 0,
             limits: *limits,
             stopped: None,
-            bad_input: None,
         }
     }
 
@@ -437,11 +489,10 @@ impl<'a, K: Semantics> Sim<'a, K> {
     #[cold]
     fn data_error(&mut self, e: InputError) {
         if self.stopped.is_none() {
-            self.stopped = Some(format!(
-                "stopped at {}: {e}",
-                crate::time::human(ns_to_secs(self.now))
-            ));
-            self.bad_input = Some(e);
+            self.stopped = Some(StopReason::BadInput {
+                at: self.now,
+                error: e,
+            });
         }
     }
 
@@ -452,25 +503,17 @@ impl<'a, K: Semantics> Sim<'a, K> {
             return true;
         }
         let waiting = (self.queue.len() + self.blocked.len()) as u64;
+        let at = self.now;
         if waiting > self.limits.max_waiting {
-            self.stopped = Some(format!(
-                "stopped at {}: {} messages were waiting, more than the memory budget allows ({} messages, about {}); raise --max-memory or bound the queue",
-                crate::time::human(ns_to_secs(self.now)),
+            self.stopped = Some(StopReason::MemoryBudget {
+                at,
                 waiting,
-                self.limits.max_waiting,
-                guard::human_bytes((self.limits.max_waiting * guard::BYTES_PER_WAITING) as f64)
-            ));
+                limit: self.limits.max_waiting,
+            });
         } else if self.msgs.live() > Slab::MAX_LIVE {
-            self.stopped = Some(format!(
-                "stopped at {}: more than {} messages were alive at once, the most the engine tracks; bound the queue",
-                crate::time::human(ns_to_secs(self.now)),
-                Slab::MAX_LIVE
-            ));
+            self.stopped = Some(StopReason::TooManyAlive { at });
         } else if guard::interrupted() {
-            self.stopped = Some(format!(
-                "interrupted at {}",
-                crate::time::human(ns_to_secs(self.now))
-            ));
+            self.stopped = Some(StopReason::Interrupted { at });
         }
         self.stopped.is_some()
     }
@@ -1084,7 +1127,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 capacity: s.queue.capacity,
                 sync: self.sync,
                 events: self.events_done,
-                stopped: self.stopped.clone(),
+                stopped: self.stopped.as_ref().map(ToString::to_string),
                 broker,
                 cost,
             },
@@ -1102,7 +1145,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 .collect(),
             tally,
             subscribers: Vec::new(),
-            bad_input: self.bad_input.take(),
+            stop: self.stopped.take(),
         }
     }
 }
