@@ -110,6 +110,10 @@ pub struct Recorder {
     pub present: TimeWeighted,
     /// SQS: receives that returned messages.
     pub receives: u64,
+    /// SQS short polling: receives that returned nothing.
+    pub empty_polls: u64,
+    /// Events the loop has taken from the event queue.
+    pub events: u64,
     /// The largest age of a waiting message seen so far (exact: updated as entries leave).
     pub max_oldest: Nanos,
     tiers: Vec<Tier>,
@@ -153,6 +157,8 @@ impl Recorder {
             asleep: TimeWeighted::new(s.warmup),
             present: TimeWeighted::new(s.warmup),
             receives: 0,
+            empty_polls: 0,
+            events: 0,
             max_oldest: 0,
             tiers: tiers_for(s),
             produced_by: vec![0; s.producers.len()],

@@ -262,7 +262,6 @@ struct Sim<'a, K: Semantics> {
     /// Short polling: each consumer's next receive (a `Poll` event at another time is
     /// stale), and the receives that found nothing.
     next_poll: Vec<Nanos>,
-    empty_polls: u64,
     /// Prefetch or batches: messages each consumer holds beyond the one it works on.
     prefetch_extra: usize,
     /// Per consumer slot: prefetched messages, in delivery order.
@@ -273,7 +272,6 @@ struct Sim<'a, K: Semantics> {
     pending_out: u32,
     /// No autoscaling decision before this.
     scale_quiet_until: Nanos,
-    events_done: u64,
     next_call: u32,
     limits: Limits,
     stopped: Option<StopReason>,
@@ -329,12 +327,10 @@ impl<'a, K: Semantics> Sim<'a, K> {
             gated: s.breaker.is_some() || !s.consumers.down.is_empty() || K::GATED,
             short_poll,
             next_poll: Vec::new(),
-            empty_polls: 0,
             buffers: Vec::new(),
             buffered: 0,
             pending_out: 0,
             scale_quiet_until: 0,
-            events_done: 0,
             next_call: 0,
             limits: *limits,
             stopped: None,
@@ -384,8 +380,8 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 break;
             }
             self.now = t;
-            self.events_done += 1;
-            if self.events_done % CHECK_EVERY == 0 && self.check_limits() {
+            self.rec.events += 1;
+            if self.rec.events % CHECK_EVERY == 0 && self.check_limits() {
                 return self.finish();
             }
             match ev {
@@ -783,7 +779,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         self.rec.busy.set(self.now, self.pool.busy() as u64);
         if let Some(every) = self.short_poll {
             // Short polling: that receive came back empty; the next one is an interval away.
-            self.empty_polls += 1;
+            self.rec.empty_polls += 1;
             self.schedule_poll(c, self.now.saturating_add(every));
         }
     }
@@ -1109,7 +1105,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
         let receives = Receives {
             accepted: self.rec.c.accepted,
             receives: self.rec.receives,
-            empty_polls: self.empty_polls,
+            empty_polls: self.rec.empty_polls,
             idle_area: self.rec.idle_area(now),
         };
         let mut broker = BrokerStats::of_kind(s.broker.name(), s.broker.ordered_lanes(s.keys));
@@ -1119,6 +1115,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
             let requests = broker.api_requests.unwrap_or(self.rec.c.attempts);
             CostStats::new(self.rec.consumer_hours(now), requests, &p)
         });
+        let events = self.rec.events;
         let (tally, rows) = self.rec.close(now);
         let summary = tally.summary(
             &rows,
@@ -1126,7 +1123,7 @@ impl<'a, K: Semantics> Sim<'a, K> {
                 scenario: s,
                 capacity: s.queue.capacity,
                 sync: self.sync,
-                events: self.events_done,
+                events,
                 stopped: self.stopped.as_ref().map(ToString::to_string),
                 broker,
                 cost,
