@@ -69,7 +69,10 @@
 //! ## Adding a broker kind
 //!
 //! 1. Configuration: a `BrokerKind` and a `Broker` variant, its keys in `RawBroker`, and
-//!    their checks, in `scenario/broker.rs`.
+//!    their checks, in `scenario/broker.rs`; there too, if the kind has them, its ordered
+//!    lanes (`Broker::ordered_lanes`), its own redelivery limit (`Broker::attempt_limit`,
+//!    which the cost estimate reads) and its hand-off after an ack (`Broker::ack_hand_off`);
+//!    each defaults to the generic queue's answer.
 //! 2. Semantics: a file in `sim/kinds/` with a struct implementing the kinds' `Semantics`
 //!    trait; every hook defaults to the generic queue, so it states only what differs
 //!    (the wait queue's layout, a message's lane, what a refused publish becomes, what
@@ -77,7 +80,8 @@
 //!    deduplication, polling, its own figures in `broker.*`).
 //! 3. One arm in `sim::kinds::run`, the only `match` on the broker in the simulator.
 //!
-//! The property tests run every random workload on every kind; add the kind to their list.
+//! Then: its keys in docs/reference.md (tests/reference.rs fails until they are listed), and
+//! the kind in the property tests' list (they run every random workload on every kind).
 //!
 //! ## How determinism is kept
 //!

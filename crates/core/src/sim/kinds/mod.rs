@@ -19,12 +19,15 @@
 //!
 //! ## Adding a broker kind
 //! 1. Its configuration: a variant of `BrokerKind` and of `Broker`, its keys in `RawBroker`
-//!    and their checks, all in `scenario/broker.rs`.
+//!    and their checks, all in `scenario/broker.rs`, with its answers to
+//!    `Broker::ordered_lanes`, `attempt_limit` and `ack_hand_off` where they differ from
+//!    the generic queue's.
 //! 2. Its semantics: a new file in this folder with a struct that implements
 //!    [`Semantics`] (only the hooks that differ from the generic queue).
 //! 3. One arm in [`run`] below, the only `match` on `Broker` in the simulator.
 //!
-//! Then run the property tests (`tests/properties.rs` runs every workload on every kind).
+//! Then list its keys in docs/reference.md (tests/reference.rs checks) and add it to the
+//! property tests (`tests/properties.rs` runs every workload on every kind).
 
 pub(crate) mod generic;
 pub(crate) mod kafka;
