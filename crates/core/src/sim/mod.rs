@@ -81,7 +81,7 @@ pub enum StopReason {
         /// The most the budget allows.
         limit: u64,
     },
-    /// More messages alive at once than the engine tracks ([`Slab::MAX_LIVE`]).
+    /// More messages alive at once than the engine tracks (2^31, `Slab::MAX_LIVE`).
     TooManyAlive {
         /// When.
         at: Nanos,
