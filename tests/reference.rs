@@ -263,6 +263,45 @@ fn listed_words(row: &str) -> Vec<String> {
     words
 }
 
+/// The two closed lists the serde walk cannot see (plain strings checked by validation):
+/// the service law and the unit of bare sample values. A bad word's error lists what the
+/// parser allows; the reference's row must list exactly those.
+#[test]
+fn the_reference_lists_the_service_laws_and_units_the_parser_allows() {
+    let base = "name = \"t\"\nduration = 10\n[[producers]]\nrate = 1\n[consumers]\ncount = 1\n";
+    let listed: BTreeMap<String, String> = rows("Scenario keys").into_iter().collect();
+    for (key, service) in [
+        (
+            "consumers.service.dist",
+            "service = { dist = \"nope\", mean = \"1s\" }",
+        ),
+        (
+            "consumers.service.unit",
+            "service = { dist = \"empirical\", samples = \"x.csv\", unit = \"nope\" }",
+        ),
+    ] {
+        let text = format!("{base}{service}\n");
+        let e =
+            queuelab::scenario::parse(&text, "t.toml", &queuelab::scenario::Overrides::default())
+                .expect_err("a bad word is refused");
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        let mut allowed: Vec<String> = e
+            .allowed
+            .as_deref()
+            .unwrap_or_else(|| panic!("{key}: the error lists nothing allowed: {e}"))
+            .split(", ")
+            .map(str::to_string)
+            .collect();
+        let row = listed
+            .get(key)
+            .unwrap_or_else(|| panic!("`{key}` is not in docs/reference.md"));
+        let mut said = listed_words(row);
+        allowed.sort();
+        said.sort();
+        assert_eq!(said, allowed, "{key}: the reference against the parser");
+    }
+}
+
 #[test]
 fn every_word_the_reference_lists_is_one_the_parser_accepts() {
     let f = accepted();
